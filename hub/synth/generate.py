@@ -69,6 +69,8 @@ def generate(out: Path, *, seed: int = 7, residents: int = 20000, townships: int
     if not 0 <= days <= 60:
         raise ValueError(f"--days must be between 0 and 60, got {days}")
     profile = nz.profile(noise)
+    if population_url:
+        population.check(population_url)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in OUTPUTS:  # a re-run replaces what an earlier run wrote, nothing else

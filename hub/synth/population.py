@@ -104,6 +104,16 @@ def household_rows(world: World, rng: random.Random, truth: Truth) -> list[dict]
     return rows
 
 
+def check(url: str) -> None:
+    """Connect once up front, so a wrong URL fails before minutes of generation, not after."""
+    engine = create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
 def write(world: World, out: Path, url: str | None, rng: random.Random, p: nz.NoiseProfile, truth: Truth,
           days: int) -> tuple[int, int]:
     """Write both tables in one transaction; return (households, persons) row counts."""
