@@ -1,0 +1,218 @@
+"""County IT's commands: init, plugins, check, discover, sync, resolve, runs, grids, db."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+from sqlalchemy import select
+
+from hub.cli.progress import extract_progress
+from hub.cli.state import CliState, hub_of
+from hub.db.models import GridCell
+from hub.db.session import transaction
+from hub.errors import ConfigError
+
+console = Console()
+
+STARTER_CONFIG = """\
+database: sqlite:///var/hub.db      # any SQLAlchemy URL; env HUB_DATABASE overrides
+landing: var/landing                # where stages hand data to each other
+secret_key_file: var/hub.key        # keys the blind index and encryption of IDs and phones
+sources:
+  grid-registry: {connector: grid-registry, path: data/grids.geojson}
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("plugins")(plugins)
+    app.command("check")(check)
+    app.command("discover")(discover)
+    app.command("sync")(sync_cmd)
+    app.command("resolve")(resolve_cmd)
+    app.command("runs")(runs)
+    app.command("grids")(grids)
+    db = typer.Typer(help="Schema migrations of the unified store.", no_args_is_help=True)
+    db.command("upgrade")(db_upgrade)
+    db.command("downgrade")(db_downgrade)
+    app.add_typer(db, name="db")
+
+
+def init(ctx: typer.Context) -> None:
+    """Start a new install: write a starter hub.yaml (if none), a fresh secret key, and the schema."""
+    state: CliState = ctx.obj
+    if not state.config_path.exists():
+        state.config_path.write_text(STARTER_CONFIG, encoding="utf-8")
+        typer.echo(f"wrote {state.config_path}")
+    hub = state.hub
+    key = hub.config.key_path
+    if key.exists():
+        typer.echo(f"secret key already present: {key}")
+    else:
+        _ = hub.vault
+        typer.echo(f"wrote a new secret key: {key} (back it up: stored IDs and phones are unreadable without it)")
+    hub.ensure_store()
+    typer.echo(f"store ready: {hub.config.database_url}")
+
+
+def plugins(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List installed plugins, their versions and what each registers."""
+    from hub.plugins import get_host
+
+    infos = get_host().describe()
+    if as_json:
+        typer.echo(json.dumps([vars(i) for i in infos], ensure_ascii=False, indent=1))
+        return
+    table = Table("plugin", "distribution", "version", "connectors", "checks", "contracts")
+    for i in infos:
+        table.add_row(i.name, i.distribution or "-", i.version or "-", ", ".join(i.connectors) or "-",
+                      ", ".join(i.checks) or "-", str(len(i.contract_paths)))
+    console.print(table)
+
+
+def check(ctx: typer.Context, source: str) -> None:
+    """Test a source's connectivity and credentials."""
+    hub = hub_of(ctx)
+    spec, connector = hub.source(source)
+    connector.check(spec)
+    typer.echo(f"ok: {source} ({connector.name}) is reachable")
+
+
+def discover(ctx: typer.Context, source: str) -> None:
+    """Print a source's streams, keys and columns."""
+    hub = hub_of(ctx)
+    spec, connector = hub.source(source)
+    for stream in connector.streams(spec):
+        contract = hub.contracts.find(connector.name, stream.name)
+        cols = stream.columns() or (contract.raw_columns if contract else [])
+        typer.echo(f"{stream.name}  key={'+'.join(stream.primary_key)}  cursor={stream.cursor_field or '-'}")
+        for col in cols:
+            canonical = next((c for c in contract.columns if c.raw == col), None) if contract else None
+            note = f" -> {canonical.name} ({canonical.logical_type}{', ' + canonical.classification if canonical.classification else ''})" if canonical else ""
+            typer.echo(f"    {col}{note}")
+
+
+def sync_cmd(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Argument(help="source name from hub.yaml")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="sync every enabled source")] = False,
+    no_resolve: Annotated[bool, typer.Option("--no-resolve", help="stop after load")] = False,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="re-read everything, ignoring saved state")] = False,
+) -> None:
+    """Extract, validate and load what changed in a source (then resolve)."""
+    from hub.resolve import resolve
+    from hub.stages import sync
+
+    hub = hub_of(ctx)
+    if all_sources == (source is not None):
+        raise ConfigError("name one source or pass --all")
+    names = [n for n, s in hub.config.sources.items() if s.enabled] if all_sources else [source]
+    for name in names:
+        assert name is not None
+        with extract_progress(name) as progress:
+            info = sync(hub, name, resolve=False, progress=progress, full_refresh=full_refresh)
+        for stream, counts in info.load.streams.items():
+            typer.echo(f"{name}.{stream}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        typer.echo(f"run {info.run_id}: success")
+    if not no_resolve:
+        result = resolve(hub, sources=names)
+        typer.echo(f"resolve: {result}")
+
+
+def resolve_cmd(ctx: typer.Context) -> None:
+    """Run the resolve stage on what has been loaded."""
+    from hub.resolve import resolve
+
+    typer.echo(f"resolve: {resolve(hub_of(ctx))}")
+
+
+def runs(ctx: typer.Context, source: Annotated[str | None, typer.Argument()] = None,
+         limit: Annotated[int, typer.Option(help="most recent runs to show")] = 20,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The run ledger: per run and per stream, read = loaded + unchanged + quarantined + tombstoned."""
+    from hub.stages.ledger import recent_runs
+
+    hub = hub_of(ctx)
+    hub.ensure_store()
+    rows = []
+    for run in recent_runs(hub, source, limit):
+        base = {"source": run.source, "run_id": run.run_id, "started_at": _iso(run.started_at),
+                "finished_at": _iso(run.finished_at), "state": run.state}
+        rows.append(base | {"stream": None} | _counts(run) | {"stage": run.stage, "error": run.error})
+        for s in sorted(run.streams, key=lambda s: s.stream):
+            rows.append(base | {"stream": s.stream} | _counts(s))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    table = Table("run", "source", "stream", "state", "read", "loaded", "unchanged", "quarantined", "tombstoned")
+    for r in rows:
+        table.add_row(r["run_id"] if r["stream"] is None else "", r["source"] if r["stream"] is None else "",
+                      r["stream"] or "(run)", r["state"],
+                      *(str(r[k]) for k in ("read", "loaded", "unchanged", "quarantined", "tombstoned")))
+    console.print(table)
+    for r in rows:
+        if r["stream"] is None and r.get("error"):
+            console.print(f"[red]{r['run_id']}[/red]: {r['error']}")
+
+
+def _counts(obj: object) -> dict[str, int]:
+    return {k: getattr(obj, k) for k in ("read", "loaded", "unchanged", "quarantined", "tombstoned")}
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+
+def grids(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The grid tree: township -> village/community -> group."""
+    hub = hub_of(ctx)
+    hub.ensure_store()
+    with transaction(hub.db_url) as session:
+        cells = list(session.scalars(select(GridCell).where(GridCell.retired.is_(False)).order_by(GridCell.code)))
+    if as_json:
+        typer.echo(json.dumps([{"code": c.code, "name": c.name, "level": c.level, "parent": c.parent_code}
+                               for c in cells], ensure_ascii=False, indent=1))
+        return
+    if not cells:
+        typer.echo("no grids loaded yet: run `hub sync grid-registry`")
+        return
+    by_parent: dict[str | None, list[GridCell]] = {}
+    for c in cells:
+        by_parent.setdefault(c.parent_code, []).append(c)
+    root = Tree(f"grids ({len(cells)})")
+    labels = {1: "一级网格", 2: "二级网格", 3: "三级网格"}
+
+    def add(node: Tree, parent: str | None) -> None:
+        for c in by_parent.get(parent, []):
+            add(node.add(f"{c.name} [dim]{c.code} · level {c.level} {labels.get(c.level, '')}[/dim]"), c.code)
+
+    known = {c.code for c in cells}
+    add(root, None)
+    for orphan_parent in sorted(p for p in by_parent if p is not None and p not in known):
+        add(root, orphan_parent)
+    console.print(root)
+
+
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+    """Apply migrations up to REVISION."""
+    from hub.db.migrate import upgrade
+
+    hub = hub_of(ctx)
+    upgrade(hub.db_url, revision)
+    typer.echo(f"upgraded {hub.config.database} to {revision}")
+
+
+def db_downgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument()] = "base") -> None:
+    """Revert migrations down to REVISION."""
+    from hub.db.migrate import downgrade
+
+    hub = hub_of(ctx)
+    downgrade(hub.db_url, revision)
+    typer.echo(f"downgraded {hub.config.database} to {revision}")
+
+

@@ -1,0 +1,64 @@
+"""Everything a stage needs, built once from hub.yaml: config, plugins, contracts, the vault."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from hub.config import HubConfig, load_config
+from hub.connector.base import Connector, SourceSpec
+from hub.contracts import ContractRegistry
+from hub.plugins import PluginHost, get_host
+from hub.privacy import Vault, load_secret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HubContext:
+    config: HubConfig
+    host: PluginHost
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, host: PluginHost | None = None) -> HubContext:
+        return cls(config=load_config(path), host=host or get_host())
+
+    @property
+    def db_url(self) -> str:
+        return self.config.database_url
+
+    @property
+    def landing(self) -> Path:
+        return self.config.landing_path
+
+    @cached_property
+    def contracts(self) -> ContractRegistry:
+        """Plugins' contracts first; the county's own folders (``contracts:`` in hub.yaml) override."""
+        extra = getattr(self.config, "contracts", None) or []
+        if isinstance(extra, str):
+            extra = [extra]
+        return ContractRegistry([*self.host.contract_paths(), *(self.config.resolve_path(p) for p in extra)])
+
+    @cached_property
+    def vault(self) -> Vault:
+        path = self.config.key_path
+        existed = path.is_file()
+        vault = Vault(load_secret(path, create=True))
+        if not existed and path.is_file():
+            log.info("created a new secret key at %s (keep it: the store's PII is unreadable without it)", path)
+        return vault
+
+    def ensure_store(self) -> None:
+        from hub.db.migrate import ensure_current
+
+        ensure_current(self.db_url)
+
+    def source(self, name: str) -> tuple[SourceSpec, Connector]:
+        cfg = self.config.source(name)
+        connector = self.host.connector(cfg.connector)
+        return SourceSpec(name=name, options=cfg.options(), base_dir=self.config.base_dir), connector
+
+    def connector_name(self, source: str) -> str:
+        return self.config.source(source).connector

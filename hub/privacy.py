@@ -1,0 +1,95 @@
+"""Citizen IDs and phones never rest in clear: a keyed blind index to match, a cipher to show.
+
+The blind index is HMAC-SHA256 under a key derived from the install's secret, so equal
+normalised values match across departments without the value being recoverable from the
+store. Display copies are Fernet-encrypted under a second derived key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from hub.errors import ConfigError
+
+KEY_ENV = "HUB_SECRET_KEY"
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def write_secret(path: Path) -> str:
+    """Write a fresh secret readable only by its owner (``hub init``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = new_secret()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    return secret
+
+
+def load_secret(path: Path, *, create: bool = False) -> str:
+    """The install secret: env ``HUB_SECRET_KEY`` first, then the key file."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return env.strip()
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    if create:
+        return write_secret(path)
+    raise ConfigError(f"no secret key: set {KEY_ENV} or run `hub init` to create {path}")
+
+
+class Vault:
+    """Blind-indexes and encrypts PII under keys derived from one install secret."""
+
+    def __init__(self, secret: str) -> None:
+        root = hashlib.sha256(secret.encode()).digest()
+        self._index_key = hmac.new(root, b"gridhub/blind-index/v1", hashlib.sha256).digest()
+        fernet_key = hmac.new(root, b"gridhub/encryption/v1", hashlib.sha256).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
+
+    def blind_index(self, value: str | None, *, kind: str = "id") -> str | None:
+        """Deterministic keyed digest; ``kind`` separates domains so an ID never matches a phone."""
+        if not value:
+            return None
+        mac = hmac.new(self._index_key, f"{kind}:{value}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
+    def encrypt(self, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ConfigError("cannot decrypt stored value: the secret key does not match this store") from None
+
+
+def mask_citizen_id(value: str | None) -> str | None:
+    """``110105194912310021`` -> ``110105********0021``: region and tail stay for a clerk's eye."""
+    if not value:
+        return value
+    if len(value) <= 10:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str | None:
+    """``13812345678`` -> ``138****5678``."""
+    if not value:
+        return value
+    if len(value) < 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]

@@ -1,0 +1,139 @@
+"""Value normalisers named by a contract column's ``normalize`` key.
+
+Each takes the raw value (str/number/None) and returns the canonical value, or raises
+``Invalid(reason, detail)`` when the value cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+
+class Invalid(ValueError):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def text(value: Any) -> str | None:
+    """Trimmed, full-width folded to half-width (NFKC), inner runs of spaces collapsed."""
+    if value is None:
+        return None
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    s = re.sub(r"\s+", " ", s)
+    return s or None
+
+
+def code(value: Any) -> str | None:
+    """Identifiers: no spaces at all; an integer-looking float (``12.0``) loses its ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    s = unicodedata.normalize("NFKC", str(value))
+    s = re.sub(r"\s+", "", s)
+    return s or None
+
+
+def integer(value: Any) -> int | None:
+    s = text(value)
+    if s is None:
+        return None
+    try:
+        f = float(s.replace(",", ""))
+    except ValueError:
+        raise Invalid("number_format", s) from None
+    if not f.is_integer():
+        raise Invalid("number_format", s)
+    return int(f)
+
+
+def number(value: Any) -> float | None:
+    s = text(value)
+    if s is None:
+        return None
+    try:
+        return float(s.replace(",", ""))
+    except ValueError:
+        raise Invalid("number_format", s) from None
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def date(value: Any) -> dt.date | None:
+    """``2026-03-05``, ``2026/3/5``, ``2026.3.5``, ``2026年3月5日``, ``20260305``, Excel serials."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:
+            return EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise Invalid("date_format", str(value))
+    s = text(value)
+    if s is None:
+        return None
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(s)
+        if m:
+            try:
+                return dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                raise Invalid("date_format", s) from None
+    if re.fullmatch(r"\d{5}(\.0+)?", s):
+        return EXCEL_EPOCH + dt.timedelta(days=int(float(s)))
+    raise Invalid("date_format", s)
+
+
+def datetime(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+    s = text(value)
+    if s is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        d = date(s)
+        return dt.datetime(d.year, d.month, d.day) if d else None
+    return parsed if parsed.tzinfo is None else parsed.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def keep(value: Any) -> Any:
+    """Pass through untouched (e.g. a GeoJSON geometry serialised by the connector)."""
+    return value
+
+
+NORMALIZERS: dict[str, Callable[[Any], Any]] = {
+    "keep": keep,
+    "text": text,
+    "code": code,
+    "integer": integer,
+    "number": number,
+    "date": date,
+    "datetime": datetime,
+}
+
+
+def normalizer(kind: str | None) -> Callable[[Any], Any]:
+    if kind is None:
+        return text
+    try:
+        return NORMALIZERS[kind]
+    except KeyError:
+        raise KeyError(f"unknown normalizer {kind!r}") from None
