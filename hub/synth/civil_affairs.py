@@ -39,13 +39,13 @@ class CivilAffairs:
         self.plan = roster_months(days)
         self.first_month = self.plan[0][0]
         households = [h for h in world.households if h.status == "0"]
-        self.dibao = {h.uid: h for h in rng.sample(households, max(2, len(households) * 3 // 100))}
+        self.dibao = {h.uid: h for h in rng.sample(households, min(len(households), max(2, len(households) * 3 // 100)))}
         self.stopped: set[str] = set()
         alone = [h.members[0] for h in households if len(h.members) == 1 and h.members[0].age_on(DAY0) >= 60]
-        self.tekun = {x.uid: x for x in rng.sample(alone, max(1, len(alone) // 10))}
+        self.tekun = {x.uid: x for x in rng.sample(alone, min(len(alone), max(1, len(alone) // 10)))}
         people = [x for x in world.persons if x.ryid is not None]
         self.disabled = {x.uid: (x, rng.choice("1234567"), rng.choice("1234"))
-                         for x in rng.sample(people, max(2, len(people) // 50))}
+                         for x in rng.sample(people, min(len(people), max(2, len(people) // 50)))}
         self.since: dict[str, dt.date] = {}
         self.written: dict[tuple[str, str], tuple[object, str, str]] = {}
 
@@ -61,8 +61,8 @@ class CivilAffairs:
             self.dibao.pop(uid, None)
         self.stopped = set()
         current = sorted(self.dibao)
-        for uid in rng.sample(current, max(1, len(current) * 3 // 100)):
-            if rng.random() < 0.5:
+        for i, uid in enumerate(rng.sample(current, min(len(current), max(2, len(current) * 3 // 100)))):
+            if i == 0 or rng.random() < 0.5:  # at least one leaves outright, others are 停保 first
                 self.dibao.pop(uid)
             else:
                 self.stopped.add(uid)

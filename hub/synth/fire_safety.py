@@ -158,7 +158,7 @@ class FireSafety:
                     days=rng.randrange(0, 900))))
                 folder.keys["units"].append(org.unit_no)
                 for _ in range(rng.choice([1, 2, 3, 4] if org.category == KEY else [0, 1, 1, 2])):
-                    on = DAY0 - dt.timedelta(days=rng.randrange(1, 720))
+                    on = DAY0 - dt.timedelta(days=rng.randrange(1, 30) if rng.random() < 0.25 else rng.randrange(30, 720))
                     self._inspect(folder, org, on, rng.choice(["日常", "专项"]), rng.choice([0, 0, 1, 1, 2, 3]))
             for h in self.hazards:
                 if h.deadline < DAY0:

@@ -109,7 +109,7 @@ class PublicSecurity:
                     out["floating-persons"].append(self._floating(person))
             residents = [x for x in self.world.persons if x.ryid is not None and x.status == "active"
                          and 18 <= x.age_on(DAY0) <= 70]
-            for person in rng.sample(residents, max(3, len(residents) * 3 // 1000)):
+            for person in rng.sample(residents, min(len(residents), max(3, len(residents) * 3 // 1000))):
                 since = DAY0 - dt.timedelta(days=rng.randrange(30, 2000))
                 status = "closed" if rng.random() < 0.15 else "active"
                 out["special-persons"].append(self._special(person, since, history_stamp(rng, since), status))
