@@ -198,7 +198,7 @@ def grids(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] =
     console.print(root)
 
 
-def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+def db_upgrade(ctx: typer.Context, revision: str = "heads") -> None:
     """Apply migrations up to REVISION."""
     from hub.db.migrate import upgrade
 

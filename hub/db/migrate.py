@@ -21,7 +21,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     engine = get_engine(url)
     ping(engine)
     cfg = alembic_config(url)
@@ -38,14 +38,14 @@ def downgrade(url: str, revision: str = "base") -> None:
         command.downgrade(cfg, revision)
 
 
-def current_revision(url: str) -> str | None:
+def current_revisions(url: str) -> set[str]:
     with get_engine(url).connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def ensure_current(url: str) -> None:
-    """Upgrade when the store is behind; cheap when it is already at head."""
+    """Upgrade when the store is behind; cheap when it is already at the head(s)."""
     ping(get_engine(url))
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    if current_revision(url) != head:
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    if current_revisions(url) != heads:
         upgrade(url)

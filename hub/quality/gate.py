@@ -81,8 +81,13 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
             try:
                 value = normalizer(col.normalize)(raw.get(col.raw))
             except Invalid as bad:
-                reasons.append({"check": bad.reason, "column": col.name, "value": None if col.is_pii else bad.detail})
+                reason = {"check": bad.reason, "column": col.name, "value": None if col.is_pii else bad.detail}
                 result.count(bad.reason, False)
+                if col.options.get("invalidSeverity") == "warning":
+                    warnings.append(reason | {"severity": "warning"})  # the value is dropped, the row kept
+                    canonical[col.name] = None
+                else:
+                    reasons.append(reason)
                 continue
             if col.required:
                 ok = value is not None

@@ -133,7 +133,23 @@ NORMALIZERS: dict[str, Callable[[Any], Any]] = {
 def normalizer(kind: str | None) -> Callable[[Any], Any]:
     if kind is None:
         return text
+    if not _IDENTITY_LOADED:
+        _load_identity()
     try:
         return NORMALIZERS[kind]
     except KeyError:
         raise KeyError(f"unknown normalizer {kind!r}") from None
+
+
+_IDENTITY_LOADED = False
+
+
+def _load_identity() -> None:
+    """Identity normalisers live in their own module (they need stdnum and OpenCC)."""
+    global _IDENTITY_LOADED
+    from hub.quality import identity
+
+    NORMALIZERS.update({"citizen_id": identity.citizen_id, "credit_code": identity.credit_code,
+                        "phone": identity.phone, "name": identity.name, "gender": identity.gender,
+                        "bool": identity.boolean})
+    _IDENTITY_LOADED = True

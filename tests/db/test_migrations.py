@@ -4,7 +4,7 @@ from sqlalchemy import inspect
 
 import hub.db.models  # noqa: F401
 from hub.db.base import Base
-from hub.db.migrate import current_revision, downgrade, upgrade
+from hub.db.migrate import current_revisions, downgrade, upgrade
 from hub.db.session import get_engine
 
 
@@ -13,7 +13,7 @@ def test_migrations_up_and_down(store_url: str) -> None:
     engine = get_engine(store_url)
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables, set(Base.metadata.tables) - tables
-    assert current_revision(store_url) is not None
+    assert current_revisions(store_url)
     downgrade(store_url, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade(store_url)
