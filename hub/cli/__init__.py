@@ -76,7 +76,9 @@ def main() -> None:
     """Console entry point: turn HubError (and Ctrl-C) into one line and an exit code."""
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # click returns (not raises) a typer.Exit's code in this mode
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except HubError as exc:
         if debug:
             raise
