@@ -1,0 +1,148 @@
+"""Dependencies as ``Annotated`` aliases: a session, the calling key, scope checks, grid visibility."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.dependencies.utils import get_flat_dependant
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.api.audit import note_of
+from hub.api.keys import Principal, authenticate
+from hub.api.masking import Masker
+from hub.api.problems import ApiProblem
+from hub.api.subtree import CodeRange, intersect, subtree
+from hub.db.models import EntityRedirect, GridCell
+
+if TYPE_CHECKING:
+    from hub.api.main import ApiState
+
+bearer = HTTPBearer(auto_error=False, description="an API key from `hub keys create`")
+
+
+def state_of(request: Request) -> ApiState:
+    return request.app.state.hub
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with state_of(request).sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _allowed_params(request: Request) -> frozenset[str] | None:
+    route = request.scope.get("route")
+    if route is None or not hasattr(route, "dependant"):
+        return None
+    cache = state_of(request).route_params
+    allowed = cache.get(route.path)
+    if allowed is None:
+        allowed = frozenset(p.alias for p in get_flat_dependant(route.dependant).query_params)
+        cache[route.path] = allowed
+    return allowed
+
+
+def current_key(request: Request, session: SessionDep,
+                creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    """401 without a live key, 429 over its rate, 400 on a query parameter the route does not take."""
+    if creds is None:
+        raise ApiProblem(401, "send an API key as `Authorization: Bearer <key>`", title="Missing API key",
+                         headers={"WWW-Authenticate": "Bearer"})
+    principal = authenticate(session, creds.credentials)
+    if principal is None:
+        raise ApiProblem(401, "the API key is unknown or revoked", title="Invalid API key",
+                         headers={"WWW-Authenticate": "Bearer"})
+    note = note_of(request)
+    note.key_id, note.key_name = principal.id, principal.name
+    wait = state_of(request).limiter.take(principal.id)
+    if wait is not None:
+        raise ApiProblem(429, f"rate limit of {state_of(request).limiter.per_minute}/min exceeded for this key",
+                         headers={"Retry-After": str(wait)})
+    allowed = _allowed_params(request)
+    if allowed is not None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise ApiProblem(400, f"unknown query parameter(s): {', '.join(unknown)}; this route takes: "
+                             f"{', '.join(sorted(allowed)) or 'none'}", title="Unknown query parameter")
+    return principal
+
+
+CurrentKey = Annotated[Principal, Depends(current_key)]
+
+
+def require(scope: str):  # type: ignore[no-untyped-def]
+    def check(key: CurrentKey) -> Principal:
+        if not key.has(scope):
+            raise ApiProblem(403, f"this key lacks the scope {scope}", title="Missing scope")
+        return key
+
+    check.__name__ = f"require_{scope.replace(':', '_')}"
+    return Depends(check)
+
+
+GridsKey = Annotated[Principal, require("read:grids")]
+PeopleKey = Annotated[Principal, require("read:people")]
+EventsKey = Annotated[Principal, require("read:events")]
+QualityKey = Annotated[Principal, require("read:quality")]
+
+
+def masker_of(request: Request, key: Principal) -> Masker:
+    return Masker(state_of(request).vault, key)
+
+
+def grid_level(request: Request, session: Session, code: str) -> int | None:
+    """A grid's level (cached: a code's level never changes), or None when there is no such grid."""
+    levels = state_of(request).grid_levels
+    if code not in levels:
+        level = session.scalar(select(GridCell.level).where(GridCell.code == code))
+        if level is None:
+            return None
+        levels[code] = level
+    return levels[code]
+
+
+def key_range(request: Request, session: Session, key: Principal) -> CodeRange | None:
+    if key.grid_code is None:
+        return None
+    return subtree(key.grid_code, grid_level(request, session, key.grid_code))
+
+
+def visible_range(request: Request, session: Session, key: Principal, grid: str | None) -> CodeRange | None:
+    """The code range a list may show: the requested grid's subtree within the key's; 404 outside it."""
+    bound = key_range(request, session, key)
+    if grid is None:
+        return bound
+    level = grid_level(request, session, grid)
+    if level is None:
+        raise ApiProblem(404, f"no grid {grid}", title="Grid not found")
+    effective = intersect(subtree(grid, level), bound)
+    if effective is False:
+        raise ApiProblem(404, f"no grid {grid}", title="Grid not found")
+    return effective or None
+
+
+def check_visible(request: Request, session: Session, key: Principal, grid_code: str | None, what: str) -> None:
+    """404 (not 403) for an entity outside a grid-bound key's subtree: its existence is not revealed."""
+    bound = key_range(request, session, key)
+    if bound is not None and not bound.contains(grid_code):
+        raise ApiProblem(404, f"no {what}", title="Not found")
+
+
+def canonical_id(session: Session, entity_type: str, entity_id: str) -> str | None:
+    """Where a merged id now points (following chains), or None when it never was merged."""
+    seen: set[str] = set()
+    current = entity_id
+    while current not in seen and len(seen) < 10:
+        seen.add(current)
+        nxt = session.scalar(select(EntityRedirect.new_id).where(
+            EntityRedirect.old_id == current, EntityRedirect.entity_type == entity_type))
+        if nxt is None:
+            break
+        current = nxt
+    return None if current == entity_id else current

@@ -1,0 +1,43 @@
+"""/buildings/{id}: a house or block with the households (read:people) and organisations in it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from hub.api.deps import GridsKey, SessionDep, canonical_id, check_visible
+from hub.api.problems import ApiProblem
+from hub.api.schemas.places import BuildingDetail, HouseholdBrief, OrganizationBrief
+from hub.db.models import Building, Household, Organization
+
+router = APIRouter(prefix="/buildings", tags=["buildings"])
+MOVED = {308: {"description": "a merged id: `Location` names the surviving building"}}
+
+
+@router.get("/{building_id}", response_model=BuildingDetail, responses=MOVED, summary="A building")
+def get_building(building_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request,
+                 session: SessionDep, key: GridsKey) -> Any:
+    building = session.get(Building, building_id)
+    if building is None:
+        survivor = canonical_id(session, "building", building_id)
+        target = session.get(Building, survivor) if survivor else None
+        if target is None:
+            raise ApiProblem(404, f"no building {building_id}", title="Not found")
+        check_visible(request, session, key, target.grid_code, f"building {building_id}")
+        return RedirectResponse(request.url_for("get_building", building_id=survivor).path, status_code=308)
+    check_visible(request, session, key, building.grid_code, f"building {building_id}")
+    orgs = session.scalars(select(Organization).where(Organization.building_id == building.id)
+                           .order_by(Organization.id))
+    detail = BuildingDetail(
+        id=building.id, address=building.address, grid_code=building.grid_code, grid_method=building.grid_method,
+        lon=building.lon, lat=building.lat,
+        organizations=[OrganizationBrief(id=o.id, name=o.name, key_unit=o.key_unit) for o in orgs])
+    if key.has("read:people"):
+        detail.households = [
+            HouseholdBrief(id=h.id, household_no=h.household_no, head_person_id=h.head_person_id)
+            for h in session.scalars(select(Household).where(Household.building_id == building.id)
+                                     .order_by(Household.id))]
+    return detail

@@ -1,0 +1,102 @@
+"""/events: disputes, fire hazards and (read:sensitive) police incidents, with deadlines and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from hub.api.audit import audit_persons
+from hub.api.deps import EventsKey, SessionDep, canonical_id, check_visible, visible_range
+from hub.api.keys import Principal
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
+from hub.api.problems import ApiProblem
+from hub.api.schemas.events import EventDetail, EventOut, Party
+from hub.db.models import Event, EventParty
+
+router = APIRouter(prefix="/events", tags=["events"])
+MOVED = {308: {"description": "a merged id: `Location` names the surviving event"}}
+KINDS = ("dispute", "hazard", "incident")
+Kind = Literal["dispute", "hazard", "incident"]
+
+
+def event_out(e: Event) -> dict[str, Any]:
+    return {"id": e.id, "kind": e.kind, "category": e.category, "grid_code": e.grid_code, "location": e.location,
+            "remit": e.remit, "status": e.status, "occurred_at": e.occurred_at, "due_on": e.due_on,
+            "overdue": bool(e.overdue), "escalated": bool(e.escalated), "organization_id": e.organization_id}
+
+
+def sensitive_hidden(e: Event, key: Principal) -> bool:
+    return (e.kind == "incident" or bool(e.sensitive)) and not key.has("read:sensitive")
+
+
+@router.get("", response_model=Page[EventOut], summary="List events")
+def list_events(
+    request: Request, session: SessionDep, key: EventsKey,
+    grid: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$")] = None,
+    kind: Kind | None = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    overdue: bool | None = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    occurred_from: Annotated[dt.date | None, Query(description="on or after this day")] = None,
+    occurred_to: Annotated[dt.date | None, Query(description="on or before this day")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[EventOut]:
+    filters = {"grid": grid, "kind": kind, "status": status, "overdue": overdue, "category": category,
+               "from": occurred_from, "to": occurred_to}
+    after = decode_cursor(cursor, filters, 1)
+    sensitive = key.has("read:sensitive")
+    if kind == "incident" and not sensitive:
+        return Page(items=[], next_cursor=None)
+    stmt = select(Event).order_by(Event.id).limit(limit + 1)
+    rng = visible_range(request, session, key, grid)
+    if rng is not None:
+        stmt = stmt.where(rng.clause(Event.grid_code))
+    kinds = [kind] if kind else [k for k in KINDS if sensitive or k != "incident"]
+    if kind or not sensitive or occurred_from or occurred_to:
+        # the kind list also lets a date range ride the (kind, occurred_at) index
+        stmt = stmt.where(Event.kind.in_(kinds))
+    if not sensitive:
+        stmt = stmt.where(Event.sensitive.is_(False))
+    if status is not None:
+        stmt = stmt.where(Event.status == status)
+    if overdue is not None:
+        stmt = stmt.where(Event.overdue.is_(overdue))
+    if category is not None:
+        stmt = stmt.where(Event.category == category)
+    if occurred_from is not None:
+        stmt = stmt.where(Event.occurred_at >= dt.datetime.combine(occurred_from, dt.time()))
+    if occurred_to is not None:
+        stmt = stmt.where(Event.occurred_at < dt.datetime.combine(occurred_to + dt.timedelta(days=1), dt.time()))
+    if after:
+        stmt = stmt.where(Event.id > after[0])
+    rows = list(session.scalars(stmt))
+    return Page(items=[EventOut(**event_out(e)) for e in rows[:limit]],
+                next_cursor=next_cursor(rows, limit, filters, lambda e: [e.id]))
+
+
+@router.get("/{event_id}", response_model=EventDetail, responses=MOVED, summary="One event with its history")
+def get_event(event_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request,
+              session: SessionDep, key: EventsKey) -> Any:
+    event = session.get(Event, event_id)
+    if event is None:
+        survivor = canonical_id(session, "event", event_id)
+        target = session.get(Event, survivor) if survivor else None
+        if target is None or sensitive_hidden(target, key):
+            raise ApiProblem(404, f"no event {event_id}", title="Not found")
+        check_visible(request, session, key, target.grid_code, f"event {event_id}")
+        return RedirectResponse(request.url_for("get_event", event_id=survivor).path, status_code=308)
+    if sensitive_hidden(event, key):  # its existence is itself sensitive: 404, as outside a grid
+        raise ApiProblem(404, f"no event {event_id}", title="Not found")
+    check_visible(request, session, key, event.grid_code, f"event {event_id}")
+    parties = list(session.scalars(select(EventParty).where(EventParty.event_id == event.id).order_by(EventParty.id)))
+    audit_persons(request, [p.person_id for p in parties if p.person_id])
+    history = [h for h in (event.history or []) if isinstance(h, dict)]
+    return EventDetail(**event_out(event), summary=event.summary, accepted_at=event.accepted_at,
+                       resolved_at=event.resolved_at, closed_at=event.closed_at, history=history,
+                       parties=[Party(role=p.role, person_id=p.person_id, organization_id=p.organization_id,
+                                      name=p.name) for p in parties])

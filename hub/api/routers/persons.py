@@ -1,0 +1,185 @@
+"""/persons: filtered, keyset-paginated lists and the golden record of one person.
+
+Ordering: with ``grid`` the list runs in (grid_code, id) order along the grid_code index; with
+``tag`` (and no grid) in person_id order along the tag index; otherwise in id order.
+A merged id answers ``308`` with ``Location`` of the surviving person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from hub.api.audit import audit_persons
+from hub.api.deps import PeopleKey, SessionDep, canonical_id, check_visible, masker_of, visible_range
+from hub.api.keys import Principal
+from hub.api.masking import SENSITIVE_STREAMS, Masker
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
+from hub.api.problems import ApiProblem
+from hub.api.schemas.persons import (
+    HouseholdRef,
+    PersonDetail,
+    PersonOut,
+    SourceLink,
+    SpecialStatusOut,
+    Welfare,
+)
+from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
+
+router = APIRouter(prefix="/persons", tags=["persons"])
+EntityId = Annotated[str, Path(min_length=1, max_length=64)]
+MOVED = {308: {"description": "a merged id: `Location` names the surviving person"}}
+LIST_COLUMNS = (Person.id, Person.name, Person.gender, Person.birth_date, Person.citizen_id_enc, Person.phone_enc,
+                Person.grid_code, Person.household_id, Person.status, Person.floating)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def age_on(birth: dt.date | None, day: dt.date) -> int | None:
+    if birth is None:
+        return None
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def tags_of(session: Session, ids: list[str], key: Principal) -> dict[str, list[str]]:
+    if not ids:
+        return {}
+    stmt = select(PersonTag.person_id, PersonTag.tag).where(PersonTag.person_id.in_(ids))
+    if not key.has("read:sensitive"):
+        stmt = stmt.where(PersonTag.sensitive.is_(False))
+    out: dict[str, list[str]] = {}
+    for pid, tag in session.execute(stmt.order_by(PersonTag.person_id, PersonTag.tag)):
+        out.setdefault(pid, []).append(tag)
+    return out
+
+
+def person_out(row: Any, masker: Masker, tags: list[str], day: dt.date) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "gender": row.gender, "birth_date": row.birth_date,
+            "age": age_on(row.birth_date, day), "citizen_id": masker.citizen_id(row.citizen_id_enc),
+            "phone": masker.phone(row.phone_enc), "grid_code": row.grid_code, "household_id": row.household_id,
+            "status": row.status, "floating": bool(row.floating), "tags": tags}
+
+
+@router.get("", response_model=Page[PersonOut], summary="List persons")
+def list_persons(
+    request: Request, session: SessionDep, key: PeopleKey,
+    grid: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$", description="the grid's whole subtree")] = None,
+    tag: Annotated[str | None, Query(max_length=32)] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=50, description="exact name")] = None,
+    age_min: Annotated[int | None, Query(ge=0, le=150)] = None,
+    age_max: Annotated[int | None, Query(ge=0, le=150)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[PersonOut]:
+    day = today()
+    filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max}
+    rng = visible_range(request, session, key, grid)
+    by_grid = rng is not None
+    after = decode_cursor(cursor, filters, 2 if by_grid else 1)
+    stmt = select(*LIST_COLUMNS)
+    if tag is not None:
+        stmt = stmt.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
+        if not key.has("read:sensitive"):
+            stmt = stmt.where(PersonTag.sensitive.is_(False))
+    if rng is not None:
+        stmt = stmt.where(rng.clause(Person.grid_code))
+    if name is not None:
+        stmt = stmt.where(Person.name == name)
+    if age_min is not None:
+        stmt = stmt.where(Person.birth_date <= years_before(day, age_min))
+    if age_max is not None:
+        stmt = stmt.where(Person.birth_date > years_before(day, age_max + 1))
+    if by_grid:
+        if after:
+            stmt = stmt.where(or_(Person.grid_code > after[0],
+                                  and_(Person.grid_code == after[0], Person.id > after[1])))
+        stmt = stmt.order_by(Person.grid_code, Person.id)
+    elif tag is not None:
+        if after:
+            stmt = stmt.where(PersonTag.person_id > after[0])
+        stmt = stmt.order_by(PersonTag.person_id)
+    else:
+        if after:
+            stmt = stmt.where(Person.id > after[0])
+        stmt = stmt.order_by(Person.id)
+    rows = list(session.execute(stmt.limit(limit + 1)))
+    page = rows[:limit]
+    ids = [r.id for r in page]
+    tags = tags_of(session, ids, key)
+    masker = masker_of(request, key)
+    audit_persons(request, ids)
+    return Page(items=[PersonOut(**person_out(r, masker, tags.get(r.id, []), day)) for r in page],
+                next_cursor=next_cursor(rows, limit, filters,
+                                        (lambda r: [r.grid_code, r.id]) if by_grid else (lambda r: [r.id])))
+
+
+def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for attr, entry in (prov or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        if (entry.get("source"), entry.get("stream")) in SENSITIVE_STREAMS and not key.has("read:sensitive"):
+            continue
+        out[str(attr)] = {k: masker.text(str(v)) if k == "source_key" and v is not None else v
+                          for k, v in entry.items() if k in ("source", "stream", "source_key", "rule", "at")}
+    return out
+
+
+def _links(session: Session, person_id: str, key: Principal, masker: Masker) -> list[SourceLink]:
+    rows = session.scalars(select(EntityLink).where(EntityLink.entity_type == "person",
+                                                    EntityLink.entity_id == person_id)
+                           .order_by(EntityLink.source, EntityLink.stream, EntityLink.source_key))
+    return [SourceLink(source=r.source, stream=r.stream, source_key=masker.text(r.source_key) or "",
+                       method=r.method, score=r.score)
+            for r in rows if (r.source, r.stream) not in SENSITIVE_STREAMS or key.has("read:sensitive")]
+
+
+@router.get("/{person_id}", response_model=PersonDetail, responses=MOVED, summary="One person's golden record")
+def get_person(person_id: EntityId, request: Request, session: SessionDep, key: PeopleKey) -> Any:
+    person = session.get(Person, person_id)
+    if person is None:
+        survivor = canonical_id(session, "person", person_id)
+        target = session.get(Person, survivor) if survivor else None
+        if target is None:
+            raise ApiProblem(404, f"no person {person_id}", title="Not found")
+        check_visible(request, session, key, target.grid_code, f"person {person_id}")
+        return RedirectResponse(request.url_for("get_person", person_id=survivor).path, status_code=308)
+    check_visible(request, session, key, person.grid_code, f"person {person_id}")
+    masker = masker_of(request, key)
+    day = today()
+    household = session.get(Household, person.household_id) if person.household_id else None
+    welfare = session.scalars(select(WelfareEnrolment).where(WelfareEnrolment.person_id == person.id)
+                              .order_by(WelfareEnrolment.programme, WelfareEnrolment.id))
+    detail = PersonDetail(
+        **person_out(person, masker, tags_of(session, [person.id], key).get(person.id, []), day),
+        ethnicity=person.ethnicity, address=person.address, building_id=person.building_id,
+        updated_at=person.updated_at,
+        household=None if household is None else HouseholdRef(
+            id=household.id, household_no=household.household_no, address=household.address,
+            grid_code=household.grid_code, relation_to_head=person.relation_to_head),
+        welfare=[Welfare(programme=w.programme, status=w.status, since=w.since, until=w.until) for w in welfare],
+    )
+    if key.has("read:sensitive"):
+        detail.special_status = [
+            SpecialStatusOut(category=s.category, status=s.status, since=s.since, supervisor=s.supervisor)
+            for s in session.scalars(select(SpecialStatus).where(SpecialStatus.person_id == person.id)
+                                     .order_by(SpecialStatus.id))]
+    if key.has("read:quality"):
+        detail.provenance = _provenance(person.provenance, key, masker)
+        detail.sources = _links(session, person.id, key, masker)
+    audit_persons(request, [person.id])
+    return detail
