@@ -1,0 +1,133 @@
+"""The grid registry as a lookup: point in polygon (shapely 2 STRtree) and village names.
+
+Only level-3 cells (groups) go into the tree: every entity belongs in a group, and groups tile
+their village, so a point inside a village but in no group means a hole in the registry.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import select
+
+from hub.db.models import GridCell
+from hub.resolve.address import village_stem
+
+
+@dataclass(frozen=True)
+class Hit:
+    code: str
+    method: str  # point | point_swapped
+    lon: float
+    lat: float
+
+
+def _number(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _in_range(lon: float, lat: float) -> bool:
+    return -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
+
+
+class GridIndex:
+    def __init__(self, cells: list[tuple[str, str, int, str | None, dict[str, Any] | None]]) -> None:
+        self.cells = {code: (name, level, parent) for code, name, level, parent, _ in cells}
+        groups = [(code, geom) for code, _, level, _, geom in cells if level == 3 and geom]
+        self._codes = [code for code, _ in groups]
+        self._tree = shapely.STRtree([shape(geom) for _, geom in groups]) if groups else None
+        self._groups_of: dict[tuple[str, int], str] = {}
+        for code, (_, level, parent) in self.cells.items():
+            if level == 3 and parent:
+                self._groups_of[(parent, int(code[-3:]))] = code
+        self._villages: dict[str, list[str]] = {}  # name or stem -> village codes
+        full: dict[str, list[str]] = {}
+        for code, (name, level, _parent) in self.cells.items():
+            if level != 2 or not name:
+                continue
+            full.setdefault(name, []).append(code)
+            for alias in {name, village_stem(name)}:
+                self._villages.setdefault(alias, []).append(code)
+        self._town_of = {code: self.cells.get(parent or "", ("", 0, None))[0] for code, (_, lvl, parent)
+                         in self.cells.items() if lvl == 2}
+        # longest names first, so 大王庄村 is found before a shorter name inside it
+        names = sorted(full, key=len, reverse=True)
+        self._full = full
+        self._pattern = re.compile("|".join(re.escape(n) for n in names)) if names else None
+        stems = sorted({village_stem(n) for n in names}, key=len, reverse=True)
+        self._stem_pattern = re.compile(r"(" + "|".join(re.escape(s) for s in stems) + r")(?=\d+组)") \
+            if stems else None
+
+    @classmethod
+    def load(cls, session: Any) -> GridIndex:
+        rows = session.execute(select(GridCell.code, GridCell.name, GridCell.level, GridCell.parent_code,
+                                      GridCell.geometry).where(GridCell.retired.is_(False)))
+        return cls([tuple(r) for r in rows])
+
+    @property
+    def empty(self) -> bool:
+        return not self.cells
+
+    def known(self, code: str | None) -> bool:
+        return bool(code) and code in self.cells
+
+    def level(self, code: str) -> int | None:
+        cell = self.cells.get(code)
+        return cell[1] if cell else None
+
+    def name_of(self, code: str) -> str | None:
+        cell = self.cells.get(code)
+        return cell[0] if cell else None
+
+    def group(self, village: str, number: int | None) -> str | None:
+        return self._groups_of.get((village, number)) if number is not None else None
+
+    def locate(self, lon: Any, lat: Any) -> Hit | None:
+        """The group containing the point; tries the swapped reading when the written one fails."""
+        x, y = _number(lon), _number(lat)
+        if x is None or y is None or self._tree is None:
+            return None
+        for method, (px, py) in (("point", (x, y)), ("point_swapped", (y, x))):
+            if not _in_range(px, py):
+                continue
+            found = self._tree.query(shapely.Point(px, py), predicate="intersects")
+            if len(found):
+                return Hit(self._codes[int(min(found))], method, px, py)
+        return None
+
+    def _pick(self, codes: list[str], context: str) -> str | None:
+        if len(codes) == 1:
+            return codes[0]
+        named = [c for c in codes if self._town_of.get(c) and self._town_of[c] in context]
+        return named[0] if len(named) == 1 else None
+
+    def village_in_address(self, key: str) -> str | None:
+        """The village a normalised address names: its full name, or its stem right before ``N组``."""
+        if self._pattern is not None:
+            for m in self._pattern.finditer(key):
+                code = self._pick(self._full[m.group(0)], key[: m.start()])
+                if code:
+                    return code
+        if self._stem_pattern is not None:
+            for m in self._stem_pattern.finditer(key):
+                code = self._pick(self._villages.get(m.group(1), []), key[: m.start()])
+                if code:
+                    return code
+        return None
+
+    def village_named(self, name: str | None, township: str | None = None) -> str | None:
+        """A roster's 所属村(社区): ``东村``, ``东``, ``幸福里社区`` or ``幸福里``; None when ambiguous."""
+        if not name:
+            return None
+        text = re.sub(r"\s+", "", name)
+        codes = self._villages.get(text) or self._villages.get(village_stem(text)) or []
+        return self._pick(list(dict.fromkeys(codes)), township or "")
