@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from hub.db.models import Building, ChangeFeed, EntityLink, Household, Organization, Person
 from hub.db.session import transaction
 from hub.resolve.places import building_id, place_entities, unassigned
-from tests.resolve_places.world import COMM, EAST, Store, make_context
 
 ADDR_PREFIX = "河北省唐山市路北区"
+EAST, COMM = "130203101201", "130203101001"
 
 
-def build(store: Store) -> None:
+def build(store) -> None:  # type: ignore[no-untyped-def]
     # 东村: a house whose household names its group; another only by its address (2组 written as 第二村民小组)
     store.household("H1", "20100001", ADDR_PREFIX + "唐山镇东村1组3号", group="001")
     store.household("H2", "20100002", ADDR_PREFIX + "唐山镇東村第二村民小组７号")
@@ -48,9 +48,9 @@ def build(store: Store) -> None:
 
 
 @pytest.fixture
-def placed(tmp_path: Path):  # type: ignore[no-untyped-def]
-    ctx = make_context(tmp_path)
-    build(Store(ctx))
+def placed(tmp_path: Path, town):  # type: ignore[no-untyped-def]
+    ctx = town.make_context(tmp_path)
+    build(town.Store(ctx))
     counts = place_entities(ctx)
     return ctx, counts
 
@@ -136,9 +136,9 @@ def test_a_moved_household_moves_its_grid_and_link(placed) -> None:  # type: ign
     assert grids(ctx, Person)["P1"][0] == EAST + "001"
 
 
-def test_core_paths_on_each_backend(store_url: str, tmp_path: Path) -> None:
-    ctx = make_context(tmp_path, store_url)
-    build(Store(ctx))
+def test_core_paths_on_each_backend(store_url: str, tmp_path: Path, town) -> None:  # type: ignore[no-untyped-def]
+    ctx = town.make_context(tmp_path, store_url)
+    build(town.Store(ctx))
     counts = place_entities(ctx)
     assert counts["household_by_code"] == 2
     assert grids(ctx, Organization)["O3"][0] == COMM + "001"

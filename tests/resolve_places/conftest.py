@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hub.context import HubContext
 from hub.db.models import EntityLink, GridCell, Household, Organization, Person, SourceRecord
 from hub.db.session import get_engine, transaction
@@ -100,3 +102,16 @@ class Store:
 
 def dispose(url: str) -> None:
     get_engine(url).dispose()
+
+
+class Township:
+    """What a test needs from this module (pytest's importlib mode lets tests import only conftest fixtures)."""
+
+    TOWN, EAST, COMM = TOWN, EAST, COMM
+    Store = Store
+    make_context = staticmethod(make_context)
+
+
+@pytest.fixture
+def town() -> type[Township]:
+    return Township
