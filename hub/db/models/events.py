@@ -1,11 +1,26 @@
-"""Events (事): disputes, police incidents and fire hazards, with workflow times and deadlines."""
+"""Events (事): disputes, police incidents and fire hazards, with workflow times and deadlines.
+
+Also the organisation flags derived from events (a key unit with an open major hazard), kept
+as a table so the API filters on them with an index.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, str_id, utcnow
@@ -46,7 +61,10 @@ class Event(Base):
 
 
 class EventParty(Base):
+    """``party_key`` is the mention's source key (``case_no#N``): re-projection updates, never duplicates."""
+
     __tablename__ = "event_party"
+    __table_args__ = (UniqueConstraint("event_id", "party_key", name="uq_event_party_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
@@ -55,3 +73,17 @@ class EventParty(Base):
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"))
     name: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+    party_key: Mapped[str | None] = mapped_column(String(160))
+
+
+class OrganizationTag(Base):
+    """Derived organisation flags (``key_unit_open_major_hazard``); ``event_ids`` say which events made it."""
+
+    __tablename__ = "organization_tag"
+    __table_args__ = (Index("ix_organization_tag_tag", "tag", "organization_id"),)
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
