@@ -1,121 +1,236 @@
-"""Apply a stream contract to raw rows: canonical rows out, failing rows quarantined with reasons."""
+"""Apply a stream contract to raw rows: canonical rows out, failing rows quarantined with reasons.
+
+Column at a time: normalise (``hub.quality.vector``), then run the contract's GX suite
+(``hub.quality.expectations``) on the canonical batch, then assemble row-level reasons
+``{check, column, value, severity, detail}`` for the few rows that failed. ``error`` quarantines
+a row; ``warning`` flags it (``_warnings``) and lets it through. A reason's ``value`` never
+holds a clear citizen ID or phone: PII values are masked.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hub.connector.base import OP_COLUMN, REASON_COLUMN, UNREADABLE_COLUMN
-from hub.contracts import StreamContract
-from hub.errors import SchemaDriftError
-from hub.quality.checks import DomainCheck
-from hub.quality.normalize import Invalid, normalizer
+from hub.contracts import Column, StreamContract
+from hub.privacy import mask_citizen_id, mask_phone
+from hub.quality.checks import CheckEnv, DomainCheck
+from hub.quality.drift import check_drift, check_values
+from hub.quality.expectations import KEY_COLUMN, compile_suite, run_suite, suite_columns
+from hub.quality.vector import normalize_array
 
-KEY = "_source_key"
+KEY = KEY_COLUMN
+__all__ = ["KEY", "GateResult", "apply_contract", "check_drift", "source_keys"]
 
 
 @dataclass
 class GateResult:
-    valid: list[dict[str, Any]] = field(default_factory=list)
-    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    valid: list[pa.Table] = field(default_factory=list)
+    quarantined: list[pa.Table] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
+    validations: list[Any] = field(default_factory=list)  # GX suite results, one per batch
 
     def count(self, check: str, passed: bool) -> None:
+        self.add(check, int(passed), int(not passed))
+
+    def add(self, check: str, passed: int, failed: int) -> None:
         stat = self.checks.setdefault(check, {"passed": 0, "failed": 0})
-        stat["passed" if passed else "failed"] += 1
+        stat["passed"] += int(passed)
+        stat["failed"] += int(failed)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    @property
+    def valid_rows(self) -> int:
+        return sum(t.num_rows for t in self.valid)
+
+    @property
+    def quarantined_rows(self) -> int:
+        return sum(t.num_rows for t in self.quarantined)
 
 
-def check_drift(contract: StreamContract, raw_columns: Iterable[str]) -> list[str]:
-    """Missing required raw columns stop the run (policy ``fail``); extras are only warnings."""
-    present = set(raw_columns)
-    missing = [c for c in contract.columns if c.required and c.raw not in present]
-    warnings: list[str] = []
-    for col in missing:
-        message = (f"schema drift in {contract.source}.{contract.stream}: required column {col.raw!r} "
-                   f"missing from the source (contract {contract.path.name})")
-        if contract.drift_policy == "fail":
-            raise SchemaDriftError(message)
-        warnings.append(message)
-    known = {c.raw for c in contract.columns} | {OP_COLUMN, REASON_COLUMN, UNREADABLE_COLUMN}
-    extras = sorted(present - known)
-    if extras:
-        warnings.append(f"extra columns ignored in {contract.source}.{contract.stream}: {', '.join(extras)}")
-    return warnings
+def _key_part(arr: pa.Array) -> pa.Array:
+    if pa.types.is_floating(arr.type):  # 12.0 -> "12"; other floats as Python writes them
+        arr = pa.array([None if v is None else str(int(v)) if float(v).is_integer() else str(v)
+                        for v in arr.to_pylist()], pa.string())
+    s = pc.utf8_trim_whitespace(arr.cast(pa.string()))
+    return pc.if_else(pc.equal(s, ""), pa.nulls(len(s), pa.string()), s)
 
 
-def source_key(contract: StreamContract, raw: dict[str, Any]) -> str | None:
-    parts = []
-    for col in contract.primary_key:
-        value = raw.get(col.raw)
-        if value is None or str(value).strip() == "":
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        parts.append(str(value).strip())
-    return "|".join(parts) if parts else None
+def source_keys(contract: StreamContract, table: pa.Table) -> pa.Array:
+    """``|``-joined trimmed primary-key values; null when any part is blank."""
+    parts = [_key_part(_column(table, c.raw)) for c in contract.primary_key]
+    if not parts:
+        return pa.nulls(table.num_rows, pa.string())
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, pa.string())
+    col = table.column(name)
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _shown(col: Column | None, value: Any) -> Any:
+    """A value fit for a reason: PII masked, long text cut."""
+    if value is None:
+        return None
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if col is not None and col.is_pii:
+        kind = col.options.get("piiKind", col.normalize)
+        return mask_phone(text) if kind == "phone" else mask_citizen_id(text) if kind == "citizen_id" else None
+    return text[:64]
 
 
 def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult, seen: set[str],
-                   checks: dict[str, DomainCheck]) -> None:
-    """Row by row: normalise, check required, the contract's domain checks, key uniqueness."""
-    rules = [(rule, checks[rule.check]) for rule in contract.rules if rule.check in checks]
-    for raw in table.to_pylist():
-        reasons: list[dict[str, Any]] = []
-        warnings: list[dict[str, Any]] = []
-        key = source_key(contract, raw)
-        if raw.get(OP_COLUMN) == "delete" and key is not None:
-            # a tombstone carries only its key (and reason): the row's other checks do not apply
-            result.valid.append({c.name: None for c in contract.columns}
-                                | {KEY: key, OP_COLUMN: "delete", REASON_COLUMN: raw.get(REASON_COLUMN), "_warnings": None})
-            seen.add(key)
-            continue
-        if raw.get(UNREADABLE_COLUMN):
-            reasons.append({"check": "unreadable", "column": None, "value": str(raw[UNREADABLE_COLUMN])[:200]})
-        canonical: dict[str, Any] = {}
-        for col in contract.columns:
-            try:
-                value = normalizer(col.normalize)(raw.get(col.raw))
-            except Invalid as bad:
-                reason = {"check": bad.reason, "column": col.name, "value": None if col.is_pii else bad.detail}
-                result.count(bad.reason, False)
-                if col.options.get("invalidSeverity") == "warning":
-                    warnings.append(reason | {"severity": "warning"})  # the value is dropped, the row kept
-                    canonical[col.name] = None
-                else:
-                    reasons.append(reason)
-                continue
-            if col.required:
-                ok = value is not None
-                result.count("required", ok)
-                if not ok:
-                    reasons.append({"check": "required", "column": col.name, "value": None})
-            canonical[col.name] = value
-        for rule, check in rules:
-            value = canonical.get(rule.column) if rule.column else None
-            detail = check(value, canonical)
-            result.count(rule.check, detail is None)
-            if detail is not None:
-                reason = {"check": rule.check, "column": rule.column, "value": detail, "severity": rule.severity}
-                (reasons if rule.severity == "error" else warnings).append(reason)
-        if key is None and not any(r["check"] == "required" for r in reasons):
-            reasons.append({"check": "required", "column": "source_key", "value": None})
-        if key is not None:
-            duplicate = key in seen
-            result.count("duplicate_key", not duplicate)
-            if duplicate:
-                reasons.append({"check": "duplicate_key", "column": "source_key", "value": key})
-            seen.add(key)
-        if reasons:
-            result.quarantined.append({KEY: key, "_reasons": json.dumps(reasons, ensure_ascii=False),
-                                       "_raw": json.dumps(raw, ensure_ascii=False, default=str)})
-            continue
-        canonical[KEY] = key
-        canonical[OP_COLUMN] = raw.get(OP_COLUMN) or "upsert"
-        canonical[REASON_COLUMN] = raw.get(REASON_COLUMN)
-        canonical["_warnings"] = json.dumps(warnings, ensure_ascii=False) if warnings else None
-        result.valid.append(canonical)
+                   checks: dict[str, DomainCheck], env: CheckEnv | None = None) -> None:
+    """One raw batch through the gate; ``seen`` holds the keys of earlier batches of the run."""
+    env = env or CheckEnv()
+    n = table.num_rows
+    if n == 0:
+        return
+    keys = source_keys(contract, table)
+    ops = _column(table, OP_COLUMN)
+    tomb = pc.fill_null(pc.and_(pc.equal(ops.cast(pa.string()), "delete"), pc.is_valid(keys)), False)
+    tomb_np = tomb.to_numpy(zero_copy_only=False)
+    live = ~tomb_np
+    live_mask, n_live = pa.array(live), int(live.sum())
+    errors: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    warns: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    failed_cols: set[tuple[int, str]] = set()
+
+    unreadable = _column(table, UNREADABLE_COLUMN)
+    for r in np.flatnonzero(pc.is_valid(unreadable).to_numpy(zero_copy_only=False) & live):
+        errors[int(r)].append({"check": "unreadable", "column": None, "severity": "error",
+                               "value": str(unreadable[int(r)].as_py())[:200], "detail": "the source row could not be read"})
+    result.add("unreadable", int(live.sum()) - len(errors), len(errors))
+
+    canonical: dict[str, pa.Array] = {}
+    for col in contract.columns:
+        raw = _column(table, col.raw)
+        out = normalize_array(col.normalize, raw)
+        canonical[col.name] = out.values
+        soft = col.options.get("invalidSeverity") == "warning"
+        bad_live = [(int(r), bad) for r, bad in zip(out.bad_rows, out.bad, strict=True) if live[r]]
+        for r, bad in bad_live:
+            reason = {"check": bad.reason, "column": col.name, "value": _shown(col, raw[r].as_py()),
+                      "severity": "warning" if soft else "error", "detail": bad.detail}
+            (warns if soft else errors)[r].append(reason)
+            failed_cols.add((r, col.name))
+        parsed = int(pc.sum(pc.is_valid(out.values).filter(live_mask)).as_py() or 0)
+        drift_warnings: list[str] = []
+        check_values(contract, col, parsed + len(bad_live), len(bad_live), drift_warnings, empty_rows=n_live)
+        for w in drift_warnings:
+            result.warn(w)
+        if col.normalize not in (None, "keep", "text"):
+            result.add(f"normalize.{col.normalize}:{col.name}", parsed, len(bad_live))
+
+    frame_rows = np.flatnonzero(live)
+    suite = compile_suite(contract, checks)
+    cols = suite_columns(suite) & (set(canonical) | {KEY})
+    frame = pa.table({c: (keys if c == KEY else canonical[c]).take(pa.array(frame_rows)) for c in sorted(cols)}
+                     ).to_pandas(date_as_object=False)
+    validation, failures = run_suite(suite, frame, env, checks)
+    result.validations.append(validation)
+    for note in env.notes:
+        result.warn(f"{contract.source}.{contract.stream}: {note}")
+    by_name = {c.name: c for c in contract.columns}
+    duplicates = set()
+    if contract.primary_key:
+        dup = frame[KEY].duplicated(keep="first") & frame[KEY].notna()
+        duplicates = set(np.flatnonzero(dup.to_numpy()))
+    for failure in failures:
+        meta = failure.meta
+        column, reason, severity = meta["column"], meta["reason"], meta.get("severity", "error")
+        rows = failure.rows
+        if reason == "duplicate_key" and column == "source_key":
+            rows = [p for p in rows if p in duplicates]  # the first occurrence of a key stays valid
+        flagged = 0
+        for p in rows:
+            r = int(frame_rows[p])
+            if (r, column) in failed_cols:
+                continue  # already reported by normalisation (e.g. required after an unreadable ID)
+            flagged += 1
+            col = by_name.get(column)
+            value = None if reason in ("required",) else _shown(col, frame[column].iat[p] if column in frame else keys[r].as_py())
+            if reason == "duplicate_key" and column == "source_key":
+                value = _shown(contract.primary_key[0], keys[r].as_py()) if contract.primary_key[0].is_pii else value
+            detail = _detail(checks.get(meta["check"]), frame, p, column)
+            reason_code = detail.reason if hasattr(detail, "reason") else reason
+            entry = {"check": reason_code, "column": column, "value": value, "severity": severity,
+                     "detail": getattr(detail, "detail", detail) or meta.get("rule")}
+            (errors if severity == "error" else warns)[r].append(entry)
+        result.add(f"{meta['check']}:{column}", len(frame_rows) - flagged, flagged)
+    for r in np.flatnonzero(pc.is_null(keys).to_numpy(zero_copy_only=False) & live):
+        if not any(e["check"] == "required" for e in errors[int(r)]):
+            errors[int(r)].append({"check": "required", "column": "source_key", "value": None, "severity": "error",
+                                   "detail": "primary key blank"})
+    seen.update(k for k in keys.to_pylist() if k is not None)
+    _emit(contract, table, keys, canonical, tomb, errors, warns, result)
+
+
+def _detail(check: DomainCheck | None, frame: Any, p: int, column: str) -> Any:
+    if check is None or column not in frame:
+        return None
+    value = frame[column].iat[p]
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime().date() if check.name.startswith("birth") else value.to_pydatetime()
+    try:
+        return check(value, frame.iloc[p].to_dict())
+    except Exception:  # the detail is a courtesy; the verdict came from the expectation
+        return None
+
+
+def _emit(contract: StreamContract, table: pa.Table, keys: pa.Array, canonical: dict[str, pa.Array],
+          tomb: pa.Array, errors: dict[int, list[dict[str, Any]]], warns: dict[int, list[dict[str, Any]]],
+          result: GateResult) -> None:
+    n = table.num_rows
+    bad = np.zeros(n, dtype=bool)
+    bad_rows = sorted(r for r, reasons in errors.items() if reasons)
+    bad[bad_rows] = True
+    keep = pa.array(~bad)
+    tomb_np = tomb.to_numpy(zero_copy_only=False)
+    cols = {c.name: pc.if_else(tomb, pa.nulls(n, canonical[c.name].type), canonical[c.name])
+            for c in contract.columns}
+    ops = pc.if_else(tomb, "delete", "upsert")
+    reasons = _column(table, REASON_COLUMN).cast(pa.string())
+    warn_json = [None] * n
+    for r, items in warns.items():
+        if items and not tomb_np[r]:
+            warn_json[r] = json.dumps(items, ensure_ascii=False)
+    valid = pa.table({**cols, KEY: keys, OP_COLUMN: ops, REASON_COLUMN: pc.if_else(tomb, reasons, pa.nulls(n, pa.string())),
+                      "_warnings": pa.array(warn_json, pa.string())}).filter(keep)
+    if valid.num_rows:
+        result.valid.append(valid)
+    if bad_rows:
+        raw = table.take(pa.array(bad_rows)).to_pylist()
+        result.quarantined.append(pa.table({
+            KEY: keys.take(pa.array(bad_rows)),
+            "_reasons": pa.array([json.dumps(errors[r] + warns.get(r, []), ensure_ascii=False) for r in bad_rows]),
+            "_raw": pa.array([json.dumps(row, ensure_ascii=False, default=str) for row in raw]),
+        }))
+
+
+def stream_tables(result: GateResult) -> tuple[pa.Table, pa.Table]:
+    """The run's valid and quarantined rows as one table each (schemas unified across batches)."""
+    valid = pa.concat_tables(result.valid, promote_options="permissive") if result.valid else pa.table({})
+    quarantined = (pa.concat_tables(result.quarantined, promote_options="permissive")
+                   if result.quarantined else pa.table({KEY: pa.array([], pa.string()), "_reasons": pa.array([], pa.string()),
+                                                        "_raw": pa.array([], pa.string())}))
+    return valid, quarantined
+
+
+def describe(rows: Iterable[dict[str, Any]]) -> str:
+    return ", ".join(sorted({r["check"] for r in rows}))

@@ -125,8 +125,8 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
             .where(SourceRecord.source == source, SourceRecord.stream == stream)
         )
     }
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    inserts: dict[str, dict[str, Any]] = {}  # by key: a key twice in one run keeps its newest row
+    updates: dict[str, dict[str, Any]] = {}
     for row in valid:
         key = row[KEY]
         digest = content_hash(contract, row, vault)
@@ -142,16 +142,16 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
             ledger.tombstoned += 1
         else:
             ledger.loaded += 1
-        if current is None:
-            inserts.append({"source": source, "stream": stream, "source_key": key, "first_run_id": run_id, **values})
+        if current is None or key in inserts:
+            inserts[key] = {"source": source, "stream": stream, "source_key": key, "first_run_id": run_id, **values}
         else:
-            updates.append({"b_id": current[0], **values})
+            updates[key] = {"b_id": current[0], **values}
         existing[key] = (current[0] if current else -1, digest, is_delete)
     if inserts:
-        session.execute(insert(SourceRecord), inserts)
+        session.execute(insert(SourceRecord), list(inserts.values()))
     if updates:
         stmt = update(SourceRecord).where(SourceRecord.id == bindparam("b_id"))
-        session.connection().execute(stmt, updates)
+        session.connection().execute(stmt, list(updates.values()))
     if quarantined:
         session.execute(insert(QuarantinedRow), [
             {"run_id": run_id, "source": source, "stream": stream, "source_key": q[KEY],

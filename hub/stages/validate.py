@@ -1,4 +1,8 @@
-"""Validate: apply each stream's contract; valid rows and quarantined rows land as separate files."""
+"""Validate: apply each stream's contract; valid rows and quarantined rows land as separate files.
+
+Schema drift in any stream stops the whole run here, before load, so the store is untouched.
+GX Data Docs for the run are built at the end (``hub.quality.docs``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pyarrow as pa
+from sqlalchemy import select
 
 from hub.connector.landing import RunFolder, iter_raw_tables, write_table
 from hub.context import HubContext
-from hub.quality.gate import GateResult, apply_contract, check_drift
+from hub.quality.checks import CheckEnv
+from hub.quality.gate import GateResult, apply_contract, check_drift, stream_tables
 from hub.stages.extract import read_extract_info
 
 log = logging.getLogger(__name__)
@@ -30,38 +35,76 @@ class ValidateInfo:
     run_id: str
     source: str
     streams: dict[str, StreamValidation]
+    data_docs: str | None = None
 
 
-def _to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows) if rows else pa.table({})
+def grid_registry_codes(ctx: HubContext) -> set[str] | None:
+    """Codes of every live grid loaded from a grid-registry source; None when none is loaded."""
+    from hub.db.models import SourceRecord
+    from hub.db.session import transaction
+
+    sources = [name for name, cfg in ctx.config.sources.items() if cfg.connector == "grid-registry"]
+    if not sources:
+        return None
+    try:
+        with transaction(ctx.db_url) as session:
+            rows = session.execute(select(SourceRecord.source_key).where(
+                SourceRecord.source.in_(sources), SourceRecord.stream == "grids", SourceRecord.deleted.is_(False)))
+            codes = {key for (key,) in rows}
+    except Exception as exc:  # a store not migrated yet holds no registry
+        log.debug("grid registry not readable: %s", exc)
+        return None
+    return codes or None
 
 
-def validate(ctx: HubContext, source: str, run_id: str) -> ValidateInfo:
+def check_env(ctx: HubContext) -> CheckEnv:
+    return CheckEnv(grid_codes_loader=lambda: grid_registry_codes(ctx))
+
+
+def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True) -> ValidateInfo:
     extracted = read_extract_info(ctx, source, run_id)
     folder = RunFolder(ctx.landing, source, run_id)
     info = ValidateInfo(run_id=run_id, source=source, streams={})
     checks = ctx.host.checks()
+    env = check_env(ctx)
+    validations: dict[str, list[Any]] = {}
     for stream, ext in extracted.streams.items():
         contract = ctx.contracts.get(extracted.connector, stream)
         result = GateResult()
         seen: set[str] = set()
         stream_dir = folder.stream_dir(stream)
         for table in iter_raw_tables(stream_dir):
-            result.warnings.extend(w for w in check_drift(contract, table.column_names) if w not in result.warnings)
-            apply_contract(contract, table, result, seen, checks)
-        write_table(stream_dir / "valid.arrow", _to_table(result.valid))
-        write_table(stream_dir / "quarantine.arrow", _to_table(result.quarantined))
+            for warning in check_drift(contract, table.column_names, table.schema):
+                result.warn(warning)
+            apply_contract(contract, table, result, seen, checks, env)
+        valid, quarantined = stream_tables(result)
+        write_table(stream_dir / "valid.arrow", valid)
+        write_table(stream_dir / "quarantine.arrow", quarantined)
         info.streams[stream] = StreamValidation(
-            read=ext.rows, valid=len(result.valid), quarantined=len(result.quarantined),
+            read=ext.rows, valid=valid.num_rows, quarantined=quarantined.num_rows,
             warnings=result.warnings, checks=result.checks,
         )
+        validations[stream] = result.validations
         for warning in result.warnings:
             log.warning("%s", warning)
+    if docs:
+        info.data_docs = _build_docs(ctx, source, run_id, validations)
     folder.write_json("validate.json", asdict(info))
     return info
 
 
+def _build_docs(ctx: HubContext, source: str, run_id: str, validations: dict[str, list[Any]]) -> str | None:
+    """Data Docs are for stewards; failing to build them must not fail the run."""
+    from hub.quality.docs import build_data_docs
+
+    try:
+        return build_data_docs(ctx, source, run_id, validations)
+    except Exception as exc:
+        log.warning("data docs for run %s not built: %s: %s", run_id, type(exc).__name__, exc)
+        return None
+
+
 def read_validate_info(ctx: HubContext, source: str, run_id: str) -> ValidateInfo:
     raw = RunFolder(ctx.landing, source, run_id).read_json("validate.json")
-    return ValidateInfo(run_id=raw["run_id"], source=raw["source"],
+    return ValidateInfo(run_id=raw["run_id"], source=raw["source"], data_docs=raw.get("data_docs"),
                         streams={k: StreamValidation(**v) for k, v in raw["streams"].items()})

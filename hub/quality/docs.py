@@ -1,0 +1,118 @@
+"""GX Data Docs for stewards, built per run.
+
+The gate validates in an ephemeral context (fast, nothing on disk); at the end of a run each
+stream's batch results are merged into one GX validation result, scrubbed of PII (no clear ID
+or phone may reach an HTML page) and stored in a file-mode GX project whose Data Docs site is
+rebuilt for the new results. Location: ``data_docs`` in hub.yaml if set, else
+``<landing>/../data-docs/``; the site's entry page is ``<folder>/site/index.html``.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+from typing import Any
+
+from hub.context import HubContext
+from hub.quality.expectations import activate
+
+MAX_LISTED = 20
+_LIST_KEYS = ("partial_unexpected_list", "unexpected_list", "partial_unexpected_counts",
+              "partial_unexpected_index_list", "unexpected_index_list", "unexpected_index_query")
+
+
+def docs_folder(ctx: HubContext) -> Path:
+    configured = getattr(ctx.config, "data_docs", None)
+    if configured:
+        return ctx.config.resolve_path(configured)
+    return ctx.landing.parent / "data-docs"
+
+
+def site_index(ctx: HubContext) -> Path:
+    return docs_folder(ctx) / "site" / "index.html"
+
+
+def _file_context(folder: Path) -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ctx = gx.get_context(mode="file", project_root_dir=str(folder))
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    site = {"class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder / "site")},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}
+    sites = ctx.variables.data_docs_sites or {}
+    if sites.get("local_site") != site:
+        if "local_site" in sites:
+            ctx.update_data_docs_site("local_site", site)
+        else:
+            ctx.add_data_docs_site("local_site", site)
+    return ctx
+
+
+def merge(results: list[Any], pii_columns: set[str]) -> Any:
+    """Batch results of one stream as one: counts summed, value lists capped, PII values removed."""
+    merged = copy.deepcopy(results[0])
+    for i, res in enumerate(merged.results):
+        counts = {"element_count": 0, "unexpected_count": 0, "missing_count": 0}
+        success = True
+        for other in results:
+            r = other.results[i]
+            success = success and bool(r.success)
+            for k in counts:
+                counts[k] += int(r.result.get(k) or 0)
+        res.success = success
+        res.result.update({k: v for k, v in counts.items() if k in res.result or k != "missing_count"})
+        if counts["element_count"]:
+            res.result["unexpected_percent"] = 100.0 * counts["unexpected_count"] / counts["element_count"]
+        column = res.expectation_config.kwargs.get("column")
+        for key in _LIST_KEYS:
+            if key not in res.result:
+                continue
+            if column in pii_columns or key in ("unexpected_index_query",):
+                res.result.pop(key)
+            elif isinstance(res.result[key], list):
+                res.result[key] = res.result[key][:MAX_LISTED]
+    ok = sum(1 for r in merged.results if r.success)
+    merged.success = ok == len(merged.results)
+    merged.statistics.update({"evaluated_expectations": len(merged.results), "successful_expectations": ok,
+                              "unsuccessful_expectations": len(merged.results) - ok,
+                              "success_percent": 100.0 * ok / len(merged.results) if merged.results else None})
+    return merged
+
+
+def build_data_docs(ctx: HubContext, source: str, run_id: str, validations: dict[str, list[Any]]) -> str | None:
+    """Store this run's results in the docs project and render them; the site's index path."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    streams = {s: v for s, v in validations.items() if v}
+    if not streams:
+        return None
+    folder = docs_folder(ctx)
+    gx_ctx = _file_context(folder)
+    keys = []
+    connector = ctx.connector_name(source)
+    for stream, results in streams.items():
+        contract = ctx.contracts.get(connector, stream)
+        pii = {c.name for c in contract.columns if c.is_pii} | {"_source_key"}
+        merged = merge(results, pii)
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"{source}.{stream}"),
+            run_id=RunIdentifier(run_name=run_id), batch_identifier=f"{source}-{stream}".replace("/", "_"))
+        gx_ctx.validation_results_store.set(key, merged)
+        keys.append(key)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gx_ctx.build_data_docs(resource_identifiers=keys)
+    finally:
+        activate()  # give the gate its ephemeral context back
+    return str(site_index(ctx))
