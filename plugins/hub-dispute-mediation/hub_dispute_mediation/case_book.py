@@ -1,0 +1,123 @@
+"""Folding events into case state, and the parties of ``case.accepted`` into party rows.
+
+The connector cannot read the hub's store, yet an event may arrive for a case accepted in an
+older file or run; so the ``cases`` stream keeps every case's folded fields in its state, only
+the non-empty ones, with a compact history (``[seq, type, ts, data]`` lists, ``data`` without
+the parties, whose IDs and phones must never reach an unclassified column). A folded case costs
+about 300-500 bytes of state: thousands of cases are a few MB at most.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hub_dispute_mediation.event_log import Event, dumps
+
+CASE_COLUMNS = ("case_no", "category", "grid_code", "location", "summary", "level", "status", "mediator",
+                "department", "accepted_at", "assigned_at", "resolved_at", "closed_at", "transferred_to",
+                "failure_reason", "agreement", "amount", "feedback", "party_count", "updated_at", "history")
+PARTY_COLUMNS = ("party_key", "case_no", "party_index", "role", "party_kind", "name", "id_no", "credit_code",
+                 "phone")
+
+#: event type -> (status it sets, its time field, {data key: case field})
+EFFECTS: dict[str, tuple[str | None, str | None, dict[str, str]]] = {
+    "case.accepted": ("accepted", "accepted_at", {k: k for k in ("category", "grid_code", "location", "summary",
+                                                                 "level")}),
+    "case.assigned": ("assigned", "assigned_at", {"mediator": "mediator", "department": "department"}),
+    "case.progress": ("in_progress", None, {}),
+    "case.resolved": ("resolved", "resolved_at", {"agreement": "agreement", "amount": "amount"}),
+    "case.failed": ("failed", None, {"reason": "failure_reason"}),
+    "case.transferred": ("transferred", None, {"to": "transferred_to"}),
+    "case.closed": ("closed", "closed_at", {"feedback": "feedback"}),
+}
+
+ORGANISATION_SUFFIXES = ("公司", "厂", "店", "合作社", "协会", "中心", "医院", "学校", "幼儿园", "超市", "饭店", "酒店",
+                         "宾馆", "旅馆", "诊所", "药房", "集团", "银行", "委员会", "加油站", "事务所", "工作室", "经营部",
+                         "商行", "门市部", "农场", "养殖场", "网吧", "棋牌室")
+_CITIZEN_ID = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
+_CREDIT_CODE = re.compile(r"^[0-9A-Z]{18}$")
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return dumps(value)
+
+
+def fold(case: dict[str, Any], event: Event) -> dict[str, Any]:
+    """Fold one event into a case; a late lower seq (a gap filled) re-folds the sorted history."""
+    history = case.get("h", [])
+    if not history or event.seq > history[-1][0]:
+        return apply(case, event)
+    entries = sorted([*history, [event.seq, event.type, event.ts, event.data]], key=lambda e: e[0])
+    rebuilt: dict[str, Any] = {"party_count": case["party_count"]} if "party_count" in case else {}
+    for entry in entries:
+        rebuilt = apply(rebuilt, Event(entry[0], entry[2], entry[1], "", entry[3] if len(entry) > 3 else {}))
+    return rebuilt
+
+
+def apply(case: dict[str, Any], event: Event) -> dict[str, Any]:
+    """Apply one event on top of a case (unknown event types only join the history)."""
+    status, time_field, fields = EFFECTS.get(event.type, (None, None, {}))
+    if status:
+        case["status"] = status
+    if time_field and event.ts:
+        case[time_field] = event.ts
+    for key, column in fields.items():
+        if event.data.get(key) is not None:
+            case[column] = _scalar(event.data[key])
+    if event.type == "case.accepted":
+        case["party_count"] = len(event.data.get("parties") or [])
+    if event.ts:
+        case["updated_at"] = event.ts
+    data = {k: _scalar(v) for k, v in event.data.items() if k != "parties"}
+    case.setdefault("h", []).append([event.seq, event.type, event.ts, data] if data else
+                                    [event.seq, event.type, event.ts])
+    return case
+
+
+def case_row(case_no: str, case: dict[str, Any]) -> dict[str, Any]:
+    """A raw row of the ``cases`` stream (strings, as a vendor export would carry them)."""
+    row: dict[str, Any] = {c: None for c in CASE_COLUMNS}
+    for key, value in case.items():
+        if key in row:
+            row[key] = None if value is None else str(value)
+    row["case_no"] = case_no
+    history = []
+    for entry in sorted(case.get("h", []), key=lambda e: e[0]):
+        item = {"seq": entry[0], "type": entry[1], "ts": entry[2]}
+        if len(entry) > 3:
+            item.update(entry[3])
+        history.append(item)
+    row["history"] = dumps(history)
+    return row
+
+
+def party_kind(name: str | None, id_no: str | None) -> str:
+    """An organisation carries a credit code rather than a citizen ID, or an organisation's name."""
+    ident = (id_no or "").replace(" ", "").upper()
+    if ident and not _CITIZEN_ID.match(ident) and _CREDIT_CODE.match(ident):
+        return "organisation"
+    if name and name.strip().endswith(ORGANISATION_SUFFIXES):
+        return "organisation"
+    return "person"
+
+
+def party_rows(event: Event) -> list[dict[str, Any]]:
+    """``case_no#N`` rows, N from 0 in the order of the accepted event's parties."""
+    rows = []
+    for i, party in enumerate(event.data.get("parties") or []):
+        party = party if isinstance(party, dict) else {}
+        name, id_no = party.get("name"), party.get("id_no")
+        kind = party_kind(None if name is None else str(name), None if id_no is None else str(id_no))
+        rows.append({"party_key": f"{event.case_no}#{i}", "case_no": event.case_no, "party_index": str(i),
+                     "role": _text(party.get("role")), "party_kind": kind, "name": _text(name),
+                     "id_no": _text(id_no) if kind == "person" else None,
+                     "credit_code": _text(id_no) if kind == "organisation" else None,
+                     "phone": _text(party.get("phone"))})
+    return rows
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
