@@ -1,0 +1,258 @@
+"""Events (事) from the department records: disputes, police incidents, fire hazards; and inspections.
+
+- dispute: dispute-mediation ``cases`` (folded from the event log) + ``case-parties`` → EventParty,
+  each party pointing at the Person or Organization the linking step resolved for ``case_no#N``;
+- incident: public-security ``incidents``, always ``sensitive``;
+- hazard: fire-safety ``hazards`` joined to their ``inspections`` and the unit's Organization.
+
+Deadlines (``due_on``/``overdue``/``escalated``) come from :mod:`hub.events.deadlines` through
+:func:`hub.events.overdue.assess_event`, for the ``today`` given. Runs after :mod:`hub.resolve.places`
+(an event without a usable grid code is placed by its coordinates or its address).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from hub.context import HubContext
+from hub.db.models import Building, Event, EventParty, Inspection, Organization
+from hub.db.session import transaction
+from hub.events.deadlines import remit_for
+from hub.events.overdue import assess_event
+from hub.resolve.address import building_key
+from hub.resolve.gridindex import GridIndex
+from hub.resolve.places import place_by_address
+from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, sources_of
+
+DISPUTE_STEPS = {"case.accepted": "accepted", "case.assigned": "assigned", "case.progress": "in_progress",
+                 "case.resolved": "resolved", "case.failed": "failed", "case.transferred": "transferred",
+                 "case.closed": "closed"}
+STEP_NOTE = {"case.assigned": "department", "case.progress": "note", "case.resolved": "agreement",
+             "case.failed": "reason", "case.transferred": "to", "case.closed": "feedback"}
+INCIDENT_STATUS = {"已受理": "accepted", "处理中": "in_progress", "已办结": "closed"}
+HAZARD_STATUS = {"待整改": "open", "已整改": "rectified", "逾期": "overdue"}
+EVENT_FIELDS = ("kind", "source", "source_key", "category", "grid_code", "location", "summary", "remit", "status",
+                "sensitive", "organization_id", "inspection_id", "occurred_at", "accepted_at", "resolved_at",
+                "closed_at", "due_on", "overdue", "escalated", "history", "details")
+
+
+def event_id(source: str, key: str) -> str:
+    """Short and deterministic: ``E-<source>-<source_key>``."""
+    return f"E-{source}-{key}"[:64]
+
+
+def _ts(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _history(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [step for step in value or [] if isinstance(step, dict)]
+
+
+def _advance(history: list[dict[str, Any]], status: str, at: dt.datetime | None) -> list[dict[str, Any]]:
+    """A status timeline kept across runs for sources that only tell the current status."""
+    if history and history[-1].get("status") == status:
+        return history
+    return [*history, {"status": status, "at": at.isoformat(sep=" ") if at else None, "note": None}]
+
+
+class Projector:
+    def __init__(self, ctx: HubContext, session: Any, today: dt.date) -> None:
+        self.ctx, self.session, self.today = ctx, session, today
+        self.index = GridIndex.load(session)
+        self.writer = ChangeWriter(session)
+        self.existing = fetch(session, [Event.id, *(getattr(Event, f) for f in EVENT_FIELDS)])
+        self.desired: dict[str, dict[str, Any]] = {}
+        self.links: dict[tuple[str, str, str], str] = {}
+        self.counts: Counter[str] = Counter()
+        self._buildings: dict[str, str | None] | None = None
+
+    def _grid(self, code: Any, address: Any = None, lon: Any = None, lat: Any = None) -> str | None:
+        """Explicit code > point (swap-aware) > the building at the address > the village it names."""
+        if code and self.index.known(str(code)):
+            return str(code)
+        if (hit := self.index.locate(lon, lat)) is not None:
+            return hit.code
+        key = building_key(address) if address else None
+        if key is None:
+            return None
+        if self._buildings is None:
+            self._buildings = dict(self.session.execute(select(Building.address_key, Building.grid_code)).all())
+        return self._buildings.get(key) or place_by_address(self.index, key).grid_code
+
+    def _put(self, source: str, stream: str, key: str, values: dict[str, Any]) -> None:
+        eid = event_id(source, key)
+        state = assess_event(values, self.today)
+        values.update(due_on=state.due_on if state else None, overdue=bool(state and state.overdue),
+                      escalated=bool(state and state.escalated))
+        self.desired[eid] = {"source": source, "source_key": key, **values}
+        self.links[(source, stream, key)] = eid
+        self.counts[f"{values['kind']}s"] += 1
+
+    def disputes(self) -> None:
+        for source, key, d in records(self.session, sources_of(self.ctx, "dispute-mediation"), "cases"):
+            steps = sorted(_history(d.get("history")), key=lambda s: (s.get("seq") or 0))
+            history, failed_at, passed_up_at = [], None, None
+            for step in steps:
+                kind = step.get("type")
+                history.append({"status": DISPUTE_STEPS.get(kind, kind), "at": step.get("ts"),
+                                "note": _text(step.get(STEP_NOTE.get(kind, ""))) or _text(step.get("mediator"))})
+                failed_at = failed_at or (_ts(step.get("ts")) if kind == "case.failed" else None)
+                passed_up_at = passed_up_at or (step.get("ts") if kind == "case.transferred" else None)
+            details = {k: d.get(k) for k in ("level", "mediator", "department", "transferred_to", "agreement",
+                                             "amount", "feedback", "failure_reason", "party_count") if d.get(k)
+                       not in (None, "")}
+            if passed_up_at:
+                details["passed_up_at"] = passed_up_at
+            self._put(source, "cases", key, {
+                "kind": "dispute", "category": _text(d.get("category")),
+                "grid_code": self._grid(d.get("grid_code"), d.get("location")),
+                "location": _text(d.get("location")), "summary": _text(d.get("summary")),
+                "remit": remit_for("dispute", d.get("level")), "status": _text(d.get("status")) or "accepted",
+                "sensitive": False, "organization_id": None, "inspection_id": None,
+                "occurred_at": _ts(d.get("accepted_at")), "accepted_at": _ts(d.get("accepted_at")),
+                "resolved_at": _ts(d.get("resolved_at")) or failed_at, "closed_at": _ts(d.get("closed_at")),
+                "history": history, "details": details})
+
+    def incidents(self) -> None:
+        for source, key, d in records(self.session, sources_of(self.ctx, "public-security"), "incidents"):
+            raw = _text(d.get("status"))
+            status = INCIDENT_STATUS.get(raw or "", raw or "accepted")
+            occurred, updated = _ts(d.get("occurred_at")), _ts(d.get("updated_at"))
+            old = self.existing.get(event_id(source, key))
+            history = list(old["history"]) if old and old["history"] else _advance([], "accepted", occurred)
+            history = _advance(history, status, updated)
+            closed_at = next((_ts(h["at"]) for h in history if h["status"] == "closed"), None)
+            self._put(source, "incidents", key, {
+                "kind": "incident", "category": _text(d.get("type")),
+                "grid_code": self._grid(d.get("grid_code"), d.get("address"), d.get("lon"), d.get("lat")),
+                "location": _text(d.get("address")), "summary": _text(d.get("summary")),
+                "remit": remit_for("incident"), "status": status, "sensitive": True, "organization_id": None,
+                "inspection_id": None, "occurred_at": occurred, "accepted_at": occurred, "resolved_at": None,
+                "closed_at": closed_at if status == "closed" else None, "history": history,
+                "details": {"source_status": raw}})
+
+    def hazards_and_inspections(self) -> None:
+        s, fire = self.session, sources_of(self.ctx, "fire-safety")
+        org_of = {(src, key): oid for src, _, key, oid in linked(s, "organization", fire, ["units"])}
+        orgs = fetch(s, [Organization.id, Organization.grid_code, Organization.address])
+        inspections: dict[tuple[str, str], dict[str, Any]] = {}
+        wanted: dict[str, dict[str, Any]] = {}
+        for source, key, d in records(s, fire, "inspections"):
+            inspections[(source, key)] = d
+            wanted[key] = {"organization_id": org_of.get((source, d.get("unit_no") or "")),
+                           "unit_no": d.get("unit_no") or "", "inspected_on": _day(d.get("inspected_on")),
+                           "inspector": _text(d.get("inspector")), "kind": _text(d.get("kind")),
+                           "hazards_found": d.get("hazards_found"), "conclusion": _text(d.get("conclusion"))}
+        have = fetch(s, [Inspection.id, Inspection.organization_id, Inspection.unit_no, Inspection.inspected_on,
+                         Inspection.inspector, Inspection.kind, Inspection.hazards_found, Inspection.conclusion])
+        self.writer.sync(Inspection, "inspection", have, wanted)
+        for source, key, d in records(s, fire, "hazards"):
+            insp = inspections.get((source, d.get("inspection_no") or ""), {})
+            oid = org_of.get((source, insp.get("unit_no") or ""))
+            org = orgs.get(oid or "", {})
+            raw = _text(d.get("status"))
+            status = HAZARD_STATUS.get(raw or "", raw or "open")
+            found = _ts(insp.get("inspected_on"))
+            old = self.existing.get(event_id(source, key))
+            history = list(old["history"]) if old and old["history"] else _advance([], "open", found)
+            resolved = _ts(d.get("resolved_on"))
+            history = _advance(history, status, resolved if status == "rectified" else None)
+            details = {"grade": _text(d.get("grade")), "rectification_due": _text(d.get("due_on")),
+                       "unit_no": insp.get("unit_no"), "source_status": raw}
+            self._put(source, "hazards", key, {
+                "kind": "hazard", "category": _text(d.get("grade")), "grid_code": self._grid(org.get("grid_code")),
+                "location": org.get("address"), "summary": _text(d.get("summary")), "remit": remit_for("hazard"),
+                "status": status, "sensitive": False, "organization_id": oid,
+                "inspection_id": _text(d.get("inspection_no")), "occurred_at": found, "accepted_at": found,
+                "resolved_at": resolved if status == "rectified" else None, "closed_at": None,
+                "history": history, "details": {k: v for k, v in details.items() if v is not None}})
+
+    def parties(self) -> None:
+        s, sources = self.session, sources_of(self.ctx, "dispute-mediation")
+        streams = ["case-parties", "cases"]
+        who: dict[tuple[str, str], dict[str, str]] = {}
+        for etype in ("person", "organization"):
+            for source, _, key, eid in linked(s, etype, sources, streams):
+                who.setdefault((source, key), {})[etype] = eid
+        wanted: dict[tuple[str, str], dict[str, Any]] = {}
+        for source, key, d in records(s, sources, "case-parties"):
+            eid = event_id(source, str(d.get("case_no") or key.split("#")[0]))
+            if eid not in self.desired:
+                continue
+            ids = who.get((source, key), {})
+            wanted[(eid, key)] = {"role": _text(d.get("role")) or "party", "person_id": ids.get("person"),
+                                  "organization_id": ids.get("organization"), "name": _text(d.get("name"))}
+        have = {(r.event_id, r.party_key): r for r in s.execute(
+            select(EventParty.id, EventParty.event_id, EventParty.party_key, EventParty.role, EventParty.person_id,
+                   EventParty.organization_id, EventParty.name).where(EventParty.party_key.is_not(None)))}
+        new = [{"event_id": k[0], "party_key": k[1], **v} for k, v in wanted.items() if k not in have]
+        changed_keys = [k for k, v in wanted.items() if k in have and any(getattr(have[k], f) != x
+                                                                           for f, x in v.items())]
+        changed = [{"id": have[k].id, **wanted[k]} for k in changed_keys]
+        gone_keys = [k for k in have if k not in wanted and k[0] in self.desired]
+        gone = [have[k].id for k in gone_keys]
+        for batch in chunks(new):
+            s.execute(insert(EventParty), batch)
+        for batch in chunks(changed):
+            s.execute(update(EventParty), batch)
+        for batch in chunks(gone):
+            s.execute(delete(EventParty).where(EventParty.id.in_(batch)))
+        touched = {r["event_id"] for r in new} | {k[0] for k in changed_keys} | {k[0] for k in gone_keys}
+        events_changed = {e for e in touched if e in self.existing and self.existing[e] != {
+            f: self.desired[e].get(f) for f in EVENT_FIELDS}}  # already in the feed through sync()
+        for eid in sorted(touched - events_changed):
+            if eid in self.existing:
+                self.writer.feed("event", eid, "updated")
+        self.counts["parties_written"] += len(new) + len(changed)
+        self.counts["parties_removed"] += len(gone)
+
+    def run(self) -> dict[str, int]:
+        self.disputes()
+        self.incidents()
+        self.hazards_and_inspections()
+        self.writer.sync(Event, "event", self.existing, self.desired)
+        self.parties()
+        scope = [(src, stream) for connector, stream in (("dispute-mediation", "cases"),
+                                                         ("public-security", "incidents"), ("fire-safety", "hazards"))
+                 for src in sources_of(self.ctx, connector)]
+        self.writer.links("event", self.links, "source_key", scope)
+        self.writer.flush_feed()
+        self.counts["overdue"] = sum(v["overdue"] for v in self.desired.values())
+        self.counts["escalated"] = sum(v["escalated"] for v in self.desired.values())
+        return dict(sorted((self.counts + self.writer.counts).items()))
+
+
+def _day(value: Any) -> dt.date | None:
+    ts = _ts(value)
+    return ts.date() if ts else None
+
+
+def project_events(ctx: HubContext, today: dt.date | None = None) -> dict[str, int]:
+    """Project every dispute, incident and hazard; a second run with the same data and day writes nothing."""
+    ctx.ensure_store()
+    with transaction(ctx.db_url) as session:
+        return Projector(ctx, session, today or dt.date.today()).run()
+
