@@ -218,6 +218,7 @@ def _emit(contract: StreamContract, table: pa.Table, keys: pa.Array, canonical: 
         raw = table.take(pa.array(bad_rows)).to_pylist()
         result.quarantined.append(pa.table({
             KEY: keys.take(pa.array(bad_rows)),
+            "_row": pa.array(bad_rows, pa.int64()),  # position in the raw batch (replay maps rows back)
             "_reasons": pa.array([json.dumps(errors[r] + warns.get(r, []), ensure_ascii=False) for r in bad_rows]),
             "_raw": pa.array([json.dumps(row, ensure_ascii=False, default=str) for row in raw]),
         }))
@@ -227,7 +228,8 @@ def stream_tables(result: GateResult) -> tuple[pa.Table, pa.Table]:
     """The run's valid and quarantined rows as one table each (schemas unified across batches)."""
     valid = pa.concat_tables(result.valid, promote_options="permissive") if result.valid else pa.table({})
     quarantined = (pa.concat_tables(result.quarantined, promote_options="permissive")
-                   if result.quarantined else pa.table({KEY: pa.array([], pa.string()), "_reasons": pa.array([], pa.string()),
+                   if result.quarantined else pa.table({KEY: pa.array([], pa.string()), "_row": pa.array([], pa.int64()),
+                                                        "_reasons": pa.array([], pa.string()),
                                                         "_raw": pa.array([], pa.string())}))
     return valid, quarantined
 

@@ -103,7 +103,8 @@ def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
             ledger.warnings = len(check_stats.warnings)
             run.streams.append(ledger)
             reconcile(ledger)
-            _commit_state(session, source, stream, ext.state_after, run_id)
+            if ext.state_after is not None:  # a quarantine replay reads no source: no state to commit
+                _commit_state(session, source, stream, ext.state_after, run_id)
             info.streams[stream] = {k: getattr(ledger, k) for k in LEDGER_FIELDS}
         for key in ("read", "loaded", "unchanged", "quarantined", "tombstoned", "warnings"):
             setattr(run, key, sum(getattr(s, key) for s in run.streams))
@@ -152,12 +153,21 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
     if updates:
         stmt = update(SourceRecord).where(SourceRecord.id == bindparam("b_id"))
         session.connection().execute(stmt, list(updates.values()))
-    if quarantined:
+    replayed = [q for q in quarantined if q.get("_quarantine_id") is not None]
+    fresh = [q for q in quarantined if q.get("_quarantine_id") is None]
+    if fresh:
         session.execute(insert(QuarantinedRow), [
             {"run_id": run_id, "source": source, "stream": stream, "source_key": q[KEY],
              "reasons": json.loads(q["_reasons"]), "raw_enc": vault.encrypt(q["_raw"]), "status": "open"}
-            for q in quarantined
+            for q in fresh
         ])
+    for q in replayed:  # a replayed row still failing stays quarantined, with today's reasons
+        qrow = session.get(QuarantinedRow, q["_quarantine_id"])
+        qrow.reasons, qrow.resolved_run_id = json.loads(q["_reasons"]), run_id
+    passed = [row["_quarantine_id"] for row in valid if row.get("_quarantine_id") is not None]
+    if passed:
+        session.execute(update(QuarantinedRow).where(QuarantinedRow.id.in_(passed)).values(
+            status="replayed", resolved_at=now, resolved_run_id=run_id))
     ledger.quarantined += len(quarantined)
 
 
