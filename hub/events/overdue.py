@@ -54,7 +54,7 @@ def is_open(status: str | None, remit: str | None) -> bool:
 
 
 def mark_overdue(ctx: HubContext, today: dt.date | None = None) -> dict[str, int]:
-    """Re-assess every open event; write only changed deadline fields (and the change feed)."""
+    """Re-assess every open (or never assessed) event; write only changed deadline fields (and the feed)."""
     today = today or dt.date.today()
     counts: Counter[str] = Counter()
     cols = [Event.id, Event.kind, Event.remit, Event.status, Event.accepted_at, Event.occurred_at,
@@ -64,8 +64,8 @@ def mark_overdue(ctx: HubContext, today: dt.date | None = None) -> dict[str, int
         changes: list[dict[str, Any]] = []
         for row in session.execute(select(*cols)):
             values = dict(row._mapping)
-            if not is_open(values["status"], values["remit"]):
-                continue
+            if not is_open(values["status"], values["remit"]) and values["due_on"] is not None:
+                continue  # handled: its deadline verdict is final (assessed when it was projected)
             counts["assessed"] += 1
             state = assess_event(values, today)
             if state is None:

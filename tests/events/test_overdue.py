@@ -52,8 +52,9 @@ def test_village_event_is_due_on_the_make_up_saturday(ctx: HubContext) -> None:
     assert s["E-t"] == (D(2026, 10, 13), False, False)  # 8, 9, 10 (make-up), 12, 13 October
     assert s["E-h"][0] == D(2026, 10, 30)  # the rectification deadline, not the plan's 5 days
     assert s["E-c"][1:] == (False, True)  # passed up on its one working day: escalated, in time
-    assert counts["assessed"] == 3  # the closed event and the county one passed up are not re-assessed
-    assert s["E-done"] == (None, False, False)
+    assert s["E-done"] == (D(2026, 10, 10), True, False)  # closed on 20 October: late, and stays so
+    assert counts["assessed"] == 5
+    assert mark_overdue(ctx, D(2026, 10, 30))["assessed"] == 3  # handled events are final once assessed
 
 
 def test_overdue_the_next_working_day_and_counted_once(ctx: HubContext) -> None:
