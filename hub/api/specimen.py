@@ -94,6 +94,7 @@ def build_specimen(db_url: str, vault: Vault, *, seed: int = 7, residents: int =
     build_organisations(world, random.Random(f"{seed}:organisations"))
     add_floating(world, random.Random(f"{seed}:floating"), max(10, residents * 8 // 100))
     spec = Specimen(grids=[g.code for g in grids])
+    spec.clear_phones |= {g.phone for g in grids if g.phone} | {o.phone for o in world.organisations}
     rows: dict[type, list[dict[str, Any]]] = {m: [] for m in (
         Building, Household, Person, PersonTag, WelfareEnrolment, SpecialStatus, Organization, Inspection,
         Event, EventParty, EntityLink, EntityRedirect, ChangeFeed, Run, RunStream, QuarantinedRow)}
