@@ -1,0 +1,206 @@
+"""Derived tags no single department has, and the per-grid care list built on them.
+
+Person tags (``person_tag``): ``elderly`` (≥ 60), ``elderly_alone`` (≥ 60 and the only active member
+of their household, or a civil-affairs 高龄老人 record saying 是否独居=是), ``minor`` (< 18), ``disabled``
+(on the 残疾人 roster), ``min_allowance`` / ``extreme_poverty`` (在保 on 低保对象 / 特困供养), ``floating``
+(an active floating-population record), ``special_population`` (an active special-persons record;
+``sensitive``). Ages are counted on ``today``; only active persons carry tags.
+
+Organisation flag (``organization_tag``): ``key_unit_open_major_hazard`` — a 消防安全重点单位 with a
+重大 hazard not yet rectified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from hub.context import HubContext
+from hub.db.models import Building, Event, Household, Organization, Person, PersonTag
+from hub.db.models.events import OrganizationTag
+from hub.db.session import transaction
+from hub.events.deadlines import CLOSED_STATUSES
+from hub.resolve.upsert import ChangeWriter, chunks, linked, records, sources_of
+
+KEY_UNIT = "消防安全重点单位"
+MAJOR = "重大"
+SENSITIVE_TAGS = {"special_population"}
+PROGRAMME_TAGS = {"低保对象": "min_allowance", "特困供养": "extreme_poverty", "残疾人": "disabled"}
+ORG_FLAG = "key_unit_open_major_hazard"
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _yes(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in {"是", "true", "1", "y", "yes"}
+
+
+def _source_tags(ctx: HubContext, session: Any) -> tuple[dict[str, set[str]], set[str]]:
+    """person id -> tags the department records give; and who a 高龄老人 roster says lives alone."""
+    tags: dict[str, set[str]] = {}
+    alone: set[str] = set()
+    civil = sources_of(ctx, "civil-affairs")
+    facts: dict[tuple[str, str, str], set[str]] = {}
+    for stream in (*PROGRAMME_TAGS, "高龄老人"):
+        for source, key, data in records(session, civil, stream):
+            if stream in PROGRAMME_TAGS and data.get("status") not in (None, "", "在保"):
+                continue  # 停保: suspended, not receiving
+            marks = {PROGRAMME_TAGS[stream]} if stream in PROGRAMME_TAGS else set()
+            if stream == "高龄老人" and _yes(data.get("lives_alone")):
+                marks.add("lives_alone")
+            if marks:
+                facts[(source, stream, key)] = marks
+    ps = sources_of(ctx, "public-security")
+    for stream, tag in (("floating-persons", "floating"), ("special-persons", "special_population")):
+        for source, key, data in records(session, ps, stream):
+            if data.get("status") in (None, "", "active"):
+                facts[(source, stream, key)] = {tag}
+    streams = sorted({k[1] for k in facts})
+    for source, stream, key, pid in linked(session, "person", civil + ps, streams):
+        for mark in facts.get((source, stream, key), ()):
+            if mark == "lives_alone":
+                alone.add(pid)
+            else:
+                tags.setdefault(pid, set()).add(mark)
+    return tags, alone
+
+
+def person_tags(ctx: HubContext, session: Any, today: dt.date) -> dict[tuple[str, str], bool]:
+    """(person id, tag) -> sensitive, for every tag every active person should carry today."""
+    from_sources, alone = _source_tags(ctx, session)
+    members = dict(session.execute(select(Person.household_id, func.count()).where(
+        Person.household_id.is_not(None), Person.status == "active").group_by(Person.household_id)).all())
+    out: dict[tuple[str, str], bool] = {}
+    rows = session.execute(select(Person.id, Person.birth_date, Person.household_id, Person.status,
+                                  Person.floating).execution_options(yield_per=5000))
+    for pid, birth, household, status, floating in rows:
+        if status not in (None, "active"):
+            continue
+        tags = set(from_sources.get(pid, ()))
+        if floating:
+            tags.add("floating")
+        if birth is not None:
+            age = age_on(birth, today)
+            if age >= 60:
+                tags.add("elderly")
+                if pid in alone or (household is not None and members.get(household) == 1):
+                    tags.add("elderly_alone")
+            elif age < 18:
+                tags.add("minor")
+        for tag in tags:
+            out[(pid, tag)] = tag in SENSITIVE_TAGS
+    return out
+
+
+def org_flags(session: Any) -> dict[str, list[str]]:
+    """organisation id -> the open major hazards that make it a key unit to watch."""
+    keyed = select(Organization.id).where((Organization.key_unit.is_(True)) | (Organization.category == KEY_UNIT))
+    rows = session.execute(select(Event.organization_id, Event.id).where(
+        Event.kind == "hazard", Event.category == MAJOR, Event.status.not_in(CLOSED_STATUSES),
+        Event.organization_id.in_(keyed)).order_by(Event.id))
+    out: dict[str, list[str]] = {}
+    for oid, eid in rows:
+        out.setdefault(oid, []).append(eid)
+    return out
+
+
+def derive_tags(ctx: HubContext, today: dt.date | None = None) -> dict[str, int]:
+    """Write person tags and organisation flags; only differences are written (idempotent)."""
+    today = today or dt.date.today()
+    ctx.ensure_store()
+    counts: Counter[str] = Counter()
+    with transaction(ctx.db_url) as session:
+        writer = ChangeWriter(session)
+        want = person_tags(ctx, session, today)
+        have = {(p, t): s for p, t, s in session.execute(select(PersonTag.person_id, PersonTag.tag,
+                                                                PersonTag.sensitive))}
+        new = [{"person_id": p, "tag": t, "sensitive": s} for (p, t), s in want.items() if have.get((p, t)) != s]
+        gone = [k for k in have if k not in want or want[k] != have[k]]
+        for batch in chunks(gone):
+            for pid, tag in batch:
+                session.execute(delete(PersonTag).where(PersonTag.person_id == pid, PersonTag.tag == tag))
+        for batch in chunks(new):
+            session.execute(insert(PersonTag), batch)
+        for pid in sorted({r["person_id"] for r in new} | {k[0] for k in gone}):
+            writer.feed("person", pid, "updated")
+        counts.update(f"tag_{t}" for _, t in want)
+        counts["tags_added"], counts["tags_removed"] = len(new), len(gone) - sum(1 for k in gone if k in want)
+
+        flags = org_flags(session)
+        have_flags = {o: e for o, e in session.execute(select(OrganizationTag.organization_id,
+                                                              OrganizationTag.event_ids)
+                                                       .where(OrganizationTag.tag == ORG_FLAG))}
+        for oid in sorted(set(have_flags) - set(flags)):
+            session.execute(delete(OrganizationTag).where(OrganizationTag.organization_id == oid,
+                                                          OrganizationTag.tag == ORG_FLAG))
+        for oid, events in flags.items():
+            if oid not in have_flags:
+                session.add(OrganizationTag(organization_id=oid, tag=ORG_FLAG, event_ids=events))
+            elif have_flags[oid] != events:
+                session.get(OrganizationTag, (oid, ORG_FLAG)).event_ids = events
+        changed = (set(flags) ^ set(have_flags)) | {o for o in flags if o in have_flags and have_flags[o] != flags[o]}
+        for oid in sorted(changed):
+            writer.feed("organization", oid, "updated")
+        counts[f"org_{ORG_FLAG}"] = len(flags)
+        writer.flush_feed()
+    return dict(sorted(counts.items()))
+
+
+def _within(column: Any, grid_code: str) -> Any:
+    """A township (12 digits ending 000) holds its villages, a village its groups, a group itself."""
+    if len(grid_code) == 15:
+        return column == grid_code
+    prefix = grid_code[:9] if grid_code.endswith("000") else grid_code
+    return column.like(f"{prefix}%")
+
+
+def care_list(ctx: HubContext, grid_code: str, *, everyone: bool = False) -> list[dict[str, Any]]:
+    """Elderly people living alone in a grid whose building has an unrectified hazard, or a key unit
+    with an open major hazard (``everyone=True``: all elderly living alone, risks listed or empty).
+
+    Rows carry ids and reasons, no personal identifiers: the API decides what else a key may see.
+    """
+    with transaction(ctx.db_url) as session:
+        people = session.execute(
+            select(Person.id, Person.grid_code, Person.birth_date,
+                   func.coalesce(Person.building_id, Household.building_id))
+            .join(PersonTag, (PersonTag.person_id == Person.id) & (PersonTag.tag == "elderly_alone"))
+            .outerjoin(Household, Household.id == Person.household_id)
+            .where(_within(Person.grid_code, grid_code)).order_by(Person.id)).all()
+        buildings = {b for *_, b in people if b}
+        hazards: dict[str, list[tuple[str, str | None, str]]] = {}
+        flagged = {o for o, in session.execute(select(OrganizationTag.organization_id)
+                                                .where(OrganizationTag.tag == ORG_FLAG))}
+        for batch in chunks(sorted(buildings)):
+            rows = session.execute(select(Organization.building_id, Event.id, Event.category, Organization.id)
+                                   .join(Event, Event.organization_id == Organization.id)
+                                   .where(Organization.building_id.in_(batch), Event.kind == "hazard",
+                                          Event.status.not_in(CLOSED_STATUSES)))
+            for bid, eid, grade, oid in rows:
+                hazards.setdefault(bid, []).append((eid, grade, oid))
+        addresses = dict(session.execute(select(Building.id, Building.address).where(Building.id.in_(buildings)))
+                         .all()) if buildings else {}
+        tags: dict[str, list[str]] = {}
+        for batch in chunks([p[0] for p in people]):
+            for pid, tag in session.execute(select(PersonTag.person_id, PersonTag.tag).where(
+                    PersonTag.person_id.in_(batch), PersonTag.sensitive.is_(False))):
+                tags.setdefault(pid, []).append(tag)
+    out = []
+    for pid, grid, _birth, bid in people:
+        found = hazards.get(bid or "", [])
+        reasons = []
+        if found:
+            reasons.append("unrectified_hazard_in_building")
+        if any(grade == MAJOR and oid in flagged for _, grade, oid in found):
+            reasons.append("key_unit_open_major_hazard_in_building")
+        if reasons or everyone:
+            out.append({"person_id": pid, "grid_code": grid, "building_id": bid, "address": addresses.get(bid or ""),
+                        "reasons": reasons, "hazard_event_ids": sorted({e for e, _, _ in found}),
+                        "tags": sorted(tags.get(pid, []))})
+    out.sort(key=lambda r: (-len(r["reasons"]), r["person_id"]))
+    return out
