@@ -1,0 +1,278 @@
+"""Resolve persons, households and organisations from source records, incrementally.
+
+Work starts from the source records changed since they were last linked (a record whose
+``last_run_id`` differs from the ``run_id`` on its link, or that has no link), plus every record
+of the entities those touch (their old entities, and those their citizen ID, credit code, 户号 or
+Splink match point to). A first run, or one where most records changed, takes everything.
+Running it twice on the same records writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hub.context import HubContext
+from hub.db.models import (
+    Household,
+    MatchReview,
+    Organization,
+    Person,
+    SourceRecord,
+    SpecialStatus,
+    WelfareEnrolment,
+)
+from hub.db.session import transaction
+from hub.resolve import store
+from hub.resolve.households import golden_household, link_households
+from hub.resolve.organisations import golden_org, link_orgs
+from hub.resolve.persons.clusters import assign_ids
+from hub.resolve.persons.deterministic import load_decisions
+from hub.resolve.persons.golden import golden_person, rules, special_rows, welfare_rows
+from hub.resolve.persons.linking import LOWER, UPPER, link_persons, load_or_train
+from hub.resolve.persons.probabilistic import pinyin
+from hub.resolve.persons.records import HOUSEHOLD, ORG, PERSON, Mention, read_mentions, stream_plans
+from hub.stages.ledger import new_run_id
+
+log = logging.getLogger(__name__)
+PERSON_COLS = ["name", "name_pinyin", "gender", "birth_date", "ethnicity", "citizen_id_bidx", "citizen_id_enc",
+               "phone_bidx", "phone_enc", "household_id", "relation_to_head", "address", "status", "floating",
+               "provenance"]
+ORG_COLS = ["name", "credit_code", "category", "key_unit", "address", "legal_representative",
+            "responsible_person_id", "lon", "lat", "phone_enc", "provenance"]
+HH_COLS = ["household_no", "address", "head_person_id", "active"]
+ROLE_SUFFIXES = ("#责任人", "#employer")
+
+
+def _record_address(plans, addr: tuple[str, str, str]) -> tuple[str, str, str] | None:  # type: ignore[no-untyped-def]
+    source, link_stream, key = addr
+    for p in plans:
+        if p.source == source and p.link_stream == link_stream:
+            for suffix in ROLE_SUFFIXES:
+                if key.endswith(suffix) and not p.party:
+                    key = key[: -len(suffix)]
+            return (source, p.stream, key)
+    return None
+
+
+def changed_records(session: Session, plans, old: dict[str, dict]) -> tuple[set[int], int]:  # type: ignore[no-untyped-def]
+    changed: set[int] = set()
+    total = 0
+    for p in plans:
+        types = [PERSON, ORG] if p.party else [p.primary_type]
+        rows = session.execute(select(SourceRecord.id, SourceRecord.source_key, SourceRecord.last_run_id)
+                               .where(SourceRecord.source == p.source, SourceRecord.stream == p.stream)
+                               .execution_options(yield_per=50_000))
+        for rid, key, run_id in rows:
+            total += 1
+            addr = (p.source, p.link_stream, key)
+            link = next((old[t][addr] for t in types if addr in old[t]), None)
+            if link is None or link[3] != run_id:
+                changed.add(rid)
+    return changed, total
+
+
+def _bidx(ctx: HubContext):  # type: ignore[no-untyped-def]
+    vault = ctx.vault
+    return lambda value: vault.blind_index(value, kind="citizen_id")
+
+
+def _bands(ctx: HubContext) -> tuple[float, float]:
+    cfg = getattr(ctx.config, "resolve", None) or {}
+    return float(cfg.get("lower", LOWER)), float(cfg.get("upper", UPPER))
+
+
+def resolve_entities(ctx: HubContext, sources: list[str] | None = None) -> dict[str, int]:
+    """Link, cluster and golden-record persons, households and organisations; returns counts."""
+    ctx.ensure_store()
+    counts: dict[str, int] = defaultdict(int)
+    run_id = new_run_id()
+    with transaction(ctx.db_url) as session:
+        plans = stream_plans(ctx, session)
+        old = {t: store.load_links(session, t) for t in (PERSON, ORG, HOUSEHOLD)}
+        changed, total = changed_records(session, plans, old)
+        counts["records_changed"] = len(changed)
+        if not changed:
+            return dict(counts)
+        full = not any(old.values()) or len(changed) > 0.3 * total
+        if full:
+            mentions = list(read_mentions(session, plans, blind_index=_bidx(ctx)))
+        else:
+            mentions = _expand(session, plans, list(read_mentions(session, plans, record_ids=changed, blind_index=_bidx(ctx))),
+                               old, blind_index=_bidx(ctx))
+        # a tombstone that was never linked and names nobody (its values are gone) is not linked now
+        mentions = [m for m in mentions if not (m.deleted and m.etype != HOUSEHOLD and not m.cid and not m.credit
+                                                and m.address not in old[m.etype])]
+        counts["mentions"] = len(mentions)
+        _resolve(ctx, session, plans, mentions, old, full, run_id, counts)
+    return dict(counts)
+
+
+def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],  # type: ignore[no-untyped-def]
+            extra: dict[str, set[str]] | None = None, blind_index=None) -> list[Mention]:
+    """Seeds plus every record of the entities they touch."""
+    touched: dict[str, set[str]] = {t: set(v) for t, v in (extra or {}).items()}
+    for m in seeds:
+        oid = old[m.etype].get(m.address)
+        if oid:
+            touched.setdefault(m.etype, set()).add(oid[0])
+    cids = sorted({m.cid for m in seeds if m.cid and m.etype == PERSON})
+    credits = sorted({m.credit for m in seeds if m.credit and m.etype == ORG})
+    names = sorted({m.name for m in seeds if m.name and m.etype == ORG})
+    hhs = sorted({m.household_no for m in seeds if m.household_no and m.etype == HOUSEHOLD})
+    for batch in store.chunks(cids):
+        touched.setdefault(PERSON, set()).update(session.scalars(select(Person.id).where(Person.citizen_id_bidx.in_(batch))))
+    for batch in store.chunks(credits):
+        touched.setdefault(ORG, set()).update(session.scalars(select(Organization.id).where(Organization.credit_code.in_(batch))))
+    for batch in store.chunks(names):
+        touched.setdefault(ORG, set()).update(session.scalars(select(Organization.id).where(Organization.name.in_(batch))))
+    for batch in store.chunks(hhs):
+        touched.setdefault(HOUSEHOLD, set()).update(session.scalars(select(Household.id).where(Household.household_no.in_(batch))))
+    keys: set[tuple[str, str, str]] = set()
+    for etype, ids in touched.items():
+        for addr in store.links_of(session, etype, ids):
+            rec = _record_address(plans, addr)
+            if rec:
+                keys.add(rec)
+    have = {m.order[0] for m in seeds}
+    more = [m for m in read_mentions(session, plans, keys=keys, blind_index=blind_index) if m.order[0] not in have]
+    return sorted(seeds + more, key=lambda m: m.order)
+
+
+def _external_profiles(session: Session, loose: list[Mention], exclude: set[str]) -> pd.DataFrame:
+    names = sorted({m.name for m in loose if m.name})
+    phones = sorted({m.phone for m in loose if m.phone})
+    rows = []
+    for batch in store.chunks(names + phones):
+        q = select(Person.id, Person.name, Person.birth_date, Person.gender, Person.phone_bidx).where(
+            or_(Person.name.in_(batch), Person.phone_bidx.in_(batch)))
+        for pid, name, birth, gender, phone in session.execute(q):
+            if pid not in exclude:
+                rows.append({"unique_id": f"e:{pid}", "name": name, "birth_date": birth.isoformat() if birth else None,
+                             "gender": gender, "phone": phone, "village": None})
+    return pd.DataFrame(rows, columns=["unique_id", "name", "birth_date", "gender", "phone", "village"]).drop_duplicates(
+        "unique_id")
+
+
+def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], old: dict[str, dict],  # type: ignore[no-untyped-def]
+             full: bool, run_id: str, counts: dict[str, int]) -> None:
+    feed: list[dict[str, Any]] = []
+    model_path = ctx.landing / "_resolve" / "person-model.json"
+    population = max(len(old[PERSON]), sum(m.etype == PERSON for m in mentions))
+    decisions = load_decisions(session, PERSON)
+    for _attempt in range(2):
+        persons = [m for m in mentions if m.etype == PERSON]
+        old_p = {m.address: old[PERSON][m.address][0] for m in persons if m.address in old[PERSON]}
+        loose = [m for m in persons if not m.cid and not m.deleted]
+        model = load_or_train(model_path, persons) if loose and full else (
+            load_or_train(model_path, []) if loose else None)
+        external = pd.DataFrame() if full or not loose else _external_profiles(session, loose, set(old_p.values()))
+        plinks = link_persons(persons, old_p, decisions, model, external, population, _bands(ctx))
+        if not plinks.pull:
+            break
+        mentions = _expand(session, plans, mentions, old, {PERSON: plinks.pull}, _bidx(ctx))
+    # households
+    hhs = [m for m in mentions if m.etype == HOUSEHOLD]
+    h_groups = link_households(hhs)
+    old_h = {m.address: old[HOUSEHOLD][m.address][0] for m in hhs if m.address in old[HOUSEHOLD]}
+    h_assign = assign_ids([[hhs[i] for i in g] for g in h_groups], old_h, "H",
+                          set(session.scalars(select(Household.id))), store.redirected_ids(session, HOUSEHOLD))
+    household_ids = dict(session.execute(select(Household.household_no, Household.id)).tuples().all())
+    for g, hid in zip(h_groups, h_assign.ids, strict=True):
+        household_ids[hhs[g[0]].household_no or hhs[g[0]].key] = hid
+    # persons
+    p_clusters = [[persons[i] for i in g] for g in plinks.clusters]
+    p_assign = assign_ids(p_clusters, old_p, "P", set(old_p.values()) | _live(session, Person, full),
+                          store.redirected_ids(session, PERSON))
+    rule_of = rules(ctx.config)
+    p_rows, p_links, person_by_cid = {}, {}, {}
+    for g, members, pid in zip(plinks.clusters, p_clusters, p_assign.ids, strict=True):
+        values = golden_person(members, rule_of, household_ids)
+        values["name_pinyin"] = pinyin(values.get("name"))
+        p_rows[pid] = values
+        for i in g:
+            m = persons[i]
+            p_links[m.address] = (pid, plinks.method[i] or "singleton", plinks.score[i], m.run_id)
+            if m.cid and plinks.method[i] == "citizen_id":
+                person_by_cid[m.cid] = pid
+    missing_heads = sorted({m.cid for m in hhs if m.cid and m.cid not in person_by_cid})
+    for batch in store.chunks(missing_heads):
+        person_by_cid.update(session.execute(select(Person.citizen_id_bidx, Person.id)
+                                             .where(Person.citizen_id_bidx.in_(batch))).tuples().all())
+    h_rows, h_links = {}, {}
+    for g, hid in zip(h_groups, h_assign.ids, strict=True):
+        values = golden_household([hhs[i] for i in g], person_by_cid)
+        values.pop("_provenance")
+        h_rows[hid] = values
+        for i in g:
+            h_links[hhs[i].address] = (hid, "household_no", None, hhs[i].run_id)
+    # organisations
+    orgs = [m for m in mentions if m.etype == ORG]
+    old_o = {m.address: old[ORG][m.address][0] for m in orgs if m.address in old[ORG]}
+    o_groups, o_method = link_orgs(orgs, old_o, load_decisions(session, ORG))
+    o_assign = assign_ids([[orgs[i] for i in g] for g in o_groups], old_o, "O",
+                          set(old_o.values()) | _live(session, Organization, full),
+                          store.redirected_ids(session, ORG))
+    o_rows, o_links = {}, {}
+    person_of = {a: v[0] for a, v in p_links.items()}
+    for g, oid in zip(o_groups, o_assign.ids, strict=True):
+        o_rows[oid] = golden_org([orgs[i] for i in g], person_of)
+        for i in g:
+            o_links[orgs[i].address] = (oid, o_method[i], None, orgs[i].run_id)
+    # write: households before persons (FK), persons before organisations (FK)
+    scope = {m.address for m in mentions}
+    for etype, table, cols, rows, assign, links, old_map in (
+            (HOUSEHOLD, Household.__table__, HH_COLS, h_rows, h_assign, h_links, old_h),
+            (PERSON, Person.__table__, PERSON_COLS, p_rows, p_assign, p_links, old_p),
+            (ORG, Organization.__table__, ORG_COLS, o_rows, o_assign, o_links, old_o)):
+        current = store.existing_rows(session, table, None if full else set(rows) | set(old_map.values()), cols)
+        done = store.sync_rows(session, table, etype, rows, current, feed, run_id)
+        counts[f"{etype}_created"] += done["created"]
+        counts[f"{etype}_updated"] += done["updated"]
+        gone = {oid for oid in set(old_map.values()) if oid not in rows}
+        moves: dict[str, str | None] = {oid: assign.merged.get(oid) for oid in gone}
+        if full:  # entities whose records all vanished
+            moves.update({eid: None for eid in current if eid not in rows and eid not in moves})
+        store.retire(session, table, etype, moves, feed, run_id)
+        store.revive(session, assign.revived, etype, feed, run_id)
+        counts[f"{etype}_merged"] += sum(1 for v in moves.values() if v)
+        counts["links_written"] += store.write_links(session, etype, links, scope, old[etype])
+    _programmes(session, p_clusters, p_assign.ids, feed, run_id)
+    for review in plinks.reviews:
+        session.add(MatchReview(entity_type=PERSON, status="pending", **review))
+    counts["reviews_added"] += len(plinks.reviews)
+    store.write_feed(session, feed)
+    counts["changes"] = len(feed)
+
+
+def _live(session: Session, model, full: bool) -> set[str]:  # type: ignore[no-untyped-def]
+    """Ids in use (a new id must not collide with one)."""
+    return set(session.scalars(select(model.id)))
+
+
+def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str], feed, run_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Welfare enrolments and special statuses of the resolved persons, rewritten only when different."""
+    for model, build in ((WelfareEnrolment, welfare_rows), (SpecialStatus, special_rows)):
+        wanted = {pid: build(members) for members, pid in zip(clusters, ids, strict=True)}
+        wanted = {k: v for k, v in wanted.items() if v}
+        cols = [c for c in model.__table__.c if c not in ("id", "person_id")]
+        have: dict[str, list[dict]] = defaultdict(list)
+        for batch in store.chunks(sorted(set(ids))):
+            for row in session.execute(select(model.__table__).where(model.person_id.in_(batch))).mappings():
+                have[row["person_id"]].append({c: row[c] for c in cols})
+        for pid in sorted(set(wanted) | set(have)):
+            new = wanted.get(pid, [])
+            if sorted(_canon(r) for r in new) == sorted(_canon(r) for r in have.get(pid, [])):
+                continue
+            session.execute(model.__table__.delete().where(model.person_id == pid))
+            if new:
+                session.execute(model.__table__.insert(), [{"person_id": pid, **r} for r in new])
+
+
+def _canon(row: dict) -> str:
+    return repr(sorted((k, v) for k, v in row.items()))

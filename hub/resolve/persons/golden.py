@@ -1,0 +1,171 @@
+"""Golden person records: per-attribute survivorship with provenance.
+
+Each attribute has a rule: ``precedence`` over connectors (the population registry first for
+name, birth date, gender and household; public security for floating status) or
+``most_recent`` (phone). ``hub.yaml`` may override any attribute under ``survivorship:``, e.g.
+``survivorship: {phone: most_recent, name: [population, public-security]}`` (connector or source
+names). Provenance records, per attribute, the source record, the rule and the record's time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from hub.resolve.persons.records import Mention
+
+ORDER = ["population", "civil-affairs", "public-security", "fire-safety", "dispute-mediation"]
+DEFAULT_RULES: dict[str, str | list[str]] = {
+    "name": ORDER, "birth_date": ORDER, "gender": ORDER, "ethnicity": ORDER, "citizen_id": ORDER,
+    "household": ["population"], "relation_to_head": ["population"],
+    "address": ["population", "public-security", "civil-affairs"],
+    "status": ["population", "public-security"], "phone": "most_recent",
+}
+POPULATION_STATUS = {"死亡": "deceased", "迁出": "moved_out"}
+WELFARE_STATUS = {"在保": "active", "停保": "suspended"}
+
+
+def rules(config: Any) -> dict[str, str | list[str]]:
+    out = dict(DEFAULT_RULES)
+    override = getattr(config, "survivorship", None) or {}
+    if isinstance(override, dict):
+        for key, value in override.items():
+            out[str(key)] = value if isinstance(value, str) else [str(v) for v in value]
+    return out
+
+
+def mention_status(m: Mention) -> str | None:
+    raw = m.attrs.get("status")
+    if raw is None:
+        return None
+    raw = str(raw).strip()
+    if m.connector == "population":
+        if raw in ("0", "active"):
+            return "active"
+        return POPULATION_STATUS.get(str(m.attrs.get("cancel_reason") or "").strip(), "moved_out")
+    if "floating" in m.stream:
+        return "left" if raw.lower() == "left" else "active"
+    return None
+
+
+def _value(m: Mention, attr: str) -> Any:
+    if attr == "name":
+        return m.name
+    if attr == "birth_date":
+        return m.birth[:10] if m.birth else None
+    if attr == "gender":
+        return m.gender if m.gender in ("M", "F") else None
+    if attr == "citizen_id":
+        return (m.cid, m.cid_enc) if m.cid else None
+    if attr == "phone":
+        return (m.phone, m.phone_enc) if m.phone else None
+    if attr == "household":
+        return m.household_no
+    if attr == "status":
+        return mention_status(m)
+    if attr == "ethnicity":
+        return m.attrs.get("ethnicity")
+    if attr == "relation_to_head":
+        return m.attrs.get("relation_to_head")
+    if attr == "address":
+        return m.attrs.get("address") if not m.deleted else None
+    return None
+
+
+def _rank(m: Mention, order: list[str]) -> int:
+    for i, name in enumerate(order):
+        if name in (m.connector, m.source):
+            return i
+    return len(order)
+
+
+def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str]) -> tuple[Any, dict[str, Any] | None]:
+    """The surviving value of one attribute and where it came from."""
+    live = [m for m in mentions if not m.deleted] or list(mentions)
+    candidates = [(m, v) for m in live if (v := _value(m, attr)) is not None]
+    if not candidates:
+        return None, None
+
+    def active(m: Mention) -> int:
+        return 0 if mention_status(m) in (None, "active") else 1
+
+    if rule == "most_recent":
+        m, v = max(candidates, key=lambda c: (c[0].updated, c[0].order))
+        label = "most_recent"
+    else:
+        order = list(rule)
+        m, v = min(candidates, key=lambda c: (_rank(c[0], order), active(c[0]), _neg(c[0].updated), c[0].order))
+        label = f"precedence:{m.connector}"
+    return v, {"source": m.source, "stream": m.link_stream, "source_key": m.link_key, "rule": label, "at": m.updated}
+
+
+def _neg(stamp: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in stamp)
+
+
+def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str]],
+                  household_ids: dict[str, str]) -> dict[str, Any]:
+    """The person's column values plus ``provenance``; ``household_ids`` maps 户号 -> household id."""
+    values: dict[str, Any] = {}
+    prov: dict[str, Any] = {}
+    for attr in ("name", "birth_date", "gender", "ethnicity", "citizen_id", "phone", "household",
+                 "relation_to_head", "address", "status"):
+        value, source = survive(mentions, attr, rule_of.get(attr, ORDER))
+        if source is not None:
+            prov[attr] = source
+        if attr == "citizen_id":
+            values["citizen_id_bidx"], values["citizen_id_enc"] = value or (None, None)
+        elif attr == "phone":
+            values["phone_bidx"], values["phone_enc"] = value or (None, None)
+        elif attr == "household":
+            values["household_id"] = household_ids.get(value) if value else None
+        elif attr == "birth_date":
+            values["birth_date"] = _date(value)
+        else:
+            values[attr] = value
+    values["status"] = values.get("status") or "active"
+    registered = any(m.connector == "population" and mention_status(m) == "active" for m in mentions)
+    floating = [m for m in mentions if "floating" in m.stream and mention_status(m) == "active"]
+    values["floating"] = bool(floating) and not registered
+    if floating:
+        m = max(floating, key=lambda x: x.updated)
+        prov["floating"] = {"source": m.source, "stream": m.link_stream, "source_key": m.link_key,
+                            "rule": "precedence:public-security", "at": m.updated}
+    values["provenance"] = prov
+    return values
+
+
+def _date(value: Any) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def welfare_rows(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
+    """Civil-affairs programme places: 在保 active, 停保 suspended, gone from the roster left."""
+    rows = []
+    for m in mentions:
+        if m.connector != "civil-affairs":
+            continue
+        status = "left" if m.deleted else WELFARE_STATUS.get(str(m.attrs.get("status") or "").strip(), "active")
+        since = next((m.attrs[k] for k in ("approved_on", "approval_date", "issued_on", "since") if m.attrs.get(k)),
+                     None)
+        details = {k: m.attrs[k] for k in ("lives_alone", "disability", "category") if m.attrs.get(k) is not None}
+        rows.append({"programme": m.stream, "status": status, "since": _date(since), "until": None,
+                     "details": details, "source_key": m.link_key})
+    return sorted(rows, key=lambda r: (r["programme"], r["source_key"]))
+
+
+def special_rows(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
+    rows = []
+    for m in mentions:
+        if "special" not in m.stream or m.deleted:
+            continue
+        rows.append({"category": str(m.attrs.get("category") or "unknown"), "since": _date(m.attrs.get("since")),
+                     "status": str(m.attrs.get("status") or "active"), "supervisor": m.attrs.get("supervisor"),
+                     "source_key": m.link_key, "note": None})
+    return sorted(rows, key=lambda r: r["source_key"])
