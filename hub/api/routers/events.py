@@ -56,12 +56,11 @@ def list_events(
     rng = visible_range(request, session, key, grid)
     if rng is not None:
         stmt = stmt.where(rng.clause(Event.grid_code))
-    kinds = [kind] if kind else [k for k in KINDS if sensitive or k != "incident"]
-    if kind or not sensitive or occurred_from or occurred_to:
-        # the kind list also lets a date range ride the (kind, occurred_at) index
-        stmt = stmt.where(Event.kind.in_(kinds))
+    if kind or occurred_from or occurred_to:
+        # a list of kinds also lets a date range ride the (kind, occurred_at) index
+        stmt = stmt.where(Event.kind.in_([kind] if kind else [k for k in KINDS if sensitive or k != "incident"]))
     if not sensitive:
-        stmt = stmt.where(Event.sensitive.is_(False))
+        stmt = stmt.where(Event.kind != "incident", Event.sensitive.is_(False))
     if status is not None:
         stmt = stmt.where(Event.status == status)
     if overdue is not None:

@@ -1,7 +1,8 @@
 """/persons: filtered, keyset-paginated lists and the golden record of one person.
 
-Ordering: with ``grid`` the list runs in (grid_code, id) order along the grid_code index; with
-``tag`` (and no grid) in person_id order along the tag index; otherwise in id order.
+Ordering follows the index that serves the leading filter, so a page never sorts the table:
+with ``grid`` (grid_code, id); else with ``tag`` person_id along the tag index; else with an age
+bound (birth_date, id); otherwise id.
 A merged id answers ``308`` with ``Location`` of the surviving person.
 """
 
@@ -74,6 +75,17 @@ def person_out(row: Any, masker: Masker, tags: list[str], day: dt.date) -> dict[
             "status": row.status, "floating": bool(row.floating), "tags": tags}
 
 
+SORT_KEYS = {"grid": lambda r: [r.grid_code, r.id], "tag": lambda r: [r.id],
+             "age": lambda r: [r.birth_date.isoformat(), r.id], "id": lambda r: [r.id]}
+
+
+def _cursor_date(value: object) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ApiProblem(400, "the cursor is not one this API issued", title="Invalid cursor") from None
+
+
 @router.get("", response_model=Page[PersonOut], summary="List persons")
 def list_persons(
     request: Request, session: SessionDep, key: PeopleKey,
@@ -88,8 +100,8 @@ def list_persons(
     day = today()
     filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max}
     rng = visible_range(request, session, key, grid)
-    by_grid = rng is not None
-    after = decode_cursor(cursor, filters, 2 if by_grid else 1)
+    mode = "grid" if rng is not None else "tag" if tag else "age" if (age_min, age_max) != (None, None) else "id"
+    after = decode_cursor(cursor, filters, 2 if mode in ("grid", "age") else 1)
     stmt = select(*LIST_COLUMNS)
     if tag is not None:
         stmt = stmt.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
@@ -103,15 +115,20 @@ def list_persons(
         stmt = stmt.where(Person.birth_date <= years_before(day, age_min))
     if age_max is not None:
         stmt = stmt.where(Person.birth_date > years_before(day, age_max + 1))
-    if by_grid:
+    if mode == "grid":
         if after:
             stmt = stmt.where(or_(Person.grid_code > after[0],
                                   and_(Person.grid_code == after[0], Person.id > after[1])))
         stmt = stmt.order_by(Person.grid_code, Person.id)
-    elif tag is not None:
+    elif mode == "tag":
         if after:
             stmt = stmt.where(PersonTag.person_id > after[0])
         stmt = stmt.order_by(PersonTag.person_id)
+    elif mode == "age":
+        if after:
+            born = _cursor_date(after[0])
+            stmt = stmt.where(or_(Person.birth_date > born, and_(Person.birth_date == born, Person.id > after[1])))
+        stmt = stmt.order_by(Person.birth_date, Person.id)
     else:
         if after:
             stmt = stmt.where(Person.id > after[0])
@@ -123,8 +140,7 @@ def list_persons(
     masker = masker_of(request, key)
     audit_persons(request, ids)
     return Page(items=[PersonOut(**person_out(r, masker, tags.get(r.id, []), day)) for r in page],
-                next_cursor=next_cursor(rows, limit, filters,
-                                        (lambda r: [r.grid_code, r.id]) if by_grid else (lambda r: [r.id])))
+                next_cursor=next_cursor(rows, limit, filters, SORT_KEYS[mode]))
 
 
 def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[str, Any]:
