@@ -48,6 +48,7 @@ class Evidence:
     codes: Counter[str] = field(default_factory=Counter)
     villages: Counter[str] = field(default_factory=Counter)
     points: list[tuple[Any, Any]] = field(default_factory=list)
+    numbered: list[tuple[int, str]] = field(default_factory=list)  # (户号, its explicit group) at this address
     defining: bool = False  # named by a household, unit or person record (not only by an event)
 
 
@@ -103,6 +104,16 @@ def place_by_address(index: GridIndex, key: str | None, villages: Counter[str] |
     return Placement(group, "address") if group else Placement(village, "village_name")
 
 
+def nearest_registered(ev: Evidence, number: int, village: Any) -> str | None:
+    """One address, households naming different groups: blocks numbered per group, not per community.
+
+    A household that names no group takes that of the household registered nearest to it (户号 are
+    issued in sequence, and a block's households register together), within its own village.
+    """
+    pool = [(abs(n - number), n, code) for n, code in ev.numbered if not village or code.startswith(str(village))]
+    return min(pool)[2] if pool else None
+
+
 class Placer:
     """One pass over the store: collect evidence, decide every placement, write only what changed."""
 
@@ -140,6 +151,8 @@ class Placer:
             if ev is not None:
                 if code := _household_code(index, data):
                     ev.codes[code] += 1
+                    if key.isdigit():
+                        ev.numbered.append((int(key), code))
                 if index.level(str(data.get("village_code"))) == 2:
                     ev.villages[str(data["village_code"])] += 1
         for source, key, data in records(s, sources_of(ctx, "fire-safety"), "units"):
@@ -191,13 +204,21 @@ class Placer:
                                         Household.building_id, Household.grid_code])
         desired, out = {}, {}
         for hid, row in existing.items():
-            data = self.households.get(row["household_no"] or "", {})
+            number = row["household_no"] or ""
+            data = self.households.get(number, {})
             bid, bplace = self._building(data.get("address") or row["address"])
             code, method = _household_code(self.index, data), "code"
             if code is None and bplace.grid_code:
                 code, method = bplace.grid_code, "building"
+                ev = self.evidence[building_key(data.get("address") or row["address"])]
+                if len(ev.codes) > 1 and number.isdigit():
+                    code, method = nearest_registered(ev, int(number), data.get("village_code")) or code, "neighbour"
             if code is None and self.index.level(str(data.get("village_code"))) == 2:
                 code, method = str(data["village_code"]), "village_code"
+            if code is None and bid is None:  # nothing said where (e.g. a cancelled household's tombstone)
+                self._count("household", "kept" if row["grid_code"] else None)
+                out[hid] = (row["building_id"], row["grid_code"])
+                continue
             self._count("household", method if code else None)
             desired[hid] = {"building_id": bid, "grid_code": code}
             out[hid] = (bid, code)
@@ -232,6 +253,9 @@ class Placer:
                     code, method = place.grid_code, "building"
             if code is None and (village := village_of.get(pid)):
                 code, method = village, "village_name"
+            if code is None and bid is None:
+                self._count("person", "kept" if row["grid_code"] else None)
+                continue
             self._count("person", method)
             desired[pid] = {"building_id": bid, "grid_code": code}
         self.writer.sync(Person, "person", existing, desired, create=False)
@@ -295,6 +319,9 @@ class Placer:
                 bid = bid or abid
                 if code is None and place.grid_code:
                     code, method = place.grid_code, "building"
+            if code is None and bid is None:
+                self._count("organization", "kept" if row["grid_code"] else None)
+                continue
             self._count("organization", method if code else None)
             desired[oid] = {"building_id": bid, "grid_code": code}
         self.writer.sync(Organization, "organization", existing, desired, create=False)
