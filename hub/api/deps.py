@@ -64,6 +64,9 @@ def current_key(request: Request, session: SessionDep,
     if wait is not None:
         raise ApiProblem(429, f"rate limit of {state_of(request).limiter.per_minute}/min exceeded for this key",
                          headers={"Retry-After": str(wait)})
+    values = [*request.query_params.values(), *map(str, request.path_params.values())]
+    if any("\x00" in v for v in values):  # no store keeps NUL in text; PostgreSQL refuses it outright
+        raise ApiProblem(400, "parameters may not contain NUL characters", title="Invalid parameter")
     allowed = _allowed_params(request)
     if allowed is not None:
         unknown = sorted(set(request.query_params) - allowed)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.api.schemas import UtcDateTime
+
 
 class EventOut(BaseModel):
     id: str
@@ -16,7 +18,7 @@ class EventOut(BaseModel):
     location: str | None
     remit: str | None
     status: str
-    occurred_at: dt.datetime | None
+    occurred_at: UtcDateTime | None
     due_on: dt.date | None
     overdue: bool
     escalated: bool
@@ -32,8 +34,8 @@ class Party(BaseModel):
 
 class EventDetail(EventOut):
     summary: str | None
-    accepted_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    closed_at: dt.datetime | None
+    accepted_at: UtcDateTime | None
+    resolved_at: UtcDateTime | None
+    closed_at: UtcDateTime | None
     history: list[dict[str, Any]]
     parties: list[Party]

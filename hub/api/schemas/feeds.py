@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from hub.api.schemas import UtcDateTime
 
 
 class Change(BaseModel):
@@ -13,7 +14,7 @@ class Change(BaseModel):
     entity_type: str
     entity_id: str
     change: str
-    changed_at: dt.datetime | None
+    changed_at: UtcDateTime | None
 
 
 class ChangePage(BaseModel):
@@ -36,8 +37,8 @@ class RunOut(BaseModel):
     run_id: str
     state: str
     stage: str
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     read: int
     loaded: int
     unchanged: int
@@ -49,7 +50,7 @@ class RunOut(BaseModel):
 
 class SourceOut(BaseModel):
     source: str
-    last_success_at: dt.datetime | None
+    last_success_at: UtcDateTime | None
     open_quarantine: int
     runs: list[RunOut]
     quality: list[StreamQuality] = Field(description="per stream, from the latest successful run")

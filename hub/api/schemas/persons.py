@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.api.schemas import UtcDateTime
+
 
 class PersonOut(BaseModel):
     id: str
@@ -57,7 +59,7 @@ class PersonDetail(PersonOut):
     ethnicity: str | None
     address: str | None
     building_id: str | None
-    updated_at: dt.datetime | None
+    updated_at: UtcDateTime | None
     household: HouseholdRef | None
     welfare: list[Welfare]
     special_status: list[SpecialStatusOut] | None = None
