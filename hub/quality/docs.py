@@ -116,3 +116,18 @@ def build_data_docs(ctx: HubContext, source: str, run_id: str, validations: dict
     finally:
         activate()  # give the gate its ephemeral context back
     return str(site_index(ctx))
+
+
+def rebuild_site(ctx: HubContext) -> Path | None:
+    """Re-render the whole site from the stored results (the quality DAG); None before any run."""
+    folder = docs_folder(ctx)
+    if not folder.exists():
+        return None
+    gx_ctx = _file_context(folder)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gx_ctx.build_data_docs()
+    finally:
+        activate()
+    return site_index(ctx)

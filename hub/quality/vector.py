@@ -131,8 +131,7 @@ def _citizen_id(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
         m = np.frombuffer("".join(ids.to_pylist()).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
         digits = (m[:, :17] - 48).astype(np.int64)
         good_check = _CHECK[(digits @ _WEIGHTS) % 11] == m[:, 17]
-        born = pc.strptime(pc.utf8_slice_codeunits(ids, 6, 14), format="%Y%m%d", unit="s", error_is_null=True)
-        ok[idx] = good_check & born.is_valid().to_numpy(zero_copy_only=False)
+        ok[idx] = good_check & _real_dates(pc.utf8_slice_codeunits(ids, 6, 14), "%Y%m%d")
     empty = pc.is_null(s).to_numpy(zero_copy_only=False)  # blank after folding: None, like the scalar
     return s, pa.array(ok | empty)
 
@@ -168,24 +167,30 @@ def _name(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
     return _empty_to_null(s), pc.invert(traditional)
 
 
+def _parse(s: pa.Array, fmt: str) -> tuple[pa.Array, pa.Array]:
+    """strptime that refuses what it would roll over (Arrow reads 2026-02-30 as March 2)."""
+    parsed = pc.strptime(s, format=fmt, unit="us", error_is_null=True)
+    same = pc.fill_null(pc.equal(pc.strftime(parsed.cast(pa.timestamp("s")), format=fmt), s), False)
+    return parsed, same
+
+
+def _real_dates(s: pa.Array, fmt: str) -> np.ndarray:
+    parsed = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
+    return pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), s), False).to_numpy(zero_copy_only=False)
+
+
 def _datetime(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
     s = pc.utf8_trim_whitespace(arr)
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
-        parsed = pc.strptime(s, format=fmt, unit="us", error_is_null=True)
-        if pc.all(pc.or_(parsed.is_valid(), pc.is_null(arr))).as_py():
-            return parsed, parsed.is_valid()
-    parsed = pc.strptime(s, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
-    return parsed, parsed.is_valid()
+    a, ok_a = _parse(s, "%Y-%m-%d %H:%M:%S")
+    b, ok_b = _parse(s, "%Y-%m-%dT%H:%M:%S")
+    return pc.if_else(ok_a, a, b), pc.or_(ok_a, ok_b)
 
 
 def _date(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
     s = pc.utf8_trim_whitespace(arr)
-    a = pc.strptime(s, format="%Y%m%d", unit="s", error_is_null=True)
-    b = pc.strptime(s, format="%Y-%m-%d", unit="s", error_is_null=True)
-    both = pc.coalesce(a, b)
-    eight = pc.match_substring_regex(s, r"^\d{8}$|^\d{4}-\d{2}-\d{2}$")
-    ok = pc.and_(pc.fill_null(eight, False), both.is_valid())
-    return both.cast(pa.date32()), ok
+    a, ok_a = _parse(s, "%Y%m%d")
+    b, ok_b = _parse(s, "%Y-%m-%d")
+    return pc.if_else(ok_a, a, b).cast(pa.date32()), pc.or_(ok_a, ok_b)
 
 
 _FAST = {"text": _text, "code": _code, "citizen_id": _citizen_id, "phone": _phone, "name": _name,
