@@ -1,21 +1,57 @@
-"""Resolve: project loaded source records into the unified grid model's entities."""
+"""Resolve: project loaded source records into the unified grid model.
+
+The steps run in dependency order, each idempotent (a second run writes nothing) and
+incremental where it can be:
+
+1. grids (the grid registry's cells),
+2. entities: persons, households, organisations (deterministic keys, then Splink; stable ids),
+3. places: buildings by address, and everything into its grid,
+4. events: disputes, incidents, hazards and inspections, with deadlines,
+5. tags: what no single department knows (elderly living alone, care lists, ...).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import time
 from dataclasses import dataclass, field
 
 from hub.context import HubContext
 from hub.resolve.grids import project_grids
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class ResolveInfo:
     grids: dict[str, int] = field(default_factory=dict)
+    entities: dict[str, int] = field(default_factory=dict)
+    places: dict[str, int] = field(default_factory=dict)
+    events: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
-def resolve(ctx: HubContext, sources: list[str] | None = None) -> ResolveInfo:
-    """Idempotent: running it twice on the same records changes nothing."""
+def resolve(ctx: HubContext, sources: list[str] | None = None, today: dt.date | None = None) -> ResolveInfo:
+    """Every step over what is loaded; ``sources`` narrows what entity linking re-reads."""
+    from hub.resolve.entities import resolve_entities
+    from hub.resolve.events import project_events
+    from hub.resolve.places import place_entities
+    from hub.resolve.tags import derive_tags
+
     ctx.ensure_store()
     info = ResolveInfo()
-    info.grids = project_grids(ctx)
+    steps = (
+        ("grids", lambda: project_grids(ctx)),
+        ("entities", lambda: resolve_entities(ctx, sources)),
+        ("places", lambda: place_entities(ctx)),
+        ("events", lambda: project_events(ctx, today)),
+        ("tags", lambda: derive_tags(ctx, today)),
+    )
+    for name, step in steps:
+        started = time.monotonic()
+        setattr(info, name, step())
+        info.seconds[name] = round(time.monotonic() - started, 2)
+        log.info("resolve %s: %s (%.1fs)", name, getattr(info, name), info.seconds[name])
     return info

@@ -1,0 +1,130 @@
+"""What the Airflow DAGs call. DAG files only orchestrate; every decision lives here.
+
+Tasks pass run ids (strings) through XCom, never data: stages hand data over through the
+landing zone, so each task can retry or run on another worker. The hub.yaml is named by the
+``HUB_CONFIG`` environment variable (default ``./hub.yaml``), the same on every worker.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+CONFIG_ENV = "HUB_CONFIG"
+
+# Which entity kinds a source of each connector can change: one Airflow Asset per kind.
+ENTITY_KINDS: dict[str, tuple[str, ...]] = {
+    "grid-registry": ("grids",),
+    "population": ("persons", "households"),
+    "civil-affairs": ("persons",),
+    "fire-safety": ("organizations", "persons", "events"),
+    "public-security": ("persons", "organizations", "events"),
+    "dispute-mediation": ("events", "persons"),
+}
+ALL_KINDS = ("grids", "persons", "households", "organizations", "events")
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV, "hub.yaml"))
+
+
+@dataclass(frozen=True)
+class DagSource:
+    name: str
+    connector: str
+
+    @property
+    def dag_id(self) -> str:
+        return "gridhub_sync__" + "".join(c if c.isalnum() or c in "_-." else "_" for c in self.name)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return ENTITY_KINDS.get(self.connector, ("records",))
+
+
+def dag_sources(path: Path | None = None) -> list[DagSource]:
+    """The sources to build sync DAGs for: a cheap YAML read (DAG parsing must stay fast).
+
+    A missing or broken hub.yaml yields no sync DAGs rather than an import error that would hide
+    every other DAG; ``hub check`` and the tasks themselves report the config problem clearly.
+    """
+    path = path or config_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    sources = raw.get("sources") or {}
+    return [DagSource(name, str(spec.get("connector", name))) for name, spec in sources.items()
+            if isinstance(spec, dict) and spec.get("enabled", True) is not False]
+
+
+def asset_uri(kind: str) -> str:
+    return f"gridhub://entities/{kind}"
+
+
+def _context():  # type: ignore[no-untyped-def]
+    from hub.context import HubContext
+
+    return HubContext.from_config(config_path())
+
+
+def extract_task(source: str) -> str:
+    from hub.stages.extract import extract
+    from hub.stages.ledger import new_run_id
+    from hub.stages.sync import run_stage
+
+    ctx = _context()
+    ctx.ensure_store()
+    run_id = new_run_id()
+    run_stage(ctx, source, run_id, "extract", extract)
+    return run_id
+
+
+def validate_task(source: str, run_id: str) -> str:
+    from hub.stages.sync import run_stage
+    from hub.stages.validate import validate
+
+    run_stage(_context(), source, run_id, "validate", validate)
+    return run_id
+
+
+def load_task(source: str, run_id: str) -> dict[str, int]:
+    """Returns the run's totals; the DAG publishes its Assets only when something changed."""
+    from hub.stages.load import load
+    from hub.stages.sync import run_stage
+
+    info = run_stage(_context(), source, run_id, "load", load)
+    totals = {k: sum(s[k] for s in info.streams.values()) for k in
+              ("read", "loaded", "unchanged", "quarantined", "tombstoned")}
+    return {"run_id": run_id, **totals}  # type: ignore[dict-item]
+
+
+def resolve_task() -> dict[str, object]:
+    from hub.resolve import resolve
+
+    return _jsonable(resolve(_context()))
+
+
+def events_task(today: str | None = None) -> dict[str, int]:
+    import datetime as dt
+
+    from hub.events.overdue import mark_overdue
+
+    day = dt.date.fromisoformat(today) if today else None
+    return mark_overdue(_context(), day)
+
+
+def quality_docs_task() -> str:
+    """Rebuild the whole Data Docs site (each run already added its own validation results)."""
+    from hub.quality.docs import rebuild_site
+
+    return str(rebuild_site(_context()))
+
+
+def _jsonable(obj: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else {"result": str(obj)}
