@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
@@ -28,7 +28,9 @@ def state_of(request: Request) -> ApiState:
     return request.app.state.hub
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Async on purpose: a Session connects lazily, so making one needs no thread hop; the queries
+    themselves run in the endpoint's worker thread."""
     with state_of(request).sessions() as session:
         yield session
 
@@ -48,13 +50,17 @@ def _allowed_params(request: Request) -> frozenset[str] | None:
     return allowed
 
 
-def current_key(request: Request, session: SessionDep,
-                creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-    """401 without a live key, 429 over its rate, 400 on a query parameter the route does not take."""
+async def current_key(request: Request, session: SessionDep,
+                      creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    """401 without a live key, 429 over its rate, 400 on a query parameter the route does not take.
+
+    Keys are looked up through a cache of a few seconds (``KeyCache``): a revocation takes effect
+    within that time, and the lookup costs no query on the hot path.
+    """
     if creds is None:
         raise ApiProblem(401, "send an API key as `Authorization: Bearer <key>`", title="Missing API key",
                          headers={"WWW-Authenticate": "Bearer"})
-    principal = authenticate(session, creds.credentials)
+    principal = state_of(request).keys.get(creds.credentials, lambda k: authenticate(session, k))
     if principal is None:
         raise ApiProblem(401, "the API key is unknown or revoked", title="Invalid API key",
                          headers={"WWW-Authenticate": "Bearer"})
@@ -80,7 +86,7 @@ CurrentKey = Annotated[Principal, Depends(current_key)]
 
 
 def require(scope: str):  # type: ignore[no-untyped-def]
-    def check(key: CurrentKey) -> Principal:
+    async def check(key: CurrentKey) -> Principal:
         if not key.has(scope):
             raise ApiProblem(403, f"this key lacks the scope {scope}", title="Missing scope")
         return key

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -89,6 +91,26 @@ def authenticate(session: Session, key: str) -> Principal | None:
     if row is None or row.revoked_at is not None:
         return None
     return Principal(id=row.id, name=row.name, scopes=frozenset(row.scopes or ()), grid_code=row.grid_code)
+
+
+class KeyCache:
+    """Authenticated keys (and misses) remembered for ``ttl`` seconds, keyed by the key's hash."""
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def get(self, key: str, lookup: Callable[[str], Principal | None]) -> Principal | None:
+        digest = hash_key(key)
+        now = time.monotonic()
+        hit = self._entries.get(digest)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        principal = lookup(key)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[digest] = (now, principal)
+        return principal
 
 
 def describe(key: ApiKey) -> dict[str, object]:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.audit import AuditLog, AuditMiddleware
+from hub.api.keys import KeyCache
 from hub.api.problems import install_problem_handlers, problem_openapi
 from hub.api.ratelimit import RateLimiter
 from hub.context import HubContext
@@ -38,6 +39,7 @@ class ApiState:
     sessions: sessionmaker[Session]
     limiter: RateLimiter
     audit: AuditLog
+    keys: KeyCache = field(default_factory=KeyCache)
     route_params: dict[str, frozenset[str]] = field(default_factory=dict)
     grid_levels: dict[str, int] = field(default_factory=dict)
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from hub.api.audit import audit_persons
@@ -23,12 +23,9 @@ from hub.api.masking import SENSITIVE_STREAMS, Masker
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
 from hub.api.schemas.persons import (
-    HouseholdRef,
     PersonDetail,
     PersonOut,
     SourceLink,
-    SpecialStatusOut,
-    Welfare,
 )
 from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
 
@@ -96,7 +93,7 @@ def list_persons(
     age_max: Annotated[int | None, Query(ge=0, le=150)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
-) -> Page[PersonOut]:
+) -> Any:
     day = today()
     filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max}
     rng = visible_range(request, session, key, grid)
@@ -139,8 +136,9 @@ def list_persons(
     tags = tags_of(session, ids, key)
     masker = masker_of(request, key)
     audit_persons(request, ids)
-    return Page(items=[PersonOut(**person_out(r, masker, tags.get(r.id, []), day)) for r in page],
-                next_cursor=next_cursor(rows, limit, filters, SORT_KEYS[mode]))
+    # plain dicts: FastAPI validates the response model once, not a second time
+    return {"items": [person_out(r, masker, tags.get(r.id, []), day) for r in page],
+            "next_cursor": next_cursor(rows, limit, filters, SORT_KEYS[mode])}
 
 
 def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[str, Any]:
@@ -155,47 +153,54 @@ def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[st
     return out
 
 
+P, H = Person.__table__, Household.__table__
+# Prebuilt, parameterised statements: the detail route is the hot path, so nothing is rebuilt per request.
+PERSON_BY_ID = select(P).where(P.c.id == bindparam("pid"))
+HOUSEHOLD_BY_ID = select(H.c.id, H.c.household_no, H.c.address, H.c.grid_code).where(H.c.id == bindparam("hid"))
+TAGS_OF = select(PersonTag.tag, PersonTag.sensitive).where(PersonTag.person_id == bindparam("pid")).order_by(PersonTag.tag)
+WELFARE_OF = (select(WelfareEnrolment.programme, WelfareEnrolment.status, WelfareEnrolment.since, WelfareEnrolment.until)
+              .where(WelfareEnrolment.person_id == bindparam("pid"))
+              .order_by(WelfareEnrolment.programme, WelfareEnrolment.id))
+SPECIAL_OF = (select(SpecialStatus.category, SpecialStatus.status, SpecialStatus.since, SpecialStatus.supervisor)
+              .where(SpecialStatus.person_id == bindparam("pid")).order_by(SpecialStatus.id))
+LINKS_OF = (select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.method, EntityLink.score)
+            .where(EntityLink.entity_type == "person", EntityLink.entity_id == bindparam("pid"))
+            .order_by(EntityLink.source, EntityLink.stream, EntityLink.source_key))
+
+
 def _links(session: Session, person_id: str, key: Principal, masker: Masker) -> list[SourceLink]:
-    rows = session.scalars(select(EntityLink).where(EntityLink.entity_type == "person",
-                                                    EntityLink.entity_id == person_id)
-                           .order_by(EntityLink.source, EntityLink.stream, EntityLink.source_key))
     return [SourceLink(source=r.source, stream=r.stream, source_key=masker.text(r.source_key) or "",
                        method=r.method, score=r.score)
-            for r in rows if (r.source, r.stream) not in SENSITIVE_STREAMS or key.has("read:sensitive")]
+            for r in session.execute(LINKS_OF, {"pid": person_id})
+            if (r.source, r.stream) not in SENSITIVE_STREAMS or key.has("read:sensitive")]
 
 
 @router.get("/{person_id}", response_model=PersonDetail, responses=MOVED, summary="One person's golden record")
 def get_person(person_id: EntityId, request: Request, session: SessionDep, key: PeopleKey) -> Any:
-    person = session.get(Person, person_id)
+    person = session.execute(PERSON_BY_ID, {"pid": person_id}).first()
     if person is None:
         survivor = canonical_id(session, "person", person_id)
-        target = session.get(Person, survivor) if survivor else None
+        target = session.execute(PERSON_BY_ID, {"pid": survivor}).first() if survivor else None
         if target is None:
             raise ApiProblem(404, f"no person {person_id}", title="Not found")
         check_visible(request, session, key, target.grid_code, f"person {person_id}")
         return RedirectResponse(request.url_for("get_person", person_id=survivor).path, status_code=308)
     check_visible(request, session, key, person.grid_code, f"person {person_id}")
     masker = masker_of(request, key)
-    day = today()
-    household = session.get(Household, person.household_id) if person.household_id else None
-    welfare = session.scalars(select(WelfareEnrolment).where(WelfareEnrolment.person_id == person.id)
-                              .order_by(WelfareEnrolment.programme, WelfareEnrolment.id))
-    detail = PersonDetail(
-        **person_out(person, masker, tags_of(session, [person.id], key).get(person.id, []), day),
-        ethnicity=person.ethnicity, address=person.address, building_id=person.building_id,
-        updated_at=person.updated_at,
-        household=None if household is None else HouseholdRef(
-            id=household.id, household_no=household.household_no, address=household.address,
-            grid_code=household.grid_code, relation_to_head=person.relation_to_head),
-        welfare=[Welfare(programme=w.programme, status=w.status, since=w.since, until=w.until) for w in welfare],
-    )
-    if key.has("read:sensitive"):
-        detail.special_status = [
-            SpecialStatusOut(category=s.category, status=s.status, since=s.since, supervisor=s.supervisor)
-            for s in session.scalars(select(SpecialStatus).where(SpecialStatus.person_id == person.id)
-                                     .order_by(SpecialStatus.id))]
+    sensitive = key.has("read:sensitive")
+    household = session.execute(HOUSEHOLD_BY_ID, {"hid": person.household_id}).first() if person.household_id else None
+    tags = [t.tag for t in session.execute(TAGS_OF, {"pid": person.id}) if sensitive or not t.sensitive]
+    detail: dict[str, Any] = {
+        **person_out(person, masker, tags, today()),
+        "ethnicity": person.ethnicity, "address": person.address, "building_id": person.building_id,
+        "updated_at": person.updated_at,
+        "household": None if household is None else {**household._mapping, "relation_to_head": person.relation_to_head},
+        "welfare": [w._mapping for w in session.execute(WELFARE_OF, {"pid": person.id})],
+    }
+    if sensitive:
+        detail["special_status"] = [s._mapping for s in session.execute(SPECIAL_OF, {"pid": person.id})]
     if key.has("read:quality"):
-        detail.provenance = _provenance(person.provenance, key, masker)
-        detail.sources = _links(session, person.id, key, masker)
+        detail["provenance"] = _provenance(person.provenance, key, masker)
+        detail["sources"] = _links(session, person.id, key, masker)
     audit_persons(request, [person.id])
     return detail
