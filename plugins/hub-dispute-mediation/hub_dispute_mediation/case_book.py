@@ -2,9 +2,10 @@
 
 The connector cannot read the hub's store, yet an event may arrive for a case accepted in an
 older file or run; so the ``cases`` stream keeps every case's folded fields in its state, only
-the non-empty ones, with a compact history (``[seq, type, ts, data]`` lists, ``data`` without
-the parties, whose IDs and phones must never reach an unclassified column). A folded case costs
-about 300-500 bytes of state: thousands of cases are a few MB at most.
+the non-empty ones, with a compact history (``[seq, type, ts]``, plus the data of events that
+fold into no field). Parties never enter it: their IDs and phones must not reach an unclassified
+column or the state. A folded case costs ~600 bytes of state (measured in bench/results/files.md):
+thousands of cases are a few MB; evicting long-closed cases is the next step at larger scale.
 """
 
 from __future__ import annotations
@@ -46,33 +47,34 @@ def _scalar(value: Any) -> Any:
 
 
 def fold(case: dict[str, Any], event: Event) -> dict[str, Any]:
-    """Fold one event into a case; a late lower seq (a gap filled) re-folds the sorted history."""
+    """Fold one event into a case. A late lower seq (a gap filled) joins the history in its place and
+    sets its fields only when no later event of its type did; status stays with the newest event."""
     history = case.get("h", [])
     if not history or event.seq > history[-1][0]:
         return apply(case, event)
-    entries = sorted([*history, [event.seq, event.type, event.ts, event.data]], key=lambda e: e[0])
-    rebuilt: dict[str, Any] = {"party_count": case["party_count"]} if "party_count" in case else {}
-    for entry in entries:
-        rebuilt = apply(rebuilt, Event(entry[0], entry[2], entry[1], "", entry[3] if len(entry) > 3 else {}))
-    return rebuilt
+    superseded = any(e[1] == event.type and e[0] > event.seq for e in history)
+    apply(case, event, late=True, fields=not superseded)
+    case["h"].sort(key=lambda e: e[0])
+    return case
 
 
-def apply(case: dict[str, Any], event: Event) -> dict[str, Any]:
-    """Apply one event on top of a case (unknown event types only join the history)."""
-    status, time_field, fields = EFFECTS.get(event.type, (None, None, {}))
-    if status:
+def apply(case: dict[str, Any], event: Event, *, late: bool = False, fields: bool = True) -> dict[str, Any]:
+    """Apply one event on top of a case (unknown event types only join the history).
+
+    Folded data lives once, in the case's fields; the history keeps ``[seq, type, ts]`` plus the
+    data of events that fold into no field (a progress note, an unknown type's payload).
+    """
+    status, _, mapping = EFFECTS.get(event.type, (None, None, {}))
+    if status and not late:
         case["status"] = status
-    if time_field and event.ts:
-        case[time_field] = event.ts
-    for key, column in fields.items():
-        if event.data.get(key) is not None:
-            case[column] = _scalar(event.data[key])
-    if event.type == "case.accepted":
-        case["party_count"] = len(event.data.get("parties") or [])
-    if event.ts:
-        case["updated_at"] = event.ts
-    data = {k: _scalar(v) for k, v in event.data.items() if k != "parties"}
-    case.setdefault("h", []).append([event.seq, event.type, event.ts, data] if data else
+    if fields:  # the time fields (accepted_at, ...) are derived from the history by case_row
+        for key, column in mapping.items():
+            if event.data.get(key) is not None:
+                case[column] = _scalar(event.data[key])
+        if event.type == "case.accepted":
+            case["party_count"] = len(event.data.get("parties") or [])
+    rest = {k: _scalar(v) for k, v in event.data.items() if k != "parties" and k not in mapping}
+    case.setdefault("h", []).append([event.seq, event.type, event.ts, rest] if rest else
                                     [event.seq, event.type, event.ts])
     return case
 
@@ -86,6 +88,11 @@ def case_row(case_no: str, case: dict[str, Any]) -> dict[str, Any]:
     row["case_no"] = case_no
     history = []
     for entry in sorted(case.get("h", []), key=lambda e: e[0]):
+        time_field = EFFECTS.get(entry[1], (None, None, {}))[1]
+        if entry[2]:
+            row["updated_at"] = entry[2]
+            if time_field:
+                row[time_field] = entry[2]  # the newest event of its type sets it
         item = {"seq": entry[0], "type": entry[1], "ts": entry[2]}
         if len(entry) > 3:
             item.update(entry[3])

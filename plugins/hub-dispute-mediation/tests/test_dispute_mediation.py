@@ -222,3 +222,21 @@ def test_parties_persons_and_organisations_pii_protected(tmp_path: Path) -> None
         assert secret not in stored and secret not in states["cases"] and secret not in states["case-parties"]
     assert party_kind("唐山宏达建材有限公司", "91130203MA07Y8KX4R") == "organisation"
     assert party_kind("陈洋", None) == "person"
+
+
+def test_late_lower_seq_fills_its_gap_without_rolling_status_back() -> None:
+    from hub_dispute_mediation.case_book import case_row, fold
+    from hub_dispute_mediation.event_log import Event
+
+    case: dict = {}
+    cursor = Cursor()
+    events = [Event(1, "2026-11-01T09:00:00+08:00", "case.accepted", "TJ1", {"category": "其他", "parties": []}),
+              Event(3, "2026-11-03T09:00:00+08:00", "case.resolved", "TJ1", {"agreement": "和解", "amount": None}),
+              Event(2, "2026-11-02T09:00:00+08:00", "case.assigned", "TJ1", {"mediator": "王伟东"})]
+    for event in events:
+        assert cursor.admit(event.seq)
+        case = fold(case, event)
+    row = case_row("TJ1", case)
+    assert row["status"] == "resolved" and row["mediator"] == "王伟东"
+    assert row["assigned_at"] == "2026-11-02T09:00:00+08:00" and row["updated_at"] == "2026-11-03T09:00:00+08:00"
+    assert [h["seq"] for h in json.loads(row["history"])] == [1, 2, 3]
