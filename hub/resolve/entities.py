@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext
@@ -144,6 +144,13 @@ def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],
     return sorted(seeds + more, key=lambda m: m.order)
 
 
+def _names_tf(session: Session) -> pd.DataFrame:
+    """Name frequencies over the golden persons (what the full run saw over all mentions)."""
+    counts = session.execute(select(Person.name, func.count()).where(Person.name.is_not(None)).group_by(Person.name)).all()
+    total = sum(n for _, n in counts) or 1
+    return pd.DataFrame([(name, n / total) for name, n in counts], columns=["name", "tf_name"])
+
+
 def _external_profiles(session: Session, loose: list[Mention], exclude: set[str]) -> pd.DataFrame:
     names = sorted({m.name for m in loose if m.name})
     phones = sorted({m.phone for m in loose if m.phone})
@@ -172,7 +179,8 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         model = load_or_train(model_path, persons) if loose and full else (
             load_or_train(model_path, []) if loose else None)
         external = pd.DataFrame() if full or not loose else _external_profiles(session, loose, set(old_p.values()))
-        plinks = link_persons(persons, old_p, decisions, model, external, population, _bands(ctx))
+        tf = None if full or not loose else _names_tf(session)
+        plinks = link_persons(persons, old_p, decisions, model, external, population, _bands(ctx), tf)
         if not plinks.pull:
             break
         mentions = _expand(session, plans, mentions, old, {PERSON: plinks.pull}, _bidx(ctx))
@@ -260,7 +268,7 @@ def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str],
     for model, build in ((WelfareEnrolment, welfare_rows), (SpecialStatus, special_rows)):
         wanted = {pid: build(members) for members, pid in zip(clusters, ids, strict=True)}
         wanted = {k: v for k, v in wanted.items() if v}
-        cols = [c for c in model.__table__.c if c not in ("id", "person_id")]
+        cols = [c.name for c in model.__table__.c if c.name not in ("id", "person_id")]
         have: dict[str, list[dict]] = defaultdict(list)
         for batch in store.chunks(sorted(set(ids))):
             for row in session.execute(select(model.__table__).where(model.person_id.in_(batch))).mappings():

@@ -82,8 +82,12 @@ def load_or_train(model_path: Path, mentions: Sequence[Mention]) -> dict[str, An
 
 def link_persons(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str], decisions: Decisions,
                  model: dict[str, Any] | None, external: pd.DataFrame, population: int,
-                 bands: tuple[float, float] = (LOWER, UPPER)) -> PersonLinks:
-    """Cluster ``mentions``; ``external`` holds profiles (unique_id ``e:<id>``) of entities outside them."""
+                 bands: tuple[float, float] = (LOWER, UPPER), names_tf: pd.DataFrame | None = None) -> PersonLinks:
+    """Cluster ``mentions``; ``external`` holds profiles (unique_id ``e:<id>``) of entities outside them.
+
+    ``names_tf`` are the county-wide name frequencies (an incremental working set is too small to
+    estimate them); by default they come from ``mentions``.
+    """
     lower, upper = bands
     uf, method, anchored = link_by_keys(mentions, old, decisions)
     score: list[float | None] = [None] * len(mentions)
@@ -91,7 +95,8 @@ def link_persons(mentions: Sequence[Mention], old: dict[tuple[str, str, str], st
              and (m.name or m.phone)]
     result = PersonLinks(clusters=[], method=method, score=score)
     if loose and model is not None:
-        _probabilistic(mentions, uf, loose, anchored, decisions, model, external, population, lower, upper, result)
+        _probabilistic(mentions, uf, loose, anchored, decisions, model, external, population, lower, upper, result,
+                       names_tf)
     for i, _m in enumerate(mentions):
         if method[i] is None:
             method[i] = "singleton"
@@ -101,7 +106,7 @@ def link_persons(mentions: Sequence[Mention], old: dict[tuple[str, str, str], st
 
 def _probabilistic(mentions, uf: UnionFind, loose: list[int], anchored: list[bool], decisions: Decisions,  # type: ignore[no-untyped-def]
                    model, external: pd.DataFrame, population: int, lower: float, upper: float,
-                   out: PersonLinks) -> None:
+                   out: PersonLinks, names_tf: pd.DataFrame | None) -> None:
     names = {mentions[i].name for i in loose if mentions[i].name}
     phones = {mentions[i].phone for i in loose if mentions[i].phone}
     loose_set = set(loose)
@@ -118,7 +123,7 @@ def _probabilistic(mentions, uf: UnionFind, loose: list[int], anchored: list[boo
         ext = external[external["name"].isin(names) | external["phone"].isin(phones)]
         profiles = pd.concat([profiles, splink_model.frame(ext.to_dict("records"))], ignore_index=True)
     left = splink_model.frame(_row(f"u:{i}", mentions[i]) for i in loose)
-    tf = splink_model.name_tf(pd.Series([m.name for m in mentions]))
+    tf = names_tf if names_tf is not None else splink_model.name_tf(pd.Series([m.name for m in mentions]))
     pairs = splink_model.score(model, left, profiles, population, tf)
     best: dict[int, list[tuple[float, str]]] = defaultdict(list)
     for l_id, r_id, p in pairs[["unique_id_l", "unique_id_r", "match_probability"]].itertuples(index=False):
