@@ -34,6 +34,9 @@ def airflow_env(home: Path, *, hub_config: Path, dags_folder: Path = REPO_DAGS, 
         "HUB_CONFIG": str(hub_config.resolve()),
         "NO_PROXY": "*",
     }
+    if metadata_url and metadata_url.startswith("postgresql+psycopg://"):
+        # psycopg 3 is async-capable; without this Airflow reaches for asyncpg, which we do not ship
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = metadata_url
     env.update(extra or {})
     (home / "airflow-plugins").mkdir(parents=True, exist_ok=True)
     return env
