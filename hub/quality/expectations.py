@@ -21,6 +21,7 @@ import pandas as pd
 from hub.contracts import StreamContract
 from hub.errors import ConfigError
 from hub.quality.checks import CheckEnv, DomainCheck
+from hub.quality.gate import KEY
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -33,7 +34,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (  # noq
 )
 
 log = logging.getLogger(__name__)
-KEY_COLUMN = "_source_key"
+KEY_COLUMN = KEY
 
 # generic checks a contract may name, compiled to GX's own expectations, and their reason codes
 GENERIC = {"not_null": "required", "required": "required", "unique": "duplicate_key", "enum": "enum",

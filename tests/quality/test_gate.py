@@ -100,7 +100,7 @@ def test_errors_quarantine_warnings_pass_and_reasons_hide_pii(tmp_path: Path) ->
     assert [w["check"] for w in json.loads(by_key["5"]["_warnings"])] == ["birth_date_matches_id"]
     assert [w["check"] for w in json.loads(by_key["8"]["_warnings"])] == ["id_region_unknown"]
     assert by_key["1"]["_warnings"] is None and by_key["1"]["citizen_id"] == GOOD
-    assert result.checks["birth_date_range:birth_date"] == {"passed": 6, "failed": 1}
+    assert result.checks["birth_date_range:birth_date"] == {"passed": 7, "failed": 1}
 
 
 def test_grid_codes_checked_against_the_registry_only_once_loaded(tmp_path: Path) -> None:
