@@ -20,14 +20,33 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from hub.context import HubContext
-from hub.db.models import Building, Event, EventParty, Inspection, Organization
+from hub.db.models import (
+    Building,
+    EntityLink,
+    Event,
+    EventParty,
+    GridCell,
+    Inspection,
+    Organization,
+    SourceRecord,
+)
 from hub.db.session import transaction
 from hub.events.deadlines import remit_for
 from hub.events.overdue import assess_event
 from hub.resolve.address import building_key
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.places import place_by_address
-from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, sources_of
+from hub.resolve.upsert import (
+    ChangeWriter,
+    chunks,
+    fetch,
+    fingerprint,
+    linked,
+    records,
+    remember,
+    sources_of,
+    unchanged_since,
+)
 
 DISPUTE_STEPS = {"case.accepted": "accepted", "case.assigned": "assigned", "case.progress": "in_progress",
                  "case.resolved": "resolved", "case.failed": "failed", "case.transferred": "transferred",
@@ -250,9 +269,20 @@ def _day(value: Any) -> dt.date | None:
     return ts.date() if ts else None
 
 
-def project_events(ctx: HubContext, today: dt.date | None = None) -> dict[str, int]:
-    """Project every dispute, incident and hazard; a second run with the same data and day writes nothing."""
+INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type.in_(["person", "organization", "event"])), GridCell,
+          Building, Organization, Event]
+
+
+def project_events(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
+    """Project every dispute, incident and hazard; a second run with the same data and day writes nothing
+    (and is skipped outright, ``{"unchanged": 1}``, when no input table changed, unless ``full``)."""
+    today = today or dt.date.today()
     ctx.ensure_store()
     with transaction(ctx.db_url) as session:
-        return Projector(ctx, session, today or dt.date.today()).run()
+        if not full and unchanged_since(session, "events", fingerprint(session, INPUTS, today.isoformat())):
+            return {"unchanged": 1}
+        counts = Projector(ctx, session, today).run()
+        session.flush()
+        remember(session, "events", fingerprint(session, INPUTS, today.isoformat()))
+        return counts
 

@@ -26,11 +26,21 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.context import HubContext
-from hub.db.models import Building, EntityLink, Household, Organization, Person, SourceRecord
+from hub.db.models import Building, EntityLink, GridCell, Household, Organization, Person, SourceRecord
 from hub.db.session import transaction
 from hub.resolve.address import building_key, group_number
 from hub.resolve.gridindex import GridIndex
-from hub.resolve.upsert import ChangeWriter, fetch, linked, records, sources_of
+from hub.resolve.upsert import (
+    ChangeWriter,
+    chunks,
+    fetch,
+    fingerprint,
+    linked,
+    records,
+    remember,
+    sources_of,
+    unchanged_since,
+)
 
 POINT_METHODS = ("point", "point_swapped")
 
@@ -288,12 +298,21 @@ class Placer:
         sources = sources_of(self.ctx, "population")
         wanted = {(src, key): pid for src, _, key, pid in linked(self.session, "person", sources, ["persons"])
                   if pid in persons}
+        if not wanted:
+            return {}
         by_no = {no: hid for hid, no in self.session.execute(select(Household.id, Household.household_no))}
         out: dict[str, str] = {}
-        for source, key, data in records(self.session, sources, "persons"):
-            pid = wanted.get((source, key))
-            if pid and (hid := by_no.get(data.get("household_no") or "")) and data.get("relation_to_head") != "99":
-                out.setdefault(pid, hid)
+        for source in sources:
+            keys = sorted(k for s, k in wanted if s == source)
+            for batch in chunks(keys, 500):
+                rows = self.session.connection().execute(
+                    select(SourceRecord.source_key, SourceRecord.data).where(
+                        SourceRecord.source == source, SourceRecord.stream == "persons",
+                        SourceRecord.source_key.in_(batch), SourceRecord.deleted.is_(False)))
+                for key, data in rows:
+                    hid = by_no.get((data or {}).get("household_no") or "")
+                    if hid and data.get("relation_to_head") != "99":
+                        out.setdefault(wanted[(source, key)], hid)
         return out
 
     def organisations(self) -> None:
@@ -350,14 +369,26 @@ class Placer:
         return dict(sorted((self.writer.counts + self.methods).items()))
 
 
-def place_entities(ctx: HubContext) -> dict[str, int]:
-    """Buildings, then households, persons and organisations into grids; idempotent."""
+INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type != "event"), GridCell, Building, Household, Person,
+          Organization]
+
+
+def place_entities(ctx: HubContext, *, full: bool = False) -> dict[str, int]:
+    """Buildings, then households, persons and organisations into grids; idempotent.
+
+    Skipped (``{"unchanged": 1}``) when no input table changed since the last run, unless ``full``.
+    """
     ctx.ensure_store()
     with transaction(ctx.db_url) as session:
+        if not full and unchanged_since(session, "places", fingerprint(session, INPUTS)):
+            return {"unchanged": 1}
         index = GridIndex.load(session)
         if index.empty:
             return {"skipped_no_grids": 1}
-        return Placer(ctx, session, index).run()
+        counts = Placer(ctx, session, index).run()
+        session.flush()
+        remember(session, "places", fingerprint(session, INPUTS))
+        return counts
 
 
 def unassigned(ctx: HubContext, limit: int = 1000) -> dict[str, list[str]]:

@@ -19,11 +19,29 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from hub.context import HubContext
-from hub.db.models import Building, Event, Household, Organization, Person, PersonTag
+from hub.db.models import (
+    Building,
+    EntityLink,
+    Event,
+    Household,
+    Organization,
+    Person,
+    PersonTag,
+    SourceRecord,
+)
 from hub.db.models.events import OrganizationTag
 from hub.db.session import transaction
 from hub.events.deadlines import CLOSED_STATUSES
-from hub.resolve.upsert import ChangeWriter, chunks, linked, records, sources_of
+from hub.resolve.upsert import (
+    ChangeWriter,
+    chunks,
+    fingerprint,
+    linked,
+    records,
+    remember,
+    sources_of,
+    unchanged_since,
+)
 
 KEY_UNIT = "消防安全重点单位"
 MAJOR = "重大"
@@ -109,12 +127,18 @@ def org_flags(session: Any) -> dict[str, list[str]]:
     return out
 
 
-def derive_tags(ctx: HubContext, today: dt.date | None = None) -> dict[str, int]:
-    """Write person tags and organisation flags; only differences are written (idempotent)."""
+INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type == "person"), Person, Household, Organization, Event]
+
+
+def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
+    """Write person tags and organisation flags; only differences are written (idempotent), and
+    nothing is read when no input table changed since the last run for the same day (unless ``full``)."""
     today = today or dt.date.today()
     ctx.ensure_store()
     counts: Counter[str] = Counter()
     with transaction(ctx.db_url) as session:
+        if not full and unchanged_since(session, "tags", fingerprint(session, INPUTS, today.isoformat())):
+            return {"unchanged": 1}
         writer = ChangeWriter(session)
         want = person_tags(ctx, session, today)
         have = {(p, t): s for p, t, s in session.execute(select(PersonTag.person_id, PersonTag.tag,
@@ -148,6 +172,8 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None) -> dict[str, int]
             writer.feed("organization", oid, "updated")
         counts[f"org_{ORG_FLAG}"] = len(flags)
         writer.flush_feed()
+        session.flush()
+        remember(session, "tags", fingerprint(session, INPUTS, today.isoformat()))
     return dict(sorted(counts.items()))
 
 

@@ -10,11 +10,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from hub.context import HubContext
 from hub.db.base import utcnow
-from hub.db.models import ChangeFeed, EntityLink, SourceRecord
+from hub.db.models import ChangeFeed, EntityLink, SourceRecord, StreamState
 
 CHUNK = 5000
 
@@ -28,7 +28,7 @@ def records(session: Any, sources: list[str], stream: str) -> Iterator[tuple[str
     """(source, source_key, data) of the live (not deleted) records of one stream."""
     if not sources:
         return
-    rows = session.execute(
+    rows = session.connection().execute(
         select(SourceRecord.source, SourceRecord.source_key, SourceRecord.data)
         .where(SourceRecord.source.in_(sources), SourceRecord.stream == stream, SourceRecord.deleted.is_(False))
         .order_by(SourceRecord.source, SourceRecord.source_key)
@@ -73,9 +73,14 @@ class ChangeWriter:
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in changed:
             shapes.setdefault(tuple(sorted(row)), []).append(row)
-        for rows in shapes.values():
+        table = model.__table__
+        for cols, rows in shapes.items():
+            # Core executemany by primary key: the ORM's bulk path costs a third more for nothing here
+            stmt = table.update().where(table.c[key] == bindparam("_pk")).values(
+                {c: bindparam(f"_v_{c}") for c in cols if c != key})
             for batch in chunks(rows):
-                self.session.execute(update(model), batch)
+                self.session.connection().execute(stmt, [
+                    {"_pk": r[key], **{f"_v_{c}": r[c] for c in cols if c != key}} for r in batch])
         for row in new:
             self.feed(entity_type, row[key], "created")
         for row in changed:
@@ -123,7 +128,7 @@ def fetch(session: Any, columns: list[Any], *where: Any) -> dict[str, dict[str, 
     """id -> {column name: value} for the first column as the id."""
     ident, rest = columns[0], columns[1:]
     out: dict[str, dict[str, Any]] = {}
-    for row in session.execute(select(ident, *rest).where(*where).execution_options(yield_per=CHUNK)):
+    for row in session.connection().execute(select(ident, *rest).where(*where)):
         out[row[0]] = {c.key: v for c, v in zip(rest, row[1:], strict=True)}
     return out
 
@@ -133,11 +138,35 @@ def linked(session: Any, entity_type: str, sources: list[str], streams: list[str
     """(source, stream, source_key, entity_id) of the crosswalk rows of some streams."""
     if not sources:
         return
-    rows = session.execute(
+    rows = session.connection().execute(
         select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_id)
         .where(EntityLink.entity_type == entity_type, EntityLink.source.in_(sources),
                EntityLink.stream.in_(streams)).execution_options(yield_per=CHUNK))
     yield from rows
 
 
-__all__ = ["ChangeWriter", "chunks", "fetch", "linked", "records", "sources_of"]
+def fingerprint(session: Any, models: list[Any], extra: Any = None) -> list[Any]:
+    """(rows, newest update) of each input table (or ``(model, *where)``): equal means nothing changed."""
+    out: list[Any] = [extra]
+    for model in models:
+        model, *where = model if isinstance(model, tuple) else (model,)
+        count, newest = session.execute(select(func.count(), func.max(model.updated_at)).where(*where)).one()
+        out.append([count, str(newest)])
+    return out
+
+
+def unchanged_since(session: Any, step: str, current: list[Any]) -> bool:
+    state = session.get(StreamState, ("resolve", step))
+    return state is not None and state.state.get("fingerprint") == current
+
+
+def remember(session: Any, step: str, current: list[Any]) -> None:
+    """Kept in stream_state under source ``resolve``: the inputs a resolve step last saw."""
+    state = session.get(StreamState, ("resolve", step))
+    if state is None:
+        session.add(StreamState(source="resolve", stream=step, state={"fingerprint": current}))
+    else:
+        state.state = {"fingerprint": current}
+
+
+__all__ = ["ChangeWriter", "chunks", "fetch", "linked", "records", "sources_of", "fingerprint", "unchanged_since", "remember"]

@@ -88,7 +88,9 @@ def test_second_run_writes_nothing(county) -> None:  # type: ignore[no-untyped-d
     ctx, _, _ = county
     with transaction(ctx.db_url) as s:
         feed = s.scalar(select(func.count()).select_from(ChangeFeed))
-    again = {**place_entities(ctx), **project_events(ctx, TODAY), **derive_tags(ctx, TODAY)}
+    assert place_entities(ctx) == project_events(ctx, TODAY) == derive_tags(ctx, TODAY) == {"unchanged": 1}
+    again = {**place_entities(ctx, full=True), **project_events(ctx, TODAY, full=True),
+             **derive_tags(ctx, TODAY, full=True)}
     assert not any(v for k, v in again.items() if k.endswith(("_created", "_updated", "_written", "_added")))
     with transaction(ctx.db_url) as s:
         assert s.scalar(select(func.count()).select_from(ChangeFeed)) == feed

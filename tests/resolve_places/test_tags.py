@@ -103,7 +103,8 @@ def test_rectified_hazard_clears_flag_and_care_row_idempotently(tagged) -> None:
     ctx, _ = tagged
     with transaction(ctx.db_url) as s:
         feed = s.scalar(select(func.count()).select_from(ChangeFeed))
-    again = derive_tags(ctx, today=TODAY)
+    assert derive_tags(ctx, today=TODAY) == {"unchanged": 1}  # no input changed: nothing even read
+    again = derive_tags(ctx, today=TODAY, full=True)
     assert again["tags_added"] == 0 and again["tags_removed"] == 0
     with transaction(ctx.db_url) as s:
         assert s.scalar(select(func.count()).select_from(ChangeFeed)) == feed
