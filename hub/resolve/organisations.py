@@ -1,7 +1,8 @@
 """Organisations: fire-safety units, dispute parties that are organisations, employers named by
 floating persons. Linked by credit code first; a mention known only by name (an employer, a party
 without a code) joins the one organisation carrying that normalised name, and when several
-organisations share it (two 王记便利店 in two villages) it stays apart, named, rather than guess."""
+organisations share it (two 王记便利店 in two villages) it stays an organisation of its own
+(method ``name_ambiguous``) rather than guess."""
 
 from __future__ import annotations
 
@@ -64,11 +65,13 @@ def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
         if len(roots) == 1:
             uf.union(next(iter(roots)), i)
             method[i] = "name"
+        elif roots:
+            method[i] = "name_ambiguous"  # several organisations bear this name: nothing says which
         else:
             j = by_name.setdefault(n, i)
             if j != i:
                 uf.union(j, i)
-            method[i] = "name_ambiguous" if roots else "name"
+            method[i] = "name"
     by_ref = {m.ref: i for i, m in enumerate(mentions)}
     for pair in decisions.accepted:
         a, b = sorted(pair)

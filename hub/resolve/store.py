@@ -65,7 +65,7 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
             EntityLink.source, EntityLink.stream, EntityLink.source_key).in_(batch)))
     if inserts:
         for batch in chunks(inserts, 20_000):
-            session.execute(insert(EntityLink), batch)
+            session.connection().execute(insert(EntityLink), batch)
     if updates:
         stmt = (update(EntityLink).where(EntityLink.entity_type == etype, EntityLink.source == bindparam("b_source"),
                                          EntityLink.stream == bindparam("b_stream"),
@@ -100,7 +100,7 @@ def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[s
             updates.append({"b_id": eid, **values})
             feed.append({"entity_type": etype, "entity_id": eid, "change": "updated", "run_id": run_id})
     for batch in chunks(inserts, 10_000):
-        session.execute(insert(table), batch)
+        session.connection().execute(insert(table), batch)
     if updates:
         keys = sorted({k for u in updates for k in u if k != "b_id"})
         for u in updates:
@@ -157,4 +157,4 @@ def redirected_ids(session: Session, etype: str) -> set[str]:
 
 def write_feed(session: Session, feed: list[dict[str, Any]]) -> None:
     for batch in chunks(feed, 10_000):
-        session.execute(insert(ChangeFeed), batch)
+        session.connection().execute(insert(ChangeFeed), batch)

@@ -80,23 +80,34 @@ def _rank(m: Mention, order: list[str]) -> int:
     return len(order)
 
 
-def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str]) -> tuple[Any, dict[str, Any] | None]:
-    """The surviving value of one attribute and where it came from."""
+def by_recency(mentions: Sequence[Mention]) -> list[Mention]:
+    """Live mentions, most recent first (arrival order breaks ties): survive() expects this order."""
     live = [m for m in mentions if not m.deleted] or list(mentions)
-    candidates = [(m, v) for m in live if (v := _value(m, attr)) is not None]
-    if not candidates:
+    if len(live) > 1:
+        live.sort(key=lambda m: m.order)
+        live.sort(key=lambda m: m.updated, reverse=True)
+    return live
+
+
+def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str],
+            ordered: list[Mention] | None = None) -> tuple[Any, dict[str, Any] | None]:
+    """The surviving value of one attribute and where it came from."""
+    best: tuple[int, int] | None = None
+    chosen: tuple[Mention, Any] | None = None
+    for m in ordered if ordered is not None else by_recency(mentions):
+        v = _value(m, attr)
+        if v is None:
+            continue
+        if rule == "most_recent":
+            chosen = (m, v)
+            break
+        key = (_rank(m, rule), 0 if mention_status(m) in (None, "active") else 1)  # type: ignore[arg-type]
+        if best is None or key < best:
+            best, chosen = key, (m, v)
+    if chosen is None:
         return None, None
-
-    def active(m: Mention) -> int:
-        return 0 if mention_status(m) in (None, "active") else 1
-
-    if rule == "most_recent":
-        m, v = max(candidates, key=lambda c: (c[0].updated, c[0].order))
-        label = "most_recent"
-    else:
-        order = list(rule)
-        m, v = min(candidates, key=lambda c: (_rank(c[0], order), active(c[0]), _neg(c[0].updated), c[0].order))
-        label = f"precedence:{m.connector}"
+    m, v = chosen
+    label = "most_recent" if rule == "most_recent" else f"precedence:{m.connector}"
     return v, {"source": m.source, "stream": m.link_stream, "source_key": m.link_key, "rule": label, "at": m.updated}
 
 
@@ -109,9 +120,10 @@ def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str
     """The person's column values plus ``provenance``; ``household_ids`` maps 户号 -> household id."""
     values: dict[str, Any] = {}
     prov: dict[str, Any] = {}
+    ordered = by_recency(mentions)
     for attr in ("name", "birth_date", "gender", "ethnicity", "citizen_id", "phone", "household",
                  "relation_to_head", "address", "status"):
-        value, source = survive(mentions, attr, rule_of.get(attr, ORDER))
+        value, source = survive(mentions, attr, rule_of.get(attr, ORDER), ordered)
         if source is not None:
             prov[attr] = source
         if attr == "citizen_id":

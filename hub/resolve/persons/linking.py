@@ -21,7 +21,7 @@ import pandas as pd
 from hub.resolve.persons import probabilistic as splink_model
 from hub.resolve.persons.clusters import UnionFind
 from hub.resolve.persons.deterministic import Decisions, link_by_keys
-from hub.resolve.persons.golden import ORDER, survive
+from hub.resolve.persons.golden import ORDER, by_recency, survive
 from hub.resolve.persons.records import Mention
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,10 @@ class PersonLinks:
 
 def _profile(uid: str, members: Sequence[Mention]) -> list[dict[str, Any]]:
     """One Splink row per distinct phone of a cluster (name, birth date, gender by precedence)."""
-    name, _ = survive(members, "name", ORDER)
-    birth, _ = survive(members, "birth_date", ORDER)
-    gender, _ = survive(members, "gender", ORDER)
+    ordered = by_recency(members)
+    name, _ = survive(members, "name", ORDER, ordered)
+    birth, _ = survive(members, "birth_date", ORDER, ordered)
+    gender, _ = survive(members, "gender", ORDER, ordered)
     village = next((m.village for m in members if m.village), None)
     phones = sorted({m.phone for m in members if m.phone}) or [None]
     return [{"unique_id": f"{uid}~{k}", "name": name, "birth_date": birth, "gender": gender, "phone": p,

@@ -30,16 +30,20 @@ SURNAME_READINGS = {"曾": "zeng", "单": "shan", "解": "xie", "区": "ou", "�
                     "覃": "qin", "万": "wan", "种": "chong", "繁": "po", "员": "yun", "谌": "chen", "秘": "bi"}
 
 
-@lru_cache(maxsize=500_000)
-def pinyin(name: str | None) -> str | None:
-    """Toneless pinyin of a name, the surname read as a surname."""
-    if not name:
-        return None
+@lru_cache(maxsize=50_000)
+def _char_pinyin(ch: str) -> str:
     from pypinyin import lazy_pinyin
 
-    head = SURNAME_READINGS.get(name[0])
-    rest = lazy_pinyin(name[1:] if head else name, errors="ignore")
-    return " ".join([head, *rest] if head else rest) or None
+    return "".join(lazy_pinyin(ch, errors="ignore"))
+
+
+@lru_cache(maxsize=200_000)
+def pinyin(name: str | None) -> str | None:
+    """Toneless pinyin of a name, read character by character, the surname read as a surname."""
+    if not name:
+        return None
+    parts = [SURNAME_READINGS.get(name[0]) or _char_pinyin(name[0])] + [_char_pinyin(c) for c in name[1:]]
+    return " ".join(p for p in parts if p) or None
 
 
 def frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
