@@ -1,0 +1,126 @@
+"""From full monthly snapshots to changes: joins, changes and leaves against the last loaded month.
+
+A roster is the FULL list of a month, so the difference between two months is the news:
+a key new to the roster (join), a key whose row changed (change), a key gone (leave -> a
+tombstone). The stream state remembers the last month loaded and one short digest per key::
+
+    {"v": 1, "month": "202610", "sha256": "<hex of that month's file>",
+     "keys": {"<source key>": "<8-char digest of the row>", ...}}
+
+Month semantics:
+
+- Pending months are those newer than ``state.month`` (every month on the first run), plus
+  ``state.month`` itself when its file was re-delivered (its sha256 changed): a corrected
+  workbook is diffed against what was loaded from it.
+- Pending months are replayed in order. A key that moved in several of them is emitted once,
+  with its newest value and the month of its last change (``_month``): the gate treats a key
+  seen twice in one run as ``duplicate_key``, and the store keeps only the newest value anyway.
+- A month whose workbook lacks the sheet changes nothing: nobody "left", the keys carry over,
+  and the month still counts as loaded.
+- A key twice in one month's sheet is emitted twice (the gate quarantines the second); rows
+  without a key are emitted in their month (the gate quarantines them as ``required``).
+- A month older than ``state.month`` delivered late is not replayed: its news is stale.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub_civil_affairs.roster import RosterSheet, SheetSpec
+
+STATE_VERSION = 1
+UPSERT, DELETE = "upsert", "delete"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def short(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+@dataclass
+class PendingMonth:
+    month: str
+    path: Path
+    sha256: str
+    present: bool = False
+    keyless: int = 0
+    unnamed_with_data: set[int] = field(default_factory=set)
+    sheet: RosterSheet | None = None  # kept open for the newest month only
+
+
+@dataclass
+class Plan:
+    """What one read emits: per pending month, the keys whose last event happened in it."""
+
+    months: list[PendingMonth]
+    last: dict[str, tuple[int, str]]
+    state: dict[str, Any]
+
+    def upserts(self, i: int) -> set[str]:
+        return {k for k, (m, op) in self.last.items() if m == i and op == UPSERT}
+
+    def deletes(self, i: int) -> list[str]:
+        return sorted(k for k, (m, op) in self.last.items() if m == i and op == DELETE)
+
+
+def pending_months(files: list[tuple[str, Path]], state: dict[str, Any]) -> list[PendingMonth]:
+    loaded = str(state.get("month") or "")
+    months = []
+    for month, path in files:
+        if month < loaded:
+            continue
+        sha = file_sha256(path)
+        if month == loaded and sha == state.get("sha256"):
+            continue
+        months.append(PendingMonth(month, path, sha))
+    return months
+
+
+def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any]) -> Plan | None:
+    """Replay the pending months over the state's keys; ``None`` when nothing new was delivered."""
+    months = pending_months(files, state if state.get("v") == STATE_VERSION else {})
+    if not months:
+        return None
+    current: dict[str, str] = dict(state.get("keys") or {}) if state.get("v") == STATE_VERSION else {}
+    last: dict[str, tuple[int, str]] = {}
+    for i, pm in enumerate(months):
+        sheet = RosterSheet.open(pm.path, spec)
+        if sheet is None:
+            continue  # a sheet missing this month: nobody left
+        pm.present = True
+        seen: dict[str, str] = {}
+        dups: set[str] = set()
+        for row in sheet.data_rows():
+            key = sheet.key(row)
+            if key is None:
+                pm.keyless += 1
+                sheet.digest(row)  # still notes unnamed columns holding data
+                continue
+            digest = short(sheet.digest(row))
+            if key in seen:
+                dups.add(key)
+            else:
+                seen[key] = digest
+        for key, digest in seen.items():
+            if key in dups or current.get(key) != digest:
+                last[key] = (i, UPSERT)
+        for key in current.keys() - seen.keys():
+            last[key] = (i, DELETE)
+        current = seen
+        pm.unnamed_with_data = set(sheet.unnamed_with_data)
+        if i == len(months) - 1:
+            pm.sheet = sheet
+    newest = months[-1]
+    state_after = {"v": STATE_VERSION, "month": newest.month, "sha256": newest.sha256, "keys": current}
+    return Plan(months=months, last=last, state=state_after)
