@@ -41,6 +41,14 @@ def as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _text_column(values: list[Any]) -> pa.Array:
+    """Strings straight into Arrow; only a column holding numbers/objects pays for ``as_text``."""
+    try:
+        return pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([as_text(v) for v in values], type=pa.string())
+
+
 class ApiStream(Stream):
     """One list endpoint; ``read`` pages after the cursor and batches what it gets."""
 
@@ -58,13 +66,15 @@ class ApiStream(Stream):
         return list(self.fields)
 
     def _table(self, rows: list[dict[str, Any]]) -> pa.Table:
+        known = set(self.fields)
         extra: list[str] = []
         for row in rows:
-            extra.extend(k for k in row if k not in self.fields and k not in extra)
+            if not known.issuperset(row):
+                extra.extend(k for k in row if k not in known and k not in extra)
         names = [*self.fields, *extra]
         if any(UNREADABLE_COLUMN in r for r in rows) and UNREADABLE_COLUMN not in names:
             names.append(UNREADABLE_COLUMN)
-        return pa.table({n: pa.array([as_text(r.get(n)) for r in rows], type=pa.string()) for n in names})
+        return pa.table({n: _text_column([r.get(n) for r in rows]) for n in names})
 
     def read(self, state: dict[str, Any]) -> Iterator[Batch]:
         start = Cursor.from_state(state)

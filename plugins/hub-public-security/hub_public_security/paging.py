@@ -46,12 +46,16 @@ Key = tuple[dt.datetime, str]
 
 
 def parse_stamp(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value.strip():
+    """ISO-8601 as the API writes it; a time without offset is the API's local time (+08:00)."""
+    if not isinstance(value, str):
         return None
     try:
-        stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        stamp = dt.datetime.fromisoformat(value)
     except ValueError:
-        return None
+        try:
+            stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=LOCAL_TZ)
 
 
@@ -123,8 +127,9 @@ class KeysetReader:
                 raise SourceError(f"public-security paging made no progress after {MAX_IDLE_REQUESTS} requests")
             total, items = self.fetch(since, page)
             self.requests += 1
-            unreadable = self._unreadable(items, odd_seen)
-            keyed = [(k, it) for it in items if (k := self._key(it)) is not None]
+            pairs = [(self._key(it), it) for it in items]
+            keyed = [(k, it) for k, it in pairs if k is not None]
+            unreadable = self._unreadable([it for k, it in pairs if k is None], odd_seen) if len(keyed) < len(items) else []
             if any(a[0] > b[0] for a, b in zip(keyed, keyed[1:], strict=False)):
                 raise SourceError(f"public-security {self.key_field} list is not ordered by ({CURSOR_FIELD}, "
                                   f"{self.key_field}) as the API promises; cannot page it safely")
@@ -182,8 +187,6 @@ class KeysetReader:
         """Items the cursor cannot place (no id, no updatedAt): reported once per run, never dropped."""
         out: list[tuple[Any, str]] = []
         for it in items:
-            if self._key(it) is not None:
-                continue
             blob = json.dumps(it, ensure_ascii=False, sort_keys=True, default=str)
             if blob in seen:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.stages import sync
 from hub.testing import ConformanceSetup, ConnectorConformance, context_for
 
 
@@ -44,19 +46,14 @@ def hub_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
                           env={**os.environ, "COLUMNS": "200", **env}, timeout=120, check=False)
 
 
-def test_cli_discover_and_sync_never_show_the_token(serve, ps, tmp_path: Path, county: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_sync_stores_no_clear_ids_and_never_shows_the_token(serve, ps, tmp_path: Path, county: Path) -> None:  # type: ignore[no-untyped-def]
     url, _ = serve(day=2)
     config = ps.write_config(tmp_path, url)
     env = {ps.TOKEN_ENV: ps.TOKEN, "HUB_DATABASE": f"sqlite:///{tmp_path / 'hub.db'}",
            "HUB_LANDING": str(tmp_path / "landing"), "HUB_SECRET_KEY": "conformance-suite-secret"}
-    discover = hub_cli("--config", str(config), "discover", ps.SOURCE, env=env)
-    assert discover.returncode == 0, discover.stderr
-    for field in ("floating-persons", "special-persons", "incidents", "idNo", "incidentNo", "updatedAt"):
-        assert field in discover.stdout, field
     sync = hub_cli("--config", str(config), "sync", ps.SOURCE, "--no-resolve", env=env)
     assert sync.returncode == 0, sync.stderr
-    for proc in (discover, sync):
-        assert ps.TOKEN not in proc.stdout + proc.stderr
+    assert ps.TOKEN not in sync.stdout + sync.stderr
     # read back the store the CLI wrote (context_for names it <workdir>/<tag>.db)
     ctx, _ = context_for(ConformanceSetup(config_path=config, source=ps.SOURCE, env={ps.TOKEN_ENV: ps.TOKEN}),
                          tmp_path, "hub")
@@ -73,3 +70,27 @@ def test_cli_discover_and_sync_never_show_the_token(serve, ps, tmp_path: Path, c
     assert not any(s and s in blob for s in secrets), "a citizen ID or phone is stored in clear"
     first = loaded["floating-persons"][min(loaded["floating-persons"])]
     assert {"citizen_id_bidx", "citizen_id_enc", "phone_bidx", "name", "gender", "updated_at", "employer"} <= set(first)
+
+
+def test_quarantine_matches_the_county_truth(serve, ps, county: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With the grid registry loaded, exactly the records truth/ marks must-quarantine are quarantined,
+    each for the truth's reason (unknown grid codes, bad IDs), and every other record is loaded."""
+    url, _ = serve(day=2)
+    monkeypatch.setenv(ps.TOKEN_ENV, ps.TOKEN)
+    config = tmp_path / "hub.yaml"
+    config.write_text(f"sources:\n  grid-registry: {{connector: grid-registry, path: {county / 'grids.geojson'}}}\n"
+                      f"  {ps.SOURCE}: {{connector: public-security, base_url: '{url}', token_env: {ps.TOKEN_ENV}}}\n",
+                      "utf-8")
+    ctx, _ = context_for(ConformanceSetup(config_path=config, source=ps.SOURCE, env={ps.TOKEN_ENV: ps.TOKEN}),
+                         tmp_path, "store")
+    sync(ctx, "grid-registry", resolve=False)
+    sync(ctx, ps.SOURCE, resolve=False)
+    with (county / "truth" / "quarantine.csv").open(encoding="utf-8") as f:
+        truth = {(r["stream"], r["source_key"], r["reason"]) for r in csv.DictReader(f) if r["source"] == ps.SOURCE}
+    assert truth, "the fixture county has no public-security faults to quarantine"
+    got = {(stream, key, reason) for stream, key, reasons in ps.quarantined(ctx) for reason in reasons}
+    assert got == truth
+    loaded = ps.stored(ctx)
+    view = ps.server_view(county, 2)
+    for stream, records in view.items():
+        assert set(loaded[stream]) == set(records) - {k for s, k, _ in truth if s == stream}, stream

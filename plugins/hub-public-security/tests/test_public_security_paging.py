@@ -11,6 +11,7 @@ the CLI test run the same connector through the whole sync.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -21,6 +22,8 @@ import pytest
 from hub_public_security.connector import PublicSecurityConnector
 
 from hub.connector import SourceSpec
+from hub.stages import sync
+from hub.testing import ConformanceSetup, context_for
 
 STREAM_KEYS = {"floating-persons": "id", "special-persons": "id", "incidents": "incidentNo"}
 Emitted = dict[str, list[tuple[str, str]]]
@@ -146,3 +149,31 @@ def test_bulk_update_larger_than_a_page_is_read_once(serve, ps, county: Path, tm
     state = hub.states["floating-persons"]
     last = max(view.values(), key=lambda r: (r["updatedAt"], r["id"]))
     assert state == {"updatedAt": last["updatedAt"], "id": last["id"]}
+
+
+def test_sync_while_records_change_loads_the_servers_final_data(serve, ps, county: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 monkeypatch) -> None:
+    """The whole sync (extract -> validate -> load), with the world moving mid-paging: the store ends
+    holding exactly the server's final records, each at its newest version, none quarantined as doubled."""
+    api = churned_api(ps, county, tmp_path / "data")
+    final = ps.server_view(api, 2)
+    url, handle = serve(api, day=0, advance_after=12)
+    monkeypatch.setenv(ps.TOKEN_ENV, ps.TOKEN)
+    setup = ConformanceSetup(config_path=ps.write_config(tmp_path, url, page_size=5), source=ps.SOURCE,
+                             env={ps.TOKEN_ENV: ps.TOKEN})
+    ctx, _ = context_for(setup, tmp_path, "store")
+    for _ in range(8):
+        info = sync(ctx, ps.SOURCE, resolve=False)
+        if info.extract.rows == 0 and handle.day == handle.httpd.store.max_day:
+            break
+    else:
+        raise AssertionError("syncs never caught up with the server")
+    loaded, rejected = ps.stored(ctx), ps.quarantined(ctx)
+    assert not [r for r in rejected if "duplicate_key" in r[2]], "a run carried one record twice"
+    for stream, records in final.items():
+        bad = {k for s, k, _ in rejected if s == stream}
+        assert set(loaded[stream]) | bad == set(records), f"{stream}: a record was neither loaded nor quarantined"
+        for key, data in loaded[stream].items():
+            if key not in bad:
+                newest = dt.datetime.fromisoformat(records[key]["updatedAt"]).astimezone(dt.UTC).replace(tzinfo=None)
+                assert data["updated_at"] == newest.isoformat(sep=" "), f"{stream} {key}: not the newest version"
