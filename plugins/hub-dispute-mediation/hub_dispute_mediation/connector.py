@@ -12,7 +12,8 @@ state; the hub commits it only after the load.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 from typing import Any
 
 import pyarrow as pa
@@ -25,10 +26,11 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = 20_000
 
 
-def _batches(rows: list[dict[str, Any]], columns: tuple[str, ...], state: dict[str, Any]) -> Iterator[Batch]:
+def _batches(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], state: dict[str, Any]) -> Iterator[Batch]:
+    """Rows are built lazily, BATCH_ROWS at a time, so only one batch of them is ever held."""
     names = (*columns, UNREADABLE_COLUMN)
-    for start in range(0, len(rows), BATCH_ROWS):
-        chunk = rows[start : start + BATCH_ROWS]  # column by column: Table.from_pylist would import pandas
+    it = iter(rows)
+    while chunk := list(islice(it, BATCH_ROWS)):  # column by column: Table.from_pylist would import pandas
         arrays = [pa.array([row.get(c) for row in chunk], pa.string()) for c in names]
         yield Batch(records=pa.Table.from_arrays(arrays, names=list(names)), state=state)
 
@@ -43,7 +45,7 @@ class _LogStream(Stream):
     def columns(self) -> list[str]:
         return list(self.columns_)
 
-    def _finish(self, rows: list[dict[str, Any]], before: dict[str, Any], after: dict[str, Any],
+    def _finish(self, rows: Iterable[dict[str, Any]], before: dict[str, Any], after: dict[str, Any],
                 stats: dict[str, int]) -> Iterator[Batch]:
         if stats:
             log.info("dispute-mediation %s: %s", self.name, ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
@@ -72,7 +74,7 @@ class CasesStream(_LogStream):
             touched[item.case_no] = None
         if cursor.as_state() == (state.get("cursor") or Cursor().as_state()) and not touched and not broken:
             return
-        rows = [case_row(case_no, cases[case_no]) for case_no in touched] + broken
+        rows = chain((case_row(case_no, cases[case_no]) for case_no in touched), broken)
         yield from self._finish(rows, state, {"cursor": cursor.as_state(), "cases": cases}, stats)
 
 
@@ -91,7 +93,7 @@ class CasePartiesStream(_LogStream):
                     parties[row["party_key"]] = row
         if cursor.as_state() == (state.get("cursor") or Cursor().as_state()) and not parties:
             return
-        yield from self._finish(list(parties.values()), state, {"cursor": cursor.as_state()}, {})
+        yield from self._finish(parties.values(), state, {"cursor": cursor.as_state()}, {})
 
 
 class DisputeMediationConnector(Connector):
