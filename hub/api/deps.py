@@ -10,9 +10,10 @@ from fastapi.dependencies.utils import get_flat_dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.audit import note_of
-from hub.api.keys import Principal, authenticate
+from hub.api.keys import MISS, Principal, authenticate
 from hub.api.masking import Masker
 from hub.api.problems import ApiProblem
 from hub.api.subtree import CodeRange, intersect, subtree
@@ -50,7 +51,12 @@ def _allowed_params(request: Request) -> frozenset[str] | None:
     return allowed
 
 
-async def current_key(request: Request, session: SessionDep,
+def _lookup(state: ApiState, key: str) -> Principal | None:
+    with state.sessions() as session:
+        return authenticate(session, key)
+
+
+async def current_key(request: Request,
                       creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     """401 without a live key, 429 over its rate, 400 on a query parameter the route does not take.
 
@@ -60,8 +66,12 @@ async def current_key(request: Request, session: SessionDep,
     if creds is None:
         raise ApiProblem(401, "send an API key as `Authorization: Bearer <key>`", title="Missing API key",
                          headers={"WWW-Authenticate": "Bearer"})
-    principal = state_of(request).keys.get(creds.credentials, lambda k: authenticate(session, k))
-    if principal is None:
+    state = state_of(request)
+    principal = state.keys.peek(creds.credentials)
+    if principal is MISS:  # never touch the pool on the event loop: a blocked loop can't return connections
+        principal = await run_in_threadpool(_lookup, state, creds.credentials)
+        state.keys.put(creds.credentials, principal)
+    if not isinstance(principal, Principal):
         raise ApiProblem(401, "the API key is unknown or revoked", title="Invalid API key",
                          headers={"WWW-Authenticate": "Bearer"})
     note = note_of(request)

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -93,6 +92,9 @@ def authenticate(session: Session, key: str) -> Principal | None:
     return Principal(id=row.id, name=row.name, scopes=frozenset(row.scopes or ()), grid_code=row.grid_code)
 
 
+MISS = object()
+
+
 class KeyCache:
     """Authenticated keys (and misses) remembered for ``ttl`` seconds, keyed by the key's hash."""
 
@@ -100,17 +102,17 @@ class KeyCache:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Principal | None]] = {}
 
-    def get(self, key: str, lookup: Callable[[str], Principal | None]) -> Principal | None:
-        digest = hash_key(key)
-        now = time.monotonic()
-        hit = self._entries.get(digest)
-        if hit is not None and now - hit[0] < self.ttl:
+    def peek(self, key: str) -> Principal | None | object:
+        """The cached answer for ``key``, or ``MISS``."""
+        hit = self._entries.get(hash_key(key))
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
-        principal = lookup(key)
+        return MISS
+
+    def put(self, key: str, principal: Principal | None) -> None:
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[digest] = (now, principal)
-        return principal
+        self._entries[hash_key(key)] = (time.monotonic(), principal)
 
 
 def describe(key: ApiKey) -> dict[str, object]:

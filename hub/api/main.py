@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +23,9 @@ downstream apps. Send a key from `hub keys create` as `Authorization: Bearer <ke
 key sees; a key bound to a grid sees only that grid's subtree (anything else answers 404). Without
 `read:pii`, citizen IDs and phones are masked. Lists are keyset-paginated: pass `next_cursor` back as
 `cursor`. Every error is `application/problem+json` (RFC 9457)."""
+
+
+WORKER_THREADS = 12
 
 
 @dataclass
@@ -65,6 +69,8 @@ def create_app(source: HubContext | ApiSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # as many worker threads as the store's connection pool holds: more only queue on the pool
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         state.audit.start()
         try:
             yield
