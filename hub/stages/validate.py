@@ -7,9 +7,13 @@ GX Data Docs for the run are built at the end (``hub.quality.docs``).
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.ipc as ipc
 from sqlalchemy import select
 
 from hub.connector.landing import RunFolder, iter_raw_tables, write_table
@@ -36,6 +40,53 @@ class ValidateInfo:
     source: str
     streams: dict[str, StreamValidation]
     data_docs: str | None = None
+
+
+class LandingWriter:
+    """An Arrow IPC stream written batch by batch, renamed into place only when complete."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.tmp = path, path.with_suffix(path.suffix + ".tmp")
+        self.writer: ipc.RecordBatchStreamWriter | None = None
+        self.schema: pa.Schema | None = None
+        self.sink: pa.OSFile | None = None
+
+    def __enter__(self) -> LandingWriter:
+        return self
+
+    def write(self, table: pa.Table) -> int:
+        if not table.num_columns:
+            return 0
+        if self.writer is None:
+            self.schema = pa.schema([f if not pa.types.is_null(f.type) else pa.field(f.name, pa.string())
+                                     for f in table.schema])
+            self.sink = pa.OSFile(str(self.tmp), "wb")
+            self.writer = ipc.new_stream(self.sink, self.schema)
+        assert self.schema is not None
+        missing = [n for n in self.schema.names if n not in table.column_names]
+        for name in missing:
+            table = table.append_column(name, pa.nulls(table.num_rows, self.schema.field(name).type))
+        table = table.select(self.schema.names)
+        try:
+            table = table.cast(self.schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a keep column changed type: keep its text
+            table = pa.table({n: table.column(n).cast(pa.string()) if table.schema.field(n).type != t else table.column(n)
+                              for n, t in zip(self.schema.names, self.schema.types, strict=True)}).cast(self.schema)
+        self.writer.write_table(table)
+        return table.num_rows
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            assert self.sink is not None
+            self.sink.close()
+        if exc_type is not None:
+            self.tmp.unlink(missing_ok=True)
+            return
+        if self.writer is None:
+            write_table(self.path, pa.table({}))
+        else:
+            os.replace(self.tmp, self.path)
 
 
 def grid_registry_codes(ctx: HubContext) -> set[str] | None:
@@ -73,15 +124,20 @@ def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True) ->
         result = GateResult()
         seen: set[str] = set()
         stream_dir = folder.stream_dir(stream)
-        for table in iter_raw_tables(stream_dir):
-            for warning in check_drift(contract, table.column_names, table.schema):
-                result.warn(warning)
-            apply_contract(contract, table, result, seen, checks, env)
-        valid, quarantined = stream_tables(result)
-        write_table(stream_dir / "valid.arrow", valid)
-        write_table(stream_dir / "quarantine.arrow", quarantined)
+        n_valid = n_quarantined = 0
+        with LandingWriter(stream_dir / "valid.arrow") as valid_out, \
+                LandingWriter(stream_dir / "quarantine.arrow") as quarantine_out:
+            for table in iter_raw_tables(stream_dir):  # one raw batch at a time: memory stays bounded
+                for warning in check_drift(contract, table.column_names, table.schema):
+                    result.warn(warning)
+                apply_contract(contract, table, result, seen, checks, env)
+                valid, quarantined = stream_tables(result)
+                result.valid.clear()
+                result.quarantined.clear()
+                n_valid += valid_out.write(valid)
+                n_quarantined += quarantine_out.write(quarantined)
         info.streams[stream] = StreamValidation(
-            read=ext.rows, valid=valid.num_rows, quarantined=quarantined.num_rows,
+            read=ext.rows, valid=n_valid, quarantined=n_quarantined,
             warnings=result.warnings, checks=result.checks,
         )
         validations[stream] = result.validations

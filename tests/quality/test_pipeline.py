@@ -4,6 +4,7 @@ rolls back, stewards work the quarantine (list/show/replay/dismiss) and read GX 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -35,11 +36,18 @@ def hub_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
     def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         monkeypatch.setattr(sys, "argv", ["hub", "--config", str(config), *args])
         capsys.readouterr()
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
         try:
             main()
             code = 0
         except SystemExit as exc:
             code = int(exc.code or 0)
+        finally:  # the CLI's log handler writes to this test's captured stderr: take it away again
+            for handler in set(root.handlers) - set(handlers):
+                root.removeHandler(handler)
+            root.setLevel(level)
+            root.__dict__.pop("_hub_configured", None)
         out = capsys.readouterr()
         return subprocess.CompletedProcess(args, code, out.out, out.err)
 
