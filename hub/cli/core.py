@@ -120,15 +120,27 @@ def sync_cmd(
             typer.echo(f"{name}.{stream}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         typer.echo(f"run {info.run_id}: success")
     if not no_resolve:
-        result = resolve(hub, sources=names)
-        typer.echo(f"resolve: {result}")
+        print_resolve(resolve(hub, sources=names))
 
 
-def resolve_cmd(ctx: typer.Context) -> None:
+def resolve_cmd(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Run the resolve stage on what has been loaded."""
+    from dataclasses import asdict
+
     from hub.resolve import resolve
 
-    typer.echo(f"resolve: {resolve(hub_of(ctx))}")
+    info = resolve(hub_of(ctx))
+    if as_json:
+        typer.echo(json.dumps(asdict(info), ensure_ascii=False, indent=1))
+    else:
+        print_resolve(info)
+
+
+def print_resolve(info) -> None:  # type: ignore[no-untyped-def]
+    for step, seconds in info.seconds.items():
+        counts = getattr(info, step)
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing to do"
+        typer.echo(f"resolve {step} ({seconds:.1f}s): {shown}")
 
 
 def runs(ctx: typer.Context, source: Annotated[str | None, typer.Argument()] = None,

@@ -61,9 +61,9 @@ def project_grids(ctx: HubContext) -> dict[str, int]:
             bbox = _bbox(geometry)
             parent = data.get("parent")
             values = {
-                "name": data.get("name"), "level": data.get("level"),
+                "name": data.get("grid_name"), "level": data.get("level"),
                 "parent_code": parent if parent in cells or parent is None else None,
-                "manager": data.get("manager"), "manager_phone_enc": data.get("phone_enc"),
+                "manager": data.get("manager_name"), "manager_phone_enc": data.get("manager_phone_enc"),
                 "geometry": geometry, "retired": False,
                 "min_lon": bbox[0] if bbox else None, "min_lat": bbox[1] if bbox else None,
                 "max_lon": bbox[2] if bbox else None, "max_lat": bbox[3] if bbox else None,
