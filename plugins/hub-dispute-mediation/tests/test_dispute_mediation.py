@@ -18,7 +18,7 @@ from hub.synth import generate
 from hub.testing import ConformanceSetup, ConnectorConformance, context_for, stored_records
 
 SOURCE = "dispute-mediation"
-# valid MOD 11-2 check characters (the check also holds over 16 digits: see the fire-safety tests' note)
+# valid MOD 11-2 check characters
 ID_1, ID_2 = "130203195405045074", "130203195603178601"
 
 

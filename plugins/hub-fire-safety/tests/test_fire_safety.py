@@ -24,8 +24,7 @@ UNIT_HEADER = ["单位编号", "单位名称", "统一社会信用代码", "单�
                "联系电话", "单位类别", "所属网格", "经度", "纬度", "更新时间"]
 INSPECTION_HEADER = ["检查编号", "单位编号", "检查日期", "检查人员", "检查类型", "发现隐患数", "检查结论"]
 HAZARD_HEADER = ["隐患编号", "检查编号", "隐患描述", "隐患等级", "整改期限", "整改状态", "整改完成日期"]
-# valid MOD 11-2 check characters (chosen so the check also holds when computed over 16 digits, the slip
-# hub/quality/identity.py has at the time of writing: these tests are about the connector, not that check)
+# valid MOD 11-2 check characters
 ID_B = "130203198204017898"
 CREDIT = "91130203MA07Y8KX4R"
 
