@@ -142,9 +142,6 @@ class SheetLayout:
     names: list[str | None]
     index: dict[str, int] = field(default_factory=dict)
 
-    def extras(self, spec: SheetSpec) -> list[str]:
-        return [n for n in self.names if n is not None and n not in spec.columns]
-
 
 def _letter(index: int) -> str:
     out = ""
