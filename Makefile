@@ -1,5 +1,7 @@
 # Two commands for a fresh machine: `make demo` and `make test`. Both (re)use .venv and
 # install only what changed (a stamp file tracks pyproject.toml and every plugin's).
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set, every process would
+# otherwise recompile pandas, Airflow and Great Expectations on import.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(PLUGIN_PROJECTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q --disable-pip-version-check uv
-	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[test]' $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	$(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode -e '.[test]' $(foreach d,$(PLUGIN_DIRS),-e $(d))
 	@touch $(STAMP)
 
 lint: install

@@ -21,7 +21,7 @@ def build_sync_dag(source: DagSource):  # type: ignore[no-untyped-def]
 
     @dag(
         dag_id=source.dag_id,
-        schedule="@hourly",
+        schedule=source.schedule,
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,

@@ -35,6 +35,7 @@ def config_path() -> Path:
 class DagSource:
     name: str
     connector: str
+    schedule: str | None = "@hourly"  # hub.yaml `schedule:` per source; null = only when triggered
 
     @property
     def dag_id(self) -> str:
@@ -57,8 +58,8 @@ def dag_sources(path: Path | None = None) -> list[DagSource]:
     except (OSError, yaml.YAMLError):
         return []
     sources = raw.get("sources") or {}
-    return [DagSource(name, str(spec.get("connector", name))) for name, spec in sources.items()
-            if isinstance(spec, dict) and spec.get("enabled", True) is not False]
+    return [DagSource(name, str(spec.get("connector", name)), spec.get("schedule", "@hourly"))
+            for name, spec in sources.items() if isinstance(spec, dict) and spec.get("enabled", True) is not False]
 
 
 def asset_uri(kind: str) -> str:

@@ -101,6 +101,7 @@ class World:
         self.buildings: list[Building] = []
         self.organisations: list[Organisation] = []
         self._open_building: dict[str, Building] = {}
+        self._house_numbers: dict[str, int] = {}
         self._next_ryid = 10_000_001
         self._hh_seq: dict[str, int] = {}
         self._group_cum = list(accumulate(2.5 if g.is_community else 1.0 for g in self.groups))
@@ -150,11 +151,14 @@ class World:
         town = self.township_of[village.code]
         n = len(self.buildings) + 1
         lon, lat = group.random_point(rng)
+        # house numbers count per community / per group, so one written address is one building
+        scope = village.code if group.is_community else group.code
+        number = self._house_numbers[scope] = self._house_numbers.get(scope, 0) + 1
         if group.is_community:
-            address = f"{town.name}{village.name}{n % 40 + 1}号楼"
+            address = f"{town.name}{village.name}{number}号楼"
             capacity = rng.randrange(12, 37)
         else:
-            address = f"{town.name}{village.name}{int(group.code[-3:])}组{n % 300 + 1}号"
+            address = f"{town.name}{village.name}{int(group.code[-3:])}组{number}号"
             capacity = rng.choice([1, 1, 1, 2])
         b = Building(f"B{n:07d}", group, lon, lat, address, capacity - 1 if residential else 0)
         self.buildings.append(b)

@@ -26,12 +26,10 @@ def run_python(code: str, env: dict[str, str], timeout: float = 600) -> dict:
     return json.loads(out.split(marker, 1)[1].strip().splitlines()[0])
 
 
-@pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A county folder with a grid registry, and an Airflow home with a migrated metadata DB."""
-    base = tmp_path_factory.mktemp("airflow")
-    county = base / "county"
-    county.mkdir()
+def write_county(county: Path, database: str = "sqlite:///var/hub.db", landing: str = "var/landing",
+                 schedule: str = "\"@hourly\"") -> Path:
+    """A county folder whose only source is a small grid registry."""
+    county.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(REPO / "plugins/hub-grid-registry/tests"))
     try:
         from test_grid_registry import sample_features, write_geojson
@@ -39,9 +37,17 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
         sys.path.pop(0)
     write_geojson(county / "grids.geojson", sample_features())
     (county / "hub.yaml").write_text(
-        "database: sqlite:///var/hub.db\nlanding: var/landing\n"
-        "sources:\n  grid-registry: {connector: grid-registry, path: grids.geojson}\n"
+        f"database: {database}\nlanding: {landing}\n"
+        f"sources:\n  grid-registry: {{connector: grid-registry, path: grids.geojson, schedule: {schedule}}}\n"
         "  second-registry: {connector: grid-registry, path: grids.geojson, enabled: false}\n", "utf-8")
+    return county
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A county folder with a grid registry, and an Airflow home with a migrated metadata DB."""
+    base = tmp_path_factory.mktemp("airflow")
+    county = write_county(base / "county")
     env = airflow_env(base / "home", hub_config=county / "hub.yaml")
     migrate_metadata(env)
     return county, env

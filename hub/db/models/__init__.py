@@ -1,7 +1,7 @@
 """All tables of the unified store; importing this module registers them on ``Base.metadata``."""
 
 from hub.db.models.access import ApiKey, AuditEntry
-from hub.db.models.events import Event, EventParty
+from hub.db.models.events import Event, EventParty, OrganizationTag
 from hub.db.models.grid import Building, GridCell
 from hub.db.models.ops import (
     ChangeFeed,
@@ -20,5 +20,5 @@ from hub.db.models.people import Household, Person, PersonTag, SpecialStatus, We
 __all__ = [
     "ApiKey", "AuditEntry", "Building", "ChangeFeed", "EntityLink", "EntityRedirect", "Event", "EventParty",
     "GridCell", "Household", "Inspection", "MatchReview", "Organization", "Person", "PersonTag",
-    "QuarantinedRow", "Run", "RunStream", "SourceRecord", "SpecialStatus", "StreamState", "WelfareEnrolment",
+    "OrganizationTag", "QuarantinedRow", "Run", "RunStream", "SourceRecord", "SpecialStatus", "StreamState", "WelfareEnrolment",
 ]
