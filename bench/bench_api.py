@@ -76,8 +76,8 @@ print(json.dumps({{"key": key, "persons": spec.person_ids, "grids": spec.grids,
 
 def start(cmd: list[str], port: int, probe: str, headers: dict[str, str] | None = None,
           env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    log = open(WORK / f"{Path(cmd[0]).name}-{port}.log", "wb")  # noqa: SIM115 (lives as long as the server)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -86,7 +86,7 @@ def start(cmd: list[str], port: int, probe: str, headers: dict[str, str] | None 
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError(f"{cmd[0]} exited: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
+            raise RuntimeError(f"{cmd[0]} exited: see {log.name}")
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"{' '.join(cmd)} did not answer {probe}")
@@ -166,7 +166,11 @@ def main() -> None:
         results["api page c32"] = wrk(base, page_paths, 32, args.seconds, auth)
     finally:
         api.terminate()
-        api.wait(timeout=30)
+        try:
+            api.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print("warning: the API server did not stop within 60 s of SIGTERM; killed", file=sys.stderr)
+            api.kill()
     audit = subprocess.run([str(ROOT / ".venv" / "bin" / "hub"), "--config", str(cfg), "audit", "--json",
                             "--limit", "1"], capture_output=True, text=True, env={**os.environ, "HUB_SECRET_KEY": SECRET})
     audited = bool(json.loads(audit.stdout or "[]"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import anyio.to_thread
 from fastapi import FastAPI
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.audit import AuditLog, AuditMiddleware
@@ -15,7 +16,6 @@ from hub.api.keys import KeyCache
 from hub.api.problems import install_problem_handlers, problem_openapi
 from hub.api.ratelimit import RateLimiter
 from hub.context import HubContext
-from hub.db.session import session_factory
 from hub.privacy import Vault
 
 DESCRIPTION = """Unified grid data (grids, people, households, buildings, organisations, events) for
@@ -25,7 +25,27 @@ key sees; a key bound to a grid sees only that grid's subtree (anything else ans
 `cursor`. Every error is `application/problem+json` (RFC 9457)."""
 
 
-WORKER_THREADS = 12
+WORKER_THREADS = 4
+# A request holds its connection until its response is serialised; the pool must outgrow the
+# requests `hub serve` lets in at once (MAX_IN_FLIGHT), or waiting threads starve the ones that
+# would return connections.
+POOL_SIZE, POOL_OVERFLOW, MAX_IN_FLIGHT = 32, 64, 80
+
+
+def api_engine(url: str) -> Engine:
+    """The API's own engine: the store's settings, a pool sized for concurrent readers."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    return engine
 
 
 @dataclass
@@ -40,6 +60,7 @@ class ApiSettings:
 @dataclass
 class ApiState:
     settings: ApiSettings
+    engine: Engine
     sessions: sessionmaker[Session]
     limiter: RateLimiter
     audit: AuditLog
@@ -63,8 +84,9 @@ def create_app(source: HubContext | ApiSettings) -> FastAPI:
     from hub.api.routers import ROUTERS
 
     settings = settings_of(source)
-    sessions = session_factory(settings.database_url)
-    state = ApiState(settings=settings, sessions=sessions, limiter=RateLimiter(settings.rate_limit_per_minute),
+    engine = api_engine(settings.database_url)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    state = ApiState(settings=settings, engine=engine, sessions=sessions, limiter=RateLimiter(settings.rate_limit_per_minute),
                      audit=AuditLog(sessions))
 
     @asynccontextmanager
@@ -76,6 +98,7 @@ def create_app(source: HubContext | ApiSettings) -> FastAPI:
             yield
         finally:
             state.audit.stop()
+            engine.dispose()
 
     app = FastAPI(title="gridhub read API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.hub = state

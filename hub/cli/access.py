@@ -117,11 +117,11 @@ def serve(
     """Serve the read API (one uvicorn worker; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
-    from hub.api.main import create_app
+    from hub.api.main import MAX_IN_FLIGHT, create_app
 
     hub = hub_of(ctx)
     hub.ensure_store()
     app = create_app(hub)
     cfg = hub.config.api
     uvicorn.run(app, host=host or cfg.host, port=port or cfg.port, workers=1, log_level="warning",
-                access_log=False)
+                access_log=False, limit_concurrency=MAX_IN_FLIGHT)

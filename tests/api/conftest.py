@@ -105,4 +105,5 @@ def served(store_url: str) -> Iterator[Served]:
         harness.client.close()
         server.should_exit = True
         thread.join(timeout=10)
+        app.state.hub.engine.dispose()
         get_engine(store_url).dispose()

@@ -31,7 +31,7 @@ UNFILTERED_DETAIL = ["/grids/{village}", "/grids/{village}.geojson", "/persons/{
 
 
 def _capture(served, path: str, params: dict[str, object], key: str = "all") -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
-    engine = get_engine(served.db_url)
+    engine = served.state.engine
     seen: list[tuple[str, object]] = []
 
     def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
