@@ -103,10 +103,10 @@ def main() -> None:
     county.sync_all(ctx, sources)
     inc = resolve_in_child(args.out / "hub.yaml")
     handle()
-    loaded, excluded = county.loaded_addresses(ctx), county.quarantined(args.out)
+    loaded, excluded = county.loaded_addresses(ctx), county.quarantined(args.out, ctx)
     rows = []
     for etype in ("person", "organization"):
-        truth = county.truth_clusters(args.out, etype)
+        truth = county.truth_clusters(args.out, etype, ctx)
         ours = county.pairwise(truth, county.predicted(ctx, etype), loaded, excluded)
         base = county.pairwise(truth, baseline(ctx, etype), loaded, excluded)
         rows.append((etype, ours, base))

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from hub.context import HubContext
 from hub.db.models import EntityLink, Household, Organization, Person
 from hub.db.session import transaction
+from hub.stages.load import stored_source_key
 
 TOKEN = "places-bench-token"
 MODELS = {"person": Person, "household": Household, "organization": Organization}
@@ -68,8 +69,8 @@ def grid_accuracy(ctx: HubContext, out: Path) -> dict[str, dict[str, Any]]:
     with (truth_dir / "grid_assignment.csv").open(encoding="utf-8") as f:
         true_grid = {(r["entity_type"], r["entity_uid"]): r["grid_code"] for r in csv.DictReader(f)}
     with (truth_dir / "entities.csv").open(encoding="utf-8") as f:
-        truth = [(r["source"], r["stream"], r["source_key"], r["entity_type"], r["entity_uid"])
-                 for r in csv.DictReader(f)]
+        truth = [(r["source"], r["stream"], stored_source_key(ctx, r["source"], r["stream"], r["source_key"]),
+                  r["entity_type"], r["entity_uid"]) for r in csv.DictReader(f)]
     with transaction(ctx.db_url) as s:
         links = {(a, b, c, t): e for a, b, c, t, e in s.execute(select(
             EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id))}

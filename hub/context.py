@@ -58,7 +58,8 @@ class HubContext:
     def source(self, name: str) -> tuple[SourceSpec, Connector]:
         cfg = self.config.source(name)
         connector = self.host.connector(cfg.connector)
-        return SourceSpec(name=name, options=cfg.options(), base_dir=self.config.base_dir), connector
+        spec = SourceSpec(name=name, options=cfg.options(), base_dir=self.config.base_dir, vault=self.vault)
+        return spec, connector
 
     def connector_name(self, source: str) -> str:
         return self.config.source(source).connector

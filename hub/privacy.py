@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import secrets
+import zlib
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -75,6 +78,18 @@ class Vault:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
             raise ConfigError("cannot decrypt stored value: the secret key does not match this store") from None
+
+
+    def seal(self, value: Any) -> str:
+        """Encrypt a JSON-able value (compressed): for connector state that must hold source keys."""
+        blob = zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+        return self._fernet.encrypt(blob).decode()
+
+    def unseal(self, token: str) -> Any:
+        try:
+            return json.loads(zlib.decompress(self._fernet.decrypt(token.encode())))
+        except InvalidToken:
+            raise ConfigError("cannot unseal saved state: the secret key does not match this store") from None
 
 
 def mask_citizen_id(value: str | None) -> str | None:

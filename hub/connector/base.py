@@ -36,6 +36,7 @@ class SourceSpec:
     name: str
     options: dict[str, Any]
     base_dir: Path = Path(".")
+    vault: Any = field(default=None, repr=False, compare=False)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
@@ -50,6 +51,20 @@ class SourceSpec:
         """A configured path, resolved against the config file's folder."""
         path = Path(str(self.require(key))).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    def seal(self, value: Any) -> str:
+        """Encrypt state that holds personal data (e.g. source keys that are citizen IDs).
+
+        Stream state lives in the unified store, where IDs may not rest in clear.
+        """
+        if self.vault is None:
+            raise ConfigError(f"source {self.name!r}: sealing state needs the hub's secret key (no vault given)")
+        return str(self.vault.seal(value))
+
+    def unseal(self, token: str) -> Any:
+        if self.vault is None:
+            raise ConfigError(f"source {self.name!r}: reading sealed state needs the hub's secret key")
+        return self.vault.unseal(token)
 
     def url(self, key: str = "url") -> str:
         """A SQLAlchemy URL; a relative ``sqlite:///`` path is resolved like ``path``."""

@@ -106,7 +106,7 @@ def build_data_docs(ctx: HubContext, source: str, run_id: str, validations: dict
         merged = merge(results, pii)
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=f"{source}.{stream}"),
-            run_id=RunIdentifier(run_name=run_id), batch_identifier=f"{source}-{stream}".replace("/", "_"))
+            run_id=RunIdentifier(run_name=run_id, run_time=_run_time(run_id)), batch_identifier=f"{source}-{stream}".replace("/", "_"))
         gx_ctx.validation_results_store.set(key, merged)
         keys.append(key)
     try:
@@ -131,3 +131,13 @@ def rebuild_site(ctx: HubContext) -> Path | None:
     finally:
         activate()
     return site_index(ctx)
+
+
+def _run_time(run_id: str) -> Any:
+    """The run's start from its id (``20261129T141233-3f9a``): GX would otherwise read ``-3f9a`` as a zone."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(run_id[:15], "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return dt.datetime.now(dt.UTC)

@@ -67,6 +67,49 @@ def protect(contract: StreamContract, row: dict[str, Any], vault: Vault) -> dict
     return data
 
 
+def key_is_pii(contract: StreamContract) -> bool:
+    return any(c.is_pii for c in contract.primary_key)
+
+
+def stored_key(contract: StreamContract, key: str | None, vault: Vault) -> str | None:
+    """The source key as the store holds it.
+
+    Where a stream's key is personal data (civil affairs keys rosters by the citizen ID as
+    written), the store keeps a keyed token ``~<blind index>`` instead, and the clear key only
+    encrypted in the record (``_source_key_enc``); the crosswalk export decrypts it.
+    """
+    if key is None or not key_is_pii(contract):
+        return key
+    return "~" + (vault.blind_index(key, kind="source_key") or "")
+
+
+def stored_source_key(ctx: HubContext, source: str, stream: str, key: str) -> str:
+    """What a source key of legacy-systems.md (``#role`` mentions included) looks like in the store."""
+    head, sep, tail = key.partition("#")
+    contract = ctx.contracts.find(ctx.connector_name(source), stream)
+    return (stored_key(contract, head, ctx.vault) if contract else head) + sep + tail  # type: ignore[operator]
+
+
+def _tombstone_identity(contract: StreamContract, row: dict[str, Any], key: str) -> None:
+    """A tombstone keyed by personal data still says whose it is: its key columns (and the ID
+    they hold, normalised) are filled from the key, so resolve can retire the right person."""
+    from hub.quality.identity import citizen_id
+    from hub.quality.normalize import Invalid
+
+    for col in contract.primary_key:
+        if row.get(col.name) is None:
+            row[col.name] = key
+    for col in contract.columns:
+        if col.normalize != "citizen_id" or row.get(col.name) is not None:
+            continue
+        for candidate in (key, key[:18]):
+            try:
+                row[col.name] = citizen_id(candidate)
+                break
+            except Invalid:
+                continue
+
+
 def content_hash(contract: StreamContract, row: dict[str, Any], vault: Vault) -> str:
     """Keyed, so a hash over a row holding an ID cannot be brute-forced back to the ID."""
     clear = {c.name: _jsonable(row.get(c.name)) for c in contract.columns}
@@ -128,15 +171,22 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
     }
     inserts: dict[str, dict[str, Any]] = {}  # by key: a key twice in one run keeps its newest row
     updates: dict[str, dict[str, Any]] = {}
+    tokenised = key_is_pii(contract)
     for row in valid:
-        key = row[KEY]
-        digest = content_hash(contract, row, vault)
+        clear_key = row[KEY]
+        key = stored_key(contract, clear_key, vault)
         is_delete = row.get(OP_COLUMN) == "delete"
+        if is_delete and tokenised:
+            _tombstone_identity(contract, row, clear_key)
+        digest = content_hash(contract, row, vault)
         current = existing.get(key)
         if current is not None and current[1] == digest:
             ledger.unchanged += 1
             continue
-        values = {"content_hash": digest, "data": protect(contract, row, vault), "deleted": is_delete,
+        data = protect(contract, row, vault)
+        if tokenised:
+            data["_source_key_enc"] = vault.encrypt(clear_key)
+        values = {"content_hash": digest, "data": data, "deleted": is_delete,
                   "delete_reason": row.get(REASON_COLUMN) if is_delete else None,
                   "last_run_id": run_id, "updated_at": now}
         if is_delete:
@@ -157,7 +207,7 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
     fresh = [q for q in quarantined if q.get("_quarantine_id") is None]
     if fresh:
         session.execute(insert(QuarantinedRow), [
-            {"run_id": run_id, "source": source, "stream": stream, "source_key": q[KEY],
+            {"run_id": run_id, "source": source, "stream": stream, "source_key": stored_key(contract, q[KEY], vault),
              "reasons": json.loads(q["_reasons"]), "raw_enc": vault.encrypt(q["_raw"]), "status": "open"}
             for q in fresh
         ])

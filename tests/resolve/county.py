@@ -17,6 +17,7 @@ from sqlalchemy import select
 from hub.context import HubContext
 from hub.db.models import EntityLink, SourceRecord
 from hub.db.session import transaction
+from hub.stages.load import stored_source_key
 from hub.stages.sync import sync
 
 TOKEN = "resolve-test-token"
@@ -44,10 +45,11 @@ def sync_all(ctx: HubContext, sources: list[str]) -> None:
         sync(ctx, name, resolve=False)
 
 
-def truth_clusters(out: Path, etype: str) -> dict[tuple[str, str, str], str]:
+def truth_clusters(out: Path, etype: str, ctx: HubContext) -> dict[tuple[str, str, str], str]:
+    """Truth keyed as the store keys records (a key that is personal data is stored as a token)."""
     with (out / "truth" / "entities.csv").open(encoding="utf-8") as f:
-        return {(r["source"], r["stream"], r["source_key"]): r["entity_uid"] for r in csv.DictReader(f)
-                if r["entity_type"] == etype}
+        return {(r["source"], r["stream"], stored_source_key(ctx, r["source"], r["stream"], r["source_key"])):
+                r["entity_uid"] for r in csv.DictReader(f) if r["entity_type"] == etype}
 
 
 def loaded_addresses(ctx: HubContext) -> set[tuple[str, str, str]]:
@@ -68,9 +70,10 @@ def predicted(ctx: HubContext, etype: str) -> dict[tuple[str, str, str], str]:
             .where(EntityLink.entity_type == etype)).tuples()}
 
 
-def quarantined(out: Path) -> set[tuple[str, str, str]]:
+def quarantined(out: Path, ctx: HubContext) -> set[tuple[str, str, str]]:
     with (out / "truth" / "quarantine.csv").open(encoding="utf-8") as f:
-        return {(r["source"], r["stream"], r["source_key"]) for r in csv.DictReader(f)}
+        return {(r["source"], r["stream"], stored_source_key(ctx, r["source"], r["stream"], r["source_key"]))
+                for r in csv.DictReader(f)}
 
 
 def pairwise(truth: dict, pred: dict, loaded: set, excluded: set = frozenset()) -> dict[str, float]:

@@ -39,9 +39,3 @@ class AuditEntry(Base):
     duration_ms: Mapped[float] = mapped_column(Float)
     person_ids: Mapped[list[Any] | None] = mapped_column(JSON)
 
-
-# Indexes the read API's filters need on tables whose models live elsewhere, declared here so
-# migration 0003 and the models agree; they belong on their own models once the owners take them.
-from hub.db.models.events import Event  # noqa: E402
-
-Index("ix_event_status", Event.status)

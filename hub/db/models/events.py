@@ -44,7 +44,7 @@ class Event(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     summary: Mapped[str | None] = mapped_column(Text)
     remit: Mapped[str | None] = mapped_column(String(16))  # village|township|county
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # /events?status=
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"), index=True)
     inspection_id: Mapped[str | None] = mapped_column(String(64))

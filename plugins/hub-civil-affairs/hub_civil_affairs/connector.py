@@ -97,8 +97,8 @@ class RosterStream(Stream):
 
     cursor_field = "_month"
 
-    def __init__(self, folder: Path, spec: SheetSpec) -> None:
-        self.folder, self.spec = folder, spec
+    def __init__(self, folder: Path, spec: SheetSpec, source: SourceSpec) -> None:
+        self.folder, self.spec, self.source = folder, spec, source
         self.name = spec.name
         self.primary_key = (spec.key,)
         self.derived = CARD_PARTS if spec.key == CARD else ()
@@ -107,7 +107,7 @@ class RosterStream(Stream):
         return [*self.spec.columns, *self.derived, MONTH_COLUMN]
 
     def read(self, state: dict[str, Any]) -> Iterator[Batch]:
-        todo = plan(roster_files(self.folder), self.spec, state)
+        todo = plan(roster_files(self.folder), self.spec, state, self.source)
         if todo is None:
             return
         yielded = False
@@ -158,4 +158,4 @@ class CivilAffairsConnector(Connector):
 
     def streams(self, source: SourceSpec) -> list[Stream]:
         folder = source.path("path")
-        return [RosterStream(folder, spec) for spec in SHEETS]
+        return [RosterStream(folder, spec, source) for spec in SHEETS]

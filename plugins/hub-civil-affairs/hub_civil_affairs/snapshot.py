@@ -5,7 +5,7 @@ a key new to the roster (join), a key whose row changed (change), a key gone (le
 tombstone). The stream state remembers the last month loaded and one short digest per key::
 
     {"v": 1, "month": "202610", "sha256": "<hex of that month's file>",
-     "keys": {"<source key>": "<8-char digest of the row>", ...}}
+     "keys": sealed({"<source key>": "<8-char digest of the row>", ...})}
 
 Month semantics:
 
@@ -32,7 +32,7 @@ from typing import Any
 
 from hub_civil_affairs.roster import RosterSheet, SheetSpec
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # v2: the key map is sealed (keys are citizen IDs as written)
 UPSERT, DELETE = "upsert", "delete"
 
 
@@ -87,12 +87,19 @@ def pending_months(files: list[tuple[str, Path]], state: dict[str, Any]) -> list
     return months
 
 
-def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any]) -> Plan | None:
-    """Replay the pending months over the state's keys; ``None`` when nothing new was delivered."""
+def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any],
+         sealer: Any) -> Plan | None:
+    """Replay the pending months over the state's keys; ``None`` when nothing new was delivered.
+
+    ``sealer`` (the SourceSpec) encrypts the key map: the keys are citizen IDs as written, and
+    stream state is stored in the unified model, where IDs never rest in clear.
+    """
     months = pending_months(files, state if state.get("v") == STATE_VERSION else {})
     if not months:
         return None
-    current: dict[str, str] = dict(state.get("keys") or {}) if state.get("v") == STATE_VERSION else {}
+    current: dict[str, str] = {}
+    if state.get("v") == STATE_VERSION and state.get("keys"):
+        current = dict(sealer.unseal(state["keys"]))
     last: dict[str, tuple[int, str]] = {}
     for i, pm in enumerate(months):
         sheet = RosterSheet.open(pm.path, spec)
@@ -122,5 +129,6 @@ def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any]) 
         if i == len(months) - 1:
             pm.sheet = sheet
     newest = months[-1]
-    state_after = {"v": STATE_VERSION, "month": newest.month, "sha256": newest.sha256, "keys": current}
+    state_after = {"v": STATE_VERSION, "month": newest.month, "sha256": newest.sha256,
+                   "keys": sealer.seal(current)}
     return Plan(months=months, last=last, state=state_after)

@@ -20,7 +20,9 @@ from hub.connector import SourceSpec
 from hub.db.models import QuarantinedRow, SourceRecord
 from hub.db.session import transaction
 from hub.errors import SourceError
+from hub.privacy import Vault
 from hub.stages import sync
+from hub.stages.load import stored_source_key
 from hub.testing import ConformanceSetup, ConnectorConformance, context_for, stored_records
 
 SOURCE = "civil-affairs"
@@ -44,9 +46,18 @@ class TestCivilAffairsConformance(ConnectorConformance):
     pass
 
 
+VAULT = Vault("test-secret-key")
+
+
+def keys_of(state: dict) -> dict[str, str]:
+    """The roster keys a state holds; they are citizen IDs, so the state only holds them sealed."""
+    assert isinstance(state["keys"], str)
+    return VAULT.unseal(state["keys"])
+
+
 def read_stream(folder: Path, sheet: str, state: dict[str, Any] | None = None) -> tuple[list[dict], dict]:
     """Every row one read of a stream emits, and the state it ends on."""
-    spec = SourceSpec(SOURCE, {"path": str(folder)})
+    spec = SourceSpec(SOURCE, {"path": str(folder)}, vault=VAULT)
     stream = CivilAffairsConnector().stream(spec, sheet)
     rows: list[dict] = []
     after = dict(state or {})
@@ -57,9 +68,12 @@ def read_stream(folder: Path, sheet: str, state: dict[str, Any] | None = None) -
 
 
 def records(ctx, stream: str) -> dict[str, SourceRecord]:  # type: ignore[no-untyped-def]
+    """Stored records by their key as written; the store itself holds only a token for it (an ID)."""
     with transaction(ctx.db_url) as session:
-        found = session.scalars(select(SourceRecord).where(SourceRecord.source == SOURCE, SourceRecord.stream == stream))
-        return {r.source_key: r for r in found}
+        found = list(session.scalars(select(SourceRecord).where(SourceRecord.source == SOURCE,
+                                                                SourceRecord.stream == stream)))
+    assert all(r.source_key.startswith("~") for r in found), "a roster ID stored in clear as a source key"
+    return {ctx.vault.decrypt(r.data["_source_key_enc"]): r for r in found}
 
 
 def quarantined(ctx) -> dict[tuple[str, str], list[str]]:  # type: ignore[no-untyped-def]
@@ -83,8 +97,9 @@ def test_sheet_shape_quirks_are_read_not_guessed(rosters: Path, kit: SimpleNames
     assert by_name["王琴"]["所属村(社区)"] == "东" and by_name["朱磊"]["所属村(社区)"] == "东村"
     assert "备注" in rows[0]  # the clerk's extra column passes through
     assert {r["_month"] for r in rows} == {"202609"} and {r["_op"] for r in rows} == {"upsert"}
-    assert state["month"] == "202609" and len(state["keys"]) == 5
-    assert all(len(d) == 8 for d in state["keys"].values()), "one short digest per key"
+    assert state["month"] == "202609" and len(keys_of(state)) == 5
+    assert all(len(d) == 8 for d in keys_of(state).values()), "one short digest per key"
+    assert all(key not in json.dumps(state) for key in keys_of(state)), "a roster ID in clear in the state"
 
 
 def test_disability_card_is_split_into_id_category_grade(rosters: Path, kit: SimpleNamespace) -> None:
@@ -103,7 +118,7 @@ def test_sync_quarantines_numeric_id_and_normalises_dates(tmp_path: Path, roster
     info = sync(ctx, SOURCE, resolve=False)
     assert info.load.streams["低保对象"] == {"read": 5, "loaded": 4, "unchanged": 0, "quarantined": 1, "tombstoned": 0}
     numeric_key = format(float(kit.cid(4)), ".14E")
-    assert quarantined(ctx) == {("低保对象", numeric_key): ["id_numeric_cell"]}
+    assert quarantined(ctx) == {("低保对象", stored_source_key(ctx, SOURCE, "低保对象", numeric_key)): ["id_numeric_cell"]}
     loaded = records(ctx, "低保对象")
     assert numeric_key not in loaded, "a float ID must never be rounded into a record"
     dates = {k: r.data["approved_on"] for k, r in loaded.items()}
@@ -128,11 +143,11 @@ def test_next_month_emits_joins_changes_leaves_only(rosters: Path, kit: SimpleNa
     # 王琴: same date written another way, village with its suffix now: not a change; 李娜: unchanged
     assert news == {(kit.cid(1), "upsert", None), (kit.cid(6), "upsert", None), (kit.cid(5), "delete", "left roster")}
     assert {r["_month"] for r in rows} == {"202610"}
-    assert state_b["month"] == "202610" and kit.cid(5) not in state_b["keys"] and kit.cid(6) in state_b["keys"]
+    assert state_b["month"] == "202610" and kit.cid(5) not in keys_of(state_b) and kit.cid(6) in keys_of(state_b)
     assert read_stream(rosters, "低保对象", state_b)[0] == [], "a second read of the same month reads nothing"
     # 特困供养 is missing from October's workbook: nobody left, and October counts as read
     tekun_rows, tekun_b = read_stream(rosters, "特困供养", tekun_a)
-    assert tekun_rows == [] and tekun_b["month"] == "202610" and tekun_b["keys"] == tekun_a["keys"]
+    assert tekun_rows == [] and tekun_b["month"] == "202610" and keys_of(tekun_b) == keys_of(tekun_a)
 
 
 def test_missing_sheet_is_not_everyone_leaving(tmp_path: Path, rosters: Path, kit: SimpleNamespace) -> None:
@@ -195,7 +210,7 @@ def test_duplicate_key_in_one_month_is_emitted_twice_and_quarantined(tmp_path: P
     assert [r["身份证号码"] for r in read_stream(rosters, "低保对象")[0]].count(kit.cid(1)) == 2
     ctx, _ = context_for(ConformanceSetup(rosters.parent / "hub.yaml", SOURCE), tmp_path, "store")
     sync(ctx, SOURCE, resolve=False)
-    assert quarantined(ctx)[("低保对象", kit.cid(1))] == ["duplicate_key"]
+    assert quarantined(ctx)[("低保对象", stored_source_key(ctx, SOURCE, "低保对象", kit.cid(1)))] == ["duplicate_key"]
     assert records(ctx, "低保对象")[kit.cid(1)].data["monthly_amount"] == 1200  # the first row stands
 
 
