@@ -109,9 +109,18 @@ def datetime(value: Any) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
+        m = _DATETIME.match(s)  # `2026/3/5 08:00:00`: the vendors' own layout keeps its time of day
+        if m:
+            try:
+                return dt.datetime(*(int(g or 0) for g in m.groups()))
+            except ValueError:
+                raise Invalid("date_format", s) from None
         d = date(s)
         return dt.datetime(d.year, d.month, d.day) if d else None
     return parsed if parsed.tzinfo is None else parsed.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+_DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
 def keep(value: Any) -> Any:

@@ -100,3 +100,22 @@ def test_vectorised_equals_scalar(kind: str) -> None:
             expected, reason = None, exc.reason
         assert out.values[i].as_py() == expected, (kind, raw)
         assert (bad[i].reason if i in bad else None) == reason, (kind, raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026/3/5 08:00:00", dt.datetime(2026, 3, 5, 8, 0, 0)),  # fire-safety 更新时间 keeps its time of day
+        ("2026-03-05 8:07", dt.datetime(2026, 3, 5, 8, 7)),
+        ("2026-03-05T08:00:00+08:00", dt.datetime(2026, 3, 5, 0, 0, 0)),  # stored as UTC
+        ("2026.3.5", dt.datetime(2026, 3, 5)),
+    ],
+)
+def test_datetime_variants_keep_the_time_of_day(raw: str, expected: dt.datetime) -> None:
+    assert datetime(raw) == expected
+
+
+def test_impossible_datetime_is_date_format() -> None:
+    with pytest.raises(Invalid) as err:
+        datetime("2026/2/30 08:00")
+    assert err.value.reason == "date_format"
