@@ -1,34 +1,119 @@
 """Organisations: fire-safety units, dispute parties that are organisations, employers named by
-floating persons. Linked by credit code first; a mention known only by name (an employer, a party
-without a code) joins the one organisation carrying that normalised name, and when several
-organisations share it (two 王记便利店 in two villages) it stays an organisation of its own
-(method ``name_ambiguous``) rather than guess."""
+floating persons.
+
+Linked by credit code first. A mention known only by name (an employer; a party whose code no
+unit carries) joins the one registered organisation (a unit, or anything with a credit code)
+bearing that normalised name. When several bear it (a 王记超市 in two villages), where the
+mention is placed decides: the employee's grid, else village (the grid code's 12-digit village
+part, or the village named in the address), must fit exactly one of them; otherwise the mention
+stays an organisation of its own (method ``name_ambiguous``) rather than guess.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from hub.resolve.address import building_key
 from hub.resolve.persons.clusters import UnionFind
 from hub.resolve.persons.deterministic import Decisions
 from hub.resolve.persons.golden import _neg
 from hub.resolve.persons.records import Mention
 
 KEY_UNIT = "消防安全重点单位"
+_PUNCT = re.compile(r"[\s\W_]+")
+_SUFFIXES = (("有限责任公司", "有限公司"),)  # the same legal form written two ways; 店/超市 stay meaningful
+_VILLAGE = re.compile(r"(?:^.*?(?:镇|乡|街道办事处|街道))?(.+?(?:村|社区|居委会))")
+PLACE_LEVELS = ("grid", "village_code", "village")  # finest first
 
 
 def org_name(name: str | None) -> str | None:
-    """Normalised for matching: NFKC, no spaces or brackets' spacing, simplified characters."""
+    """Normalised for matching: NFKC, traditional → simplified, no spaces or punctuation, one legal-form spelling."""
     if not name:
         return None
-    from hub.quality.identity import name as person_name
+    from hub.quality.identity import name as folded
 
-    s = unicodedata.normalize("NFKC", name)
-    s = re.sub(r"\s+", "", s).replace("(", "（").replace(")", "）")
-    return person_name(s) or None
+    s = folded(unicodedata.normalize("NFKC", name)) or ""
+    s = _PUNCT.sub("", s).upper()
+    for variant, canonical in _SUFFIXES:
+        if s.endswith(variant):
+            s = s[: -len(variant)] + canonical
+    return s or None
+
+
+def places(m: Mention) -> dict[str, set[str]]:
+    """Where a mention sits, per level: a unit's own grid/address, an employer's employee's home."""
+    prefix = "home_" if m.link_key.endswith("#employer") else ""
+    out: dict[str, set[str]] = {level: set() for level in PLACE_LEVELS}
+    code = re.sub(r"\D", "", str(m.attrs.get(prefix + "grid_code") or ""))
+    if len(code) >= 12:
+        out["grid"].add(code)
+        out["village_code"].add(code[:12])
+    key = building_key(m.attrs.get(prefix + "address"))
+    if key and (hit := _VILLAGE.match(key)):
+        out["village"].add(hit.group(1))
+    village = org_name(m.attrs.get(prefix + "village"))
+    if village and village.endswith(("村", "社区", "居委会")):
+        out["village"].add(village)
+    return out
+
+
+def _placed(mine: dict[str, set[str]], cands: dict[int, dict[str, set[str]]]) -> int | None:
+    """The one candidate whose place fits the mention's at the finest level where any fits."""
+    left = dict(cands)
+    for level in PLACE_LEVELS:
+        fit = [r for r, p in left.items() if mine[level] & p[level]]
+        if len(fit) == 1:
+            return fit[0]
+        if fit:
+            return None  # two fit equally well: do not guess
+        if level == "village_code":  # a unit in another village by code is not made one by its address
+            left = {r: p for r, p in left.items() if not (mine[level] and p[level])}
+    return None
+
+
+Places = dict[str, set[str]]
+
+
+class Register:
+    """The organisations that stand on their own (units, holders of a code), by normalised name,
+    with their units' places; kept by member index so later unions never lose an entry."""
+
+    def __init__(self, mentions: Sequence[Mention], uf: UnionFind, stands: Callable[[int, Mention], bool]) -> None:
+        self.uf = uf
+        self.named: dict[str, set[int]] = defaultdict(set)
+        self.where: dict[int, Places] = {}
+        self.refs: dict[int, list[str]] = defaultdict(list)
+        for i, m in enumerate(mentions):
+            if stands(i, m) and (n := org_name(m.name)):
+                rep = uf.find(i)
+                self.named[n].add(rep)
+                self.refs[rep].append(m.ref)
+                if m.attrs.get("party_kind") is None:
+                    have = self.where.setdefault(rep, {level: set() for level in PLACE_LEVELS})
+                    for level, keys in places(m).items():
+                        have[level] |= keys
+
+    def choose(self, i: int, m: Mention, decisions: Decisions) -> tuple[int | None, str | None]:
+        """(root to join, method); (None, "name_ambiguous") when several fit; (None, None) when none bears the name."""
+        own = self.uf.find(i)
+        roots: dict[int, Places] = {}
+        for rep in self.named.get(org_name(m.name) or "", ()):
+            root = self.uf.find(rep)
+            if root == own or any(decisions.rejects(m.ref, ref) for ref in self.refs.get(rep, ())):
+                continue
+            have = roots.setdefault(root, {level: set() for level in PLACE_LEVELS})
+            for level, keys in self.where.get(rep, {}).items():
+                have[level] |= keys
+        if len(roots) == 1:
+            return next(iter(roots)), "name"
+        if not roots:
+            return None, None
+        pick = _placed(places(m), roots)
+        return (pick, "name_place") if pick is not None else (None, "name_ambiguous")
 
 
 def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
@@ -42,18 +127,33 @@ def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
             j = by_credit.setdefault(m.credit, i)
             if j != i:
                 uf.union(j, i)
-    registered: dict[str, set[int]] = defaultdict(set)  # name -> roots of records that stand on their own
-    for i, m in enumerate(mentions):
-        if (m.credit or m.link_key == m.key) and not m.link_key.endswith("#employer") and (n := org_name(m.name)):
-            registered[n].add(uf.find(i))
+
+    def is_unit(m: Mention) -> bool:  # a record of the organisation register itself
+        return m.link_key == m.key and m.attrs.get("party_kind") is None
+
+    # a party whose code no unit carries may be a unit registered without one: same name, no code
+    with_unit = {uf.find(i) for i, m in enumerate(mentions) if is_unit(m)}
+    credited = {uf.find(i) for i, m in enumerate(mentions) if m.credit}
+    orphans = [i for i, m in enumerate(mentions) if m.credit and uf.find(i) not in with_unit and m.name]
+    if orphans:
+        bare = Register(mentions, uf, lambda i, m: is_unit(m) and uf.find(i) not in credited)
+        for i in orphans:
+            if uf.find(i) in with_unit:
+                continue  # another code-holder of its organisation already found the unit
+            pick, how = bare.choose(i, mentions[i], decisions)
+            if pick is not None:
+                uf.union(pick, i)
+                with_unit.add(uf.find(i))
+            method[i] = how or method[i]
+    register = Register(mentions, uf, lambda i, m: is_unit(m) or bool(m.credit))
     by_name: dict[str, int] = {}
     by_old: dict[str, int] = {}
     for i, m in enumerate(mentions):
         if m.deleted and (oid := old.get(m.address)):
             by_old.setdefault(oid, i)
     for i, m in enumerate(mentions):
-        if m.credit or (m.link_key == m.key and m.attrs.get("party_kind") is None):
-            continue  # a unit without a code is its own organisation (the department's key names it)
+        if is_unit(m) or m.credit:
+            continue  # the department's key or the code names it (a party's code tried above)
         if m.deleted and (oid := old.get(m.address)) and by_old[oid] != i:
             uf.union(by_old[oid], i)
             method[i] = "retained"
@@ -61,12 +161,12 @@ def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
         n = org_name(m.name)
         if not n:
             continue
-        roots = {uf.find(r) for r in registered.get(n, ())}
-        if len(roots) == 1:
-            uf.union(next(iter(roots)), i)
-            method[i] = "name"
-        elif roots:
-            method[i] = "name_ambiguous"  # several organisations bear this name: nothing says which
+        pick, how = register.choose(i, m, decisions)
+        if pick is not None:
+            uf.union(pick, i)
+            method[i] = how
+        elif how:
+            method[i] = how  # several organisations bear this name: nothing says which
         else:
             j = by_name.setdefault(n, i)
             if j != i:

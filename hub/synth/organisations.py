@@ -11,6 +11,7 @@ import random
 
 from hub.synth import identity, names
 from hub.synth.days import DAY0, history_stamp
+from hub.synth.grids import Grid
 from hub.synth.world import Organisation, Person, World
 
 KEY, GENERAL, SMALL = "消防安全重点单位", "一般单位", "九小场所"
@@ -22,6 +23,8 @@ TOWNSHIP_UNITS = [  # (name suffix, registration authority, kind, fire category)
 SHOP_KINDS = ["便利店", "超市", "小吃店", "饭店", "理发店", "五金店", "诊所", "网吧", "旅馆", "农资店", "棋牌室"]
 FIRM_WORDS = ["鑫达", "宏远", "华泰", "金盛", "永丰", "恒通", "利民", "泰和", "瑞祥", "众兴", "冀东", "海港"]
 FIRM_TRADES = ["陶瓷", "机械", "建材", "服装", "食品", "钢材", "包装", "家具", "汽配", "物流"]
+PLACE_PREFIXED = 0.3  # a shop whose name is unique still often carries its village (东村王记超市)
+SAME_NAME_KEPT = 0.12  # a name taken in another village stays bare: the genuinely ambiguous duplicates
 
 
 def build_organisations(world: World, rng: random.Random) -> list[Organisation]:
@@ -34,6 +37,7 @@ def build_organisations(world: World, rng: random.Random) -> list[Organisation]:
                 rare.append(p)
     orgs = world.organisations
     firm_names: set[str] = set()
+    shop_names: dict[str, set[str]] = {}  # name -> village codes using it
 
     def add(name: str, authority: str, kind: str, category: str, village_code: str) -> None:
         village = next(v for v in world.villages if v.code == village_code)
@@ -63,11 +67,31 @@ def build_organisations(world: World, rng: random.Random) -> list[Organisation]:
                 add(f"{village.name}村民委员会", "5", "4", GENERAL, village.code)
                 add(f"{town.name}{village.name}股份经济合作社", "N", "2", GENERAL, village.code)
             for _ in range(max(2, people // 150)):
-                add(f"{names.surname(rng)}记{rng.choice(SHOP_KINDS)}", "9", "2", SMALL, village.code)
+                add(_shop_name(rng, town, village, shop_names), "9", "2", SMALL, village.code)
             for _ in range(max(1, people // 800)):
                 name = _firm_name(rng, firm_names)
                 add(name, "9", "1", KEY if rng.random() < 0.3 else GENERAL, village.code)
     return orgs
+
+
+def _shop_name(rng: random.Random, town: Grid, village: Grid, taken: dict[str, set[str]]) -> str:
+    """王记超市, or 东村王记超市 / 唐山镇东村王记超市 where the bare name is taken elsewhere (as real
+    shops in one township tell themselves apart); never twice in one village, sometimes twice in a township."""
+    place = village.short_name if village.is_community else village.name
+    while True:  # one village has one 王记超市
+        base = f"{names.surname(rng)}记{rng.choice(SHOP_KINDS)}"
+        if village.code not in taken.get("#" + base, ()):
+            break
+    taken.setdefault("#" + base, set()).add(village.code)
+    if base in taken and rng.random() < SAME_NAME_KEPT:
+        name = base  # a genuine duplicate: nothing in the name says which village
+    else:
+        options = [f"{place}{base}", f"{town.name}{place}{base}"]
+        if base not in taken:
+            options.insert(0 if rng.random() >= PLACE_PREFIXED else 1, base)
+        name = next((n for n in options if n not in taken), options[-1])
+    taken.setdefault(name, set()).add(village.code)
+    return name
 
 
 def _firm_name(rng: random.Random, taken: set[str]) -> str:

@@ -27,6 +27,7 @@ INCIDENT_TYPES = [("盗窃", "报警称电动车被盗"), ("纠纷", "邻里因�
                   ("火情", "居民楼道杂物起火"), ("求助", "老人走失求助"), ("诈骗", "接到冒充客服电话被骗"),
                   ("噪音扰民", "夜间施工噪音扰民")]
 PROVINCE_OF = dict(OTHER_PROVINCES)
+EMPLOYER_IN_VILLAGE, EMPLOYER_IN_TOWNSHIP = 0.7, 0.92  # cumulative: the rest work anywhere in the county
 
 
 class PublicSecurity:
@@ -35,6 +36,11 @@ class PublicSecurity:
         self.dir = out / SOURCE
         self.known = {g.code for g in world.grids}
         self.employers = [o for o in world.organisations if o.authority in ("91", "92") or o.category == SMALL]
+        self.employers_in: dict[str, list] = {}  # village and township code -> its employers
+        for o in self.employers:
+            village = world.village_of[o.building.grid.code]
+            self.employers_in.setdefault(village.code, []).append(o)
+            self.employers_in.setdefault(village.parent or "", []).append(o)
         self.static: dict[str, dict] = {}
         self.special: dict[str, dict] = {}
         self.incidents: list[dict] = []
@@ -58,7 +64,7 @@ class PublicSecurity:
             t.faults_of(SOURCE, "floating-persons", key, idw)
             t.faults_of(SOURCE, "floating-persons", key, name)
             t.entity(SOURCE, "floating-persons", key, "person", person.uid)
-            employer = rng.choice(self.employers) if self.employers and rng.random() < 0.7 else None
+            employer = self._employer(person) if self.employers and rng.random() < 0.7 else None
             if employer is not None:
                 t.entity(SOURCE, "floating-persons", f"{key}#employer", "organization", employer.uid)
             registered = person.changed.date()
@@ -72,6 +78,14 @@ class PublicSecurity:
                 "employer": employer.name if employer else None, "phone": person.phone,
             }
         return dict(s, status="active" if person.status == "active" else "left", updatedAt=iso(person.changed))
+
+    def _employer(self, person: Person):  # type: ignore[no-untyped-def]
+        """Migrants mostly work where they live: their village, else their township, rarely farther."""
+        village = self.world.village_of[person.building.grid.code]
+        r = self.rng.random()
+        near = self.employers_in.get(village.code) if r < EMPLOYER_IN_VILLAGE else \
+            self.employers_in.get(village.parent or "") if r < EMPLOYER_IN_TOWNSHIP else None
+        return self.rng.choice(near or self.employers)
 
     def _special(self, person: Person, since: dt.date, updated: dt.datetime, status: str = "active") -> dict:
         key = f"SP{len(self.special) + 1:07d}"

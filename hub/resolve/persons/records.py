@@ -200,7 +200,10 @@ def mentions_of(plan: StreamPlan, rid: int, key: str, data: dict[str, Any], dele
     if plan.employer:
         employer = _s(d.get("employer"))
         if employer:
-            out.append(Mention((rid, 2), link_key=f"{key}#{EMPLOYER_ROLE}", etype=ORG, name=employer, **base))
+            # where the employee lives: what tells two same-named shops apart (never the org's own address)
+            home = {f"home_{k}": d[k] for k in ("grid_code", "address", "village") if d.get(k) not in (None, "")}
+            out.append(Mention((rid, 2), link_key=f"{key}#{EMPLOYER_ROLE}", etype=ORG, name=employer, attrs=home,
+                               **base))
     return out
 
 
