@@ -203,8 +203,9 @@ def _emit(contract: StreamContract, table: pa.Table, keys: pa.Array, canonical: 
     bad[bad_rows] = True
     keep = pa.array(~bad)
     tomb_np = tomb.to_numpy(zero_copy_only=False)
-    cols = {c.name: pc.if_else(tomb, pa.nulls(n, canonical[c.name].type), canonical[c.name])
-            for c in contract.columns}
+    # A tombstone keeps whatever values it carries (normalised; unreadable ones are null): a cancelled
+    # person still says who they were, so resolve can retire the right entity.
+    cols = {c.name: canonical[c.name] for c in contract.columns}
     ops = pc.if_else(tomb, "delete", "upsert")
     reasons = _column(table, REASON_COLUMN).cast(pa.string())
     warn_json = [None] * n
