@@ -18,12 +18,7 @@ from hub.stages.load import stored_source_key
 
 from .conftest import make_context, write_config
 
-# All five department connectors are installed, so all five are checked.
-# Known, reported mismatch (connector vs synth truth, not the gate): the civil-affairs connector replays
-# all pending months on a first run and emits only each key's LAST change; this person joined the
-# 202609 roster with a bad ID and left in 202610, so only a tombstone (key only) is emitted and there
-# is no row to quarantine. truth/quarantine.csv expects the 202609 row quarantined (id_birth_date).
-CONNECTOR_COLLAPSES = {("civil-affairs", "低保对象", "130203199900044464")}
+# All five department connectors are installed, so all five are checked, in both directions.
 SOURCES = ["population", "civil-affairs", "fire-safety", "public-security", "dispute-mediation"]
 
 
@@ -49,8 +44,7 @@ def test_quarantine_matches_truth(store: HubContext, county: Path, source: str) 
                for q in session.scalars(select(QuarantinedRow).where(QuarantinedRow.source == source))}
         assert session.get(Run, info.run_id).state == "success"
     expected = {(stream, stored_source_key(store, source, stream, key)): reason
-                for (stream, key), reason in _truth(county, source).items()
-                if (source, stream, key) not in CONNECTOR_COLLAPSES}
+                for (stream, key), reason in _truth(county, source).items()}
     missing = {k: (reason, got.get(k)) for k, reason in expected.items() if reason not in (got.get(k) or [])}
     extra = {k: v for k, v in got.items() if k not in expected}
     assert not missing, f"must-quarantine records not quarantined with their reason (expected, got): {missing}"

@@ -116,7 +116,7 @@ class RosterStream(Stream):
                 yielded = True
                 yield batch
         log.info("civil-affairs %s: %d month(s) replayed up to %s, %d key(s) changed", self.name,
-                 len(todo.months), todo.state["month"], len(todo.last))
+                 len(todo.months), todo.state["month"], todo.changed_keys)
         if not yielded:  # nothing changed, but the months still count as loaded
             yield Batch(records=pa.table({}), state=todo.state)
 

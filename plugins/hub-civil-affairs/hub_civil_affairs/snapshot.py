@@ -61,17 +61,26 @@ class PendingMonth:
 
 @dataclass
 class Plan:
-    """What one read emits: per pending month, the keys whose last event happened in it."""
+    """What one read emits: per pending month, that month's own difference to the month before.
+
+    Each month is emitted in its own batches, even when several arrive at once: a row of an
+    older month is validated (and quarantined if bad) before a later month's change or leave
+    replaces it at load, so no delivered row goes unseen.
+    """
 
     months: list[PendingMonth]
-    last: dict[str, tuple[int, str]]
+    changes: list[dict[str, str]]  # per month: key -> upsert|delete
     state: dict[str, Any]
 
+    @property
+    def changed_keys(self) -> int:
+        return len({k for month in self.changes for k in month})
+
     def upserts(self, i: int) -> set[str]:
-        return {k for k, (m, op) in self.last.items() if m == i and op == UPSERT}
+        return {k for k, op in self.changes[i].items() if op == UPSERT}
 
     def deletes(self, i: int) -> list[str]:
-        return sorted(k for k, (m, op) in self.last.items() if m == i and op == DELETE)
+        return sorted(k for k, op in self.changes[i].items() if op == DELETE)
 
 
 def pending_months(files: list[tuple[str, Path]], state: dict[str, Any]) -> list[PendingMonth]:
@@ -100,8 +109,10 @@ def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any],
     current: dict[str, str] = {}
     if state.get("v") == STATE_VERSION and state.get("keys"):
         current = dict(sealer.unseal(state["keys"]))
-    last: dict[str, tuple[int, str]] = {}
+    changes: list[dict[str, str]] = []
     for i, pm in enumerate(months):
+        month_changes: dict[str, str] = {}
+        changes.append(month_changes)
         sheet = RosterSheet.open(pm.path, spec)
         if sheet is None:
             continue  # a sheet missing this month: nobody left
@@ -121,9 +132,9 @@ def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any],
                 seen[key] = digest
         for key, digest in seen.items():
             if key in dups or current.get(key) != digest:
-                last[key] = (i, UPSERT)
+                month_changes[key] = UPSERT
         for key in current.keys() - seen.keys():
-            last[key] = (i, DELETE)
+            month_changes[key] = DELETE
         current = seen
         pm.unnamed_with_data = set(sheet.unnamed_with_data)
         if i == len(months) - 1:
@@ -131,4 +142,4 @@ def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any],
     newest = months[-1]
     state_after = {"v": STATE_VERSION, "month": newest.month, "sha256": newest.sha256,
                    "keys": sealer.seal(current)}
-    return Plan(months=months, last=last, state=state_after)
+    return Plan(months=months, changes=changes, state=state_after)

@@ -171,7 +171,8 @@ def test_missing_sheet_is_not_everyone_leaving(tmp_path: Path, rosters: Path, ki
 
 
 def test_several_months_at_once_equal_month_by_month(tmp_path: Path, rosters: Path, kit: SimpleNamespace) -> None:
-    """Three months in one run load exactly what three monthly runs load; each key emitted once."""
+    """Three months in one run load exactly what three monthly runs load: each month's own difference is
+    emitted (so an older month's bad row is still seen and quarantined), the newest change wins at load."""
     setup = ConformanceSetup(rosters.parent / "hub.yaml", SOURCE)
     stepwise, _ = context_for(setup, tmp_path, "stepwise")
     sync(stepwise, SOURCE, resolve=False)
@@ -186,8 +187,9 @@ def test_several_months_at_once_equal_month_by_month(tmp_path: Path, rosters: Pa
     assert stored_records(at_once, SOURCE) == stored_records(stepwise, SOURCE)
     assert info.load.streams["低保对象"]["quarantined"] == 1  # the numeric ID, once; no false duplicate_key
     rows, _ = read_stream(rosters, "低保对象")
-    assert len({r["身份证号码"] for r in rows}) == len(rows)
-    months = {r["身份证号码"]: (r["_month"], r["_op"]) for r in rows}
+    assert len({(r["身份证号码"], r["_month"]) for r in rows}) == len(rows), "a key twice within one month"
+    assert [r["_month"] for r in rows] == sorted(r["_month"] for r in rows), "months emitted in order"
+    months = {r["身份证号码"]: (r["_month"], r["_op"]) for r in rows}  # the last emission of each key
     assert months[kit.cid(6)] == ("202611", "delete") and months[kit.cid(5)] == ("202611", "upsert")
     assert months[kit.cid(1)] == ("202610", "upsert") and months[kit.cid(3)] == ("202609", "upsert")
 
