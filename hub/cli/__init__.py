@@ -46,13 +46,25 @@ def configure_logging(level: int) -> None:
         handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("alembic", "great_expectations", "httpx", "urllib3", "airflow", "splink", "asyncio"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     root._hub_configured = True  # type: ignore[attr-defined]
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now: a runner that swaps it (tests, embedding) keeps logs."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
 
 
 def _register_commands() -> None:
