@@ -24,7 +24,7 @@ SHOP_KINDS = ["便利店", "超市", "小吃店", "饭店", "理发店", "五金
 FIRM_WORDS = ["鑫达", "宏远", "华泰", "金盛", "永丰", "恒通", "利民", "泰和", "瑞祥", "众兴", "冀东", "海港"]
 FIRM_TRADES = ["陶瓷", "机械", "建材", "服装", "食品", "钢材", "包装", "家具", "汽配", "物流"]
 PLACE_PREFIXED = 0.3  # a shop whose name is unique still often carries its village (东村王记超市)
-SAME_NAME_KEPT = 0.12  # a name taken in another village stays bare: the genuinely ambiguous duplicates
+SAME_NAME_KEPT = 0.05  # a name taken in another village stays bare (5%): the genuinely ambiguous duplicates
 
 
 def build_organisations(world: World, rng: random.Random) -> list[Organisation]:
