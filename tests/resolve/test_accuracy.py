@@ -26,7 +26,7 @@ def test_persons_and_organisations_match_the_truth(county) -> None:  # type: ign
     orgs = pairwise(truth_clusters(out, "organization", ctx), predicted(ctx, "organization"), loaded, excluded)
     assert persons["true_pairs"] > 100 and orgs["true_pairs"] > 50
     assert persons["precision"] >= 0.995, persons
-    assert persons["recall"] >= 0.98, persons  # issue target 0.99: see bench/results/resolve.md
+    assert persons["recall"] >= 0.99, persons
     assert orgs["precision"] >= 0.99 and orgs["recall"] >= 0.99, orgs
 
 
