@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -30,17 +31,16 @@ def _test_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUB_SECRET_KEY", os.environ.get("HUB_SECRET_KEY", "test-secret-key"))
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"gridhub_t_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+@contextmanager
+def _fresh_database(what: str, admin_url: str, create: str, drop: str, url: str,
+                    engine_options: dict[str, object]) -> Iterator[str]:
+    """Create an empty database, yield its URL, drop it afterwards."""
+    admin = create_engine(admin_url, **engine_options)
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(create))
     except OperationalError as exc:
-        _unavailable("PostgreSQL", exc)
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        _unavailable(what, exc)
     try:
         yield url
     finally:
@@ -49,27 +49,28 @@ def postgres_url() -> Iterator[str]:
         get_engine(url).dispose()  # close pooled connections before the drop
         get_engine.cache_clear()
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(drop))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"gridhub_t_{secrets.token_hex(4)}"
+    with _fresh_database("PostgreSQL", PG_ADMIN, f'CREATE DATABASE "{name}"',
+                         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                         PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", {"isolation_level": "AUTOCOMMIT"}) as url:
+        yield url
 
 
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
     """A fresh, empty MariaDB database for one test, dropped afterwards."""
     name = f"gridhub_t_{secrets.token_hex(4)}"
-    admin = create_engine(MARIADB_ADMIN)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    except OperationalError as exc:
-        _unavailable("MariaDB", exc)
-    url = MARIADB_ADMIN.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
-    try:
+    with _fresh_database("MariaDB", MARIADB_ADMIN, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+                         f"DROP DATABASE IF EXISTS `{name}`",
+                         MARIADB_ADMIN.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4", {}) as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
