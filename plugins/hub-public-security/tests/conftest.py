@@ -30,7 +30,7 @@ SOURCE = "public-security"
 @pytest.fixture(scope="session")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("county")
-    generate(out, seed=7, residents=1500, days=2)
+    generate(out, seed=7, residents=1500, days=2, noise="heavy")  # heavy: every fault kind occurs even in a small county
     return out
 
 
