@@ -69,12 +69,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"hub.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"hub.cli.{name}":
-                continue  # a command group not built yet
-            raise
+        module = importlib.import_module(f"hub.cli.{name}")
         if hasattr(module, "register"):
             module.register(app)
         else:  # a command group shipped as its own Typer app
