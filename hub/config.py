@@ -45,6 +45,7 @@ class HubConfig(BaseSettings):
 
     database: str = "sqlite:///var/hub.db"
     landing: str = "var/landing"
+    landing_keep_days: float = 7  # run folders (raw extracts, personal data) older than this are deleted
     secret_key_file: str = "var/hub.key"
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     api: ApiConfig = Field(default_factory=ApiConfig)

@@ -73,12 +73,14 @@ def _context():  # type: ignore[no-untyped-def]
 
 
 def extract_task(source: str) -> str:
+    from hub.connector.landing import prune
     from hub.stages.extract import extract
     from hub.stages.ledger import new_run_id
     from hub.stages.sync import run_stage
 
     ctx = _context()
     ctx.ensure_store()
+    prune(ctx.landing, source, ctx.config.landing_keep_days)
     run_id = new_run_id()
     run_stage(ctx, source, run_id, "extract", extract)
     return run_id

@@ -50,3 +50,21 @@ def test_unknown_source_lists_the_configured_ones(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, "sources:\n  g: {connector: grid-registry, path: x}\n"))
     with pytest.raises(ConfigError, match="configured: g"):
         cfg.source("population")
+
+
+def test_landing_runs_older_than_the_retention_are_pruned(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from hub.connector.landing import prune
+
+    old, recent = tmp_path / "population" / "20260101T000000-aaaa", tmp_path / "population" / "20261129T000000-bbbb"
+    for run in (old, recent):
+        (run / "persons").mkdir(parents=True)
+        (run / "persons" / "raw-00000.arrow").write_bytes(b"x")
+    ten_days_ago = time.time() - 10 * 86400
+    os.utime(old, (ten_days_ago, ten_days_ago))
+    assert prune(tmp_path, "population", keep_days=7) == 1
+    assert not old.exists() and recent.exists()
+    assert prune(tmp_path, "population", keep_days=-1) == 0  # a negative retention keeps everything
+    assert prune(tmp_path, "fire-safety", keep_days=7) == 0  # no runs yet: nothing to do

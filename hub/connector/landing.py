@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,3 +73,18 @@ def read_table(path: Path) -> pa.Table:
 def iter_raw_tables(stream_dir: Path) -> Iterator[pa.Table]:
     for part in sorted(stream_dir.glob("raw-*.arrow")):
         yield read_table(part)
+
+
+def prune(landing: Path, source: str, keep_days: float) -> int:
+    """Delete a source's run folders older than ``keep_days``: raw extracts hold clear personal data,
+    and once a run is loaded (or abandoned) they serve no stage; the store keeps what must be kept."""
+    root = landing / source
+    if keep_days < 0 or not root.is_dir():
+        return 0
+    cutoff = time.time() - keep_days * 86400
+    removed = 0
+    for run in root.iterdir():
+        if run.is_dir() and run.stat().st_mtime < cutoff:
+            shutil.rmtree(run, ignore_errors=True)
+            removed += 1
+    return removed

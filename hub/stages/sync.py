@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from hub.connector.landing import prune
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.stages.extract import ExtractInfo, Progress, extract
@@ -45,6 +46,7 @@ def run_stage(ctx: HubContext, source: str, run_id: str, stage: str, fn, *args: 
 def sync(ctx: HubContext, source: str, *, run_id: str | None = None, resolve: bool = True,
          progress: Progress | None = None, full_refresh: bool = False) -> SyncInfo:
     ctx.ensure_store()
+    prune(ctx.landing, source, ctx.config.landing_keep_days)
     run_id = run_id or new_run_id()
     extracted = run_stage(ctx, source, run_id, "extract", lambda c, s, r: extract(c, s, r, progress,
                                                                                    full_refresh=full_refresh))
