@@ -22,10 +22,10 @@ from hub.api.keys import Principal
 from hub.api.masking import SENSITIVE_STREAMS, Masker
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
+from hub.api.rendering import JsonBody
 from hub.api.schemas.persons import (
     PersonDetail,
     PersonOut,
-    SourceLink,
 )
 from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
 
@@ -135,10 +135,11 @@ def list_persons(
     ids = [r.id for r in page]
     tags = tags_of(session, ids, key)
     masker = masker_of(request, key)
+    masker.prefetch(t for r in page for t in (r.citizen_id_enc, r.phone_enc))
     audit_persons(request, ids)
-    # plain dicts: FastAPI validates the response model once, not a second time
-    return {"items": [person_out(r, masker, tags.get(r.id, []), day) for r in page],
-            "next_cursor": next_cursor(rows, limit, filters, SORT_KEYS[mode])}
+    # built in the shape of Page[PersonOut] and serialised once, not validated again
+    return JsonBody({"items": [person_out(r, masker, tags.get(r.id, []), day) for r in page],
+                     "next_cursor": next_cursor(rows, limit, filters, SORT_KEYS[mode])})
 
 
 def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[str, Any]:
@@ -168,9 +169,9 @@ LINKS_OF = (select(EntityLink.source, EntityLink.stream, EntityLink.source_key, 
             .order_by(EntityLink.source, EntityLink.stream, EntityLink.source_key))
 
 
-def _links(session: Session, person_id: str, key: Principal, masker: Masker) -> list[SourceLink]:
-    return [SourceLink(source=r.source, stream=r.stream, source_key=masker.text(r.source_key) or "",
-                       method=r.method, score=r.score)
+def _links(session: Session, person_id: str, key: Principal, masker: Masker) -> list[dict[str, Any]]:
+    return [{"source": r.source, "stream": r.stream, "source_key": masker.text(r.source_key) or "",
+             "method": r.method, "score": r.score}
             for r in session.execute(LINKS_OF, {"pid": person_id})
             if (r.source, r.stream) not in SENSITIVE_STREAMS or key.has("read:sensitive")]
 
@@ -187,6 +188,7 @@ def get_person(person_id: EntityId, request: Request, session: SessionDep, key: 
         return RedirectResponse(request.url_for("get_person", person_id=survivor).path, status_code=308)
     check_visible(request, session, key, person.grid_code, f"person {person_id}")
     masker = masker_of(request, key)
+    masker.prefetch((person.citizen_id_enc, person.phone_enc))
     sensitive = key.has("read:sensitive")
     household = session.execute(HOUSEHOLD_BY_ID, {"hid": person.household_id}).first() if person.household_id else None
     tags = [t.tag for t in session.execute(TAGS_OF, {"pid": person.id}) if sensitive or not t.sensitive]
@@ -195,12 +197,13 @@ def get_person(person_id: EntityId, request: Request, session: SessionDep, key: 
         "ethnicity": person.ethnicity, "address": person.address, "building_id": person.building_id,
         "updated_at": person.updated_at,
         "household": None if household is None else {**household._mapping, "relation_to_head": person.relation_to_head},
-        "welfare": [w._mapping for w in session.execute(WELFARE_OF, {"pid": person.id})],
+        "welfare": [dict(w._mapping) for w in session.execute(WELFARE_OF, {"pid": person.id})],
+        "special_status": None, "provenance": None, "sources": None,
     }
     if sensitive:
-        detail["special_status"] = [s._mapping for s in session.execute(SPECIAL_OF, {"pid": person.id})]
+        detail["special_status"] = [dict(s._mapping) for s in session.execute(SPECIAL_OF, {"pid": person.id})]
     if key.has("read:quality"):
         detail["provenance"] = _provenance(person.provenance, key, masker)
         detail["sources"] = _links(session, person.id, key, masker)
     audit_persons(request, [person.id])
-    return detail
+    return JsonBody(detail)
