@@ -65,7 +65,7 @@ def changed_records(session: Session, plans, old: dict[str, dict]) -> tuple[set[
     total = 0
     for p in plans:
         types = [PERSON, ORG] if p.party else [p.primary_type]
-        rows = session.execute(select(SourceRecord.id, SourceRecord.source_key, SourceRecord.last_run_id)
+        rows = session.connection().execute(select(SourceRecord.id, SourceRecord.source_key, SourceRecord.last_run_id)
                                .where(SourceRecord.source == p.source, SourceRecord.stream == p.stream)
                                .execution_options(yield_per=50_000))
         for rid, key, run_id in rows:

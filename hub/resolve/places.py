@@ -23,13 +23,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 
 from hub.context import HubContext
 from hub.db.models import Building, EntityLink, GridCell, Household, Organization, Person, SourceRecord
 from hub.db.session import transaction
 from hub.resolve.address import building_key, group_number
 from hub.resolve.gridindex import GridIndex
+from hub.resolve.store import decode_json
 from hub.resolve.upsert import (
     ChangeWriter,
     chunks,
@@ -276,15 +277,17 @@ class Placer:
         if not sources:
             return {}
         villages: dict[tuple[str, str, str], str] = {}
-        rows = self.session.execute(select(SourceRecord.source, SourceRecord.stream, SourceRecord.source_key,
-                                           SourceRecord.data)
-                                    .where(SourceRecord.source.in_(sources), SourceRecord.deleted.is_(False)))
-        for source, stream, key, data in rows:
+        rows = self.session.connection().execute(
+            select(SourceRecord.source, SourceRecord.stream, SourceRecord.source_key,
+                   type_coerce(SourceRecord.data, Text))
+            .where(SourceRecord.source.in_(sources), SourceRecord.deleted.is_(False)))
+        for source, stream, key, text in rows:
+            data = decode_json(text)
             code = self.index.village_named((data or {}).get("village"), (data or {}).get("township"))
             if code:
                 villages[(source, stream, key)] = code
         out: dict[str, str] = {}
-        for link in self.session.execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key,
+        for link in self.session.connection().execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key,
                                                 EntityLink.entity_id)
                                          .where(EntityLink.entity_type == "person", EntityLink.source.in_(sources))):
             if (code := villages.get(tuple(link[:3]))) is not None:

@@ -6,6 +6,7 @@ same records writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +15,11 @@ from sqlalchemy.orm import Session
 
 from hub.db.base import Base, utcnow
 from hub.db.models import ChangeFeed, EntityLink, EntityRedirect
+
+try:  # several times faster than json.loads on the records' JSON text
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - orjson is optional
+    _fast_loads = json.loads
 
 Address = tuple[str, str, str]
 LinkValue = tuple[str, str, float | None, str | None]  # entity_id, method, score, run_id
@@ -30,8 +36,18 @@ def chunks(items: Iterable[Any], size: int = 500) -> Iterable[list[Any]]:
         yield batch
 
 
+def decode_json(value: Any) -> Any:
+    """A JSON column read as text (SQLite) or already decoded by the driver (PostgreSQL)."""
+    if value is None or not isinstance(value, (str, bytes)):
+        return value
+    try:
+        return _fast_loads(value)
+    except ValueError:  # what orjson refuses and json accepts (NaN, huge integers)
+        return json.loads(value)
+
+
 def load_links(session: Session, etype: str) -> dict[Address, LinkValue]:
-    rows = session.execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_id,
+    rows = session.connection().execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_id,
                                   EntityLink.method, EntityLink.score, EntityLink.run_id)
                            .where(EntityLink.entity_type == etype).execution_options(yield_per=50_000))
     return {(s, st, k): (e, m, sc, r) for s, st, k, e, m, sc, r in rows}

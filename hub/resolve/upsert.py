@@ -10,11 +10,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Text, bindparam, delete, func, insert, select, type_coerce, update
 
 from hub.context import HubContext
 from hub.db.base import utcnow
 from hub.db.models import ChangeFeed, EntityLink, SourceRecord, StreamState
+from hub.resolve.store import decode_json
 
 CHUNK = 5000
 
@@ -29,12 +30,12 @@ def records(session: Any, sources: list[str], stream: str) -> Iterator[tuple[str
     if not sources:
         return
     rows = session.connection().execute(
-        select(SourceRecord.source, SourceRecord.source_key, SourceRecord.data)
+        select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text))
         .where(SourceRecord.source.in_(sources), SourceRecord.stream == stream, SourceRecord.deleted.is_(False))
         .order_by(SourceRecord.source, SourceRecord.source_key)
         .execution_options(yield_per=CHUNK))
-    for source, key, data in rows:
-        yield source, key, data or {}
+    for source, key, data in rows:  # decoded here, once: see hub.resolve.store.decode_json
+        yield source, key, decode_json(data) or {}
 
 
 def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
