@@ -68,10 +68,15 @@ def changed_records(session: Session, plans, old: dict[str, dict]) -> tuple[set[
         rows = session.connection().execute(select(SourceRecord.id, SourceRecord.source_key, SourceRecord.last_run_id)
                                .where(SourceRecord.source == p.source, SourceRecord.stream == p.stream)
                                .execution_options(yield_per=50_000))
-        for rid, key, run_id in rows:
+        maps, source, link_stream = [old[t] for t in types], p.source, p.link_stream
+        for rid, key, run_id in rows:  # a hot loop over every record: no per-row generator or property
             total += 1
-            addr = (p.source, p.link_stream, key)
-            link = next((old[t][addr] for t in types if addr in old[t]), None)
+            addr = (source, link_stream, key)
+            link = None
+            for links in maps:
+                link = links.get(addr)
+                if link is not None:
+                    break
             if link is None or link[3] != run_id:
                 changed.add(rid)
     return changed, total

@@ -81,7 +81,7 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
             EntityLink.source, EntityLink.stream, EntityLink.source_key).in_(batch)))
     if inserts:
         for batch in chunks(inserts, 20_000):
-            session.connection().execute(insert(EntityLink), batch)
+            session.connection().execute(insert(EntityLink.__table__), batch)
     if updates:
         stmt = (update(EntityLink).where(EntityLink.entity_type == etype, EntityLink.source == bindparam("b_source"),
                                          EntityLink.stream == bindparam("b_stream"),
@@ -173,4 +173,4 @@ def redirected_ids(session: Session, etype: str) -> set[str]:
 
 def write_feed(session: Session, feed: list[dict[str, Any]]) -> None:
     for batch in chunks(feed, 10_000):
-        session.connection().execute(insert(ChangeFeed), batch)
+        session.connection().execute(insert(ChangeFeed.__table__), batch)

@@ -149,7 +149,7 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
             for pid, tag in batch:
                 session.execute(delete(PersonTag).where(PersonTag.person_id == pid, PersonTag.tag == tag))
         for batch in chunks(new):
-            session.execute(insert(PersonTag), batch)
+            session.connection().execute(insert(PersonTag.__table__), batch)
         for pid in sorted({r["person_id"] for r in new} | {k[0] for k in gone}):
             writer.feed("person", pid, "updated")
         counts.update(f"tag_{t}" for _, t in want)

@@ -51,9 +51,9 @@ class ChangeWriter:
         self.counts: Counter[str] = Counter()
         self._feed: list[dict[str, Any]] = []
 
-    def feed(self, entity_type: str, entity_id: str, change: str) -> None:
+    def feed(self, entity_type: str, entity_id: str, change: str, at: Any = None) -> None:
         self._feed.append({"entity_type": entity_type, "entity_id": entity_id, "change": change,
-                           "run_id": self.run_id, "changed_at": utcnow()})
+                           "run_id": self.run_id, "changed_at": at or utcnow()})
 
     def sync(self, model: Any, entity_type: str, existing: dict[str, dict[str, Any]],
              desired: dict[str, dict[str, Any]], *, create: bool = True, key: str = "id") -> None:
@@ -68,8 +68,9 @@ class ChangeWriter:
             diff = {k: v for k, v in values.items() if have.get(k) != v}
             if diff:
                 changed.append({key: ident, **diff})
+        # Core inserts: the ORM's bulk path adds per-row bookkeeping and nothing else here
         for batch in chunks(new):
-            self.session.execute(insert(model), batch)
+            self.session.connection().execute(insert(model.__table__), batch)
         # group updates by the set of columns they touch: one executemany per shape
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in changed:
@@ -82,10 +83,11 @@ class ChangeWriter:
             for batch in chunks(rows):
                 self.session.connection().execute(stmt, [
                     {"_pk": r[key], **{f"_v_{c}": r[c] for c in cols if c != key}} for r in batch])
+        now = utcnow()
         for row in new:
-            self.feed(entity_type, row[key], "created")
+            self.feed(entity_type, row[key], "created", now)
         for row in changed:
-            self.feed(entity_type, row[key], "updated")
+            self.feed(entity_type, row[key], "updated", now)
         self.counts[f"{entity_type}_created"] += len(new)
         self.counts[f"{entity_type}_updated"] += len(changed)
 
@@ -111,7 +113,7 @@ class ChangeWriter:
                  for k, eid in desired.items() if k in have and have[k][1] != eid]
         gone = [have[k][0] for k in have if k not in desired]
         for batch in chunks(new):
-            self.session.execute(insert(EntityLink), batch)
+            self.session.connection().execute(insert(EntityLink.__table__), batch)
         for batch in chunks(moved):
             self.session.execute(update(EntityLink), batch)
         for batch in chunks(gone):
@@ -121,7 +123,7 @@ class ChangeWriter:
 
     def flush_feed(self) -> None:
         for batch in chunks(self._feed):
-            self.session.execute(insert(ChangeFeed), batch)
+            self.session.connection().execute(insert(ChangeFeed.__table__), batch)
         self._feed.clear()
 
 
