@@ -278,13 +278,21 @@ def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str],
         for batch in store.chunks(sorted(set(ids))):
             for row in session.execute(select(model.__table__).where(model.person_id.in_(batch))).mappings():
                 have[row["person_id"]].append({c: row[c] for c in cols})
+        # inserts are batched, in the same order as before; a delete (only when rows exist) flushes them first
+        pending: list[dict[str, Any]] = []
+        connection = session.connection()
         for pid in sorted(set(wanted) | set(have)):
             new = wanted.get(pid, [])
             if sorted(_canon(r) for r in new) == sorted(_canon(r) for r in have.get(pid, [])):
                 continue
-            session.execute(model.__table__.delete().where(model.person_id == pid))
-            if new:
-                session.execute(model.__table__.insert(), [{"person_id": pid, **r} for r in new])
+            if have.get(pid):
+                if pending:
+                    connection.execute(model.__table__.insert(), pending)
+                    pending = []
+                connection.execute(model.__table__.delete().where(model.person_id == pid))
+            pending += [{"person_id": pid, **r} for r in new]
+        if pending:
+            connection.execute(model.__table__.insert(), pending)
 
 
 def _canon(row: dict) -> str:
