@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-RESOLVED = Asset(name="gridhub.resolved", uri="gridhub://resolved")
+from hub.orchestration import RESOLVED_ASSET
+
+RESOLVED = Asset(**RESOLVED_ASSET)
 
 
 @dag(

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetAny, dag, task
 
-from hub.orchestration import ALL_KINDS, asset_uri
+from hub.orchestration import ALL_KINDS, RESOLVED_ASSET, asset_uri
 
-RESOLVED = Asset(name="gridhub.resolved", uri="gridhub://resolved")
+RESOLVED = Asset(**RESOLVED_ASSET)
 
 
 @dag(

@@ -66,6 +66,10 @@ def asset_uri(kind: str) -> str:
     return f"gridhub://entities/{kind}"
 
 
+# Emitted by the resolve DAG; the events and quality DAGs are scheduled on it.
+RESOLVED_ASSET = {"name": "gridhub.resolved", "uri": "gridhub://resolved"}
+
+
 def _context():  # type: ignore[no-untyped-def]
     from hub.context import HubContext
 

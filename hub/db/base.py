@@ -22,6 +22,20 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def stored_date(value: Any) -> dt.date | None:
+    """A date read back from the store: a date/datetime column, or an ISO string in a JSON document."""
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
 # Reused column shapes (SQLAlchemy 2.0 Annotated mapping).
 str_id = Annotated[str, mapped_column(String(64), primary_key=True)]
 source_name = Annotated[str, mapped_column(String(64))]

@@ -13,39 +13,27 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hub.context import HubContext
-from hub.db.base import utcnow
+from hub.db.base import stored_date, utcnow
 from hub.db.models import ChangeFeed, Event
 from hub.db.session import transaction
 from hub.events.deadlines import CLOSED_STATUSES, PASSED_UP_STATUSES, DeadlineState, assess, remit_for
 
 
-def _day(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
 def finished_on(values: dict[str, Any]) -> dt.date | None:
     """When handling ended: resolved (or rectified, failed, passed up), else closed."""
     details = values.get("details") or {}
-    return _day(values.get("resolved_at")) or _day(details.get("passed_up_at")) or _day(values.get("closed_at"))
+    return (stored_date(values.get("resolved_at")) or stored_date(details.get("passed_up_at"))
+            or stored_date(values.get("closed_at")))
 
 
 def assess_event(values: dict[str, Any], today: dt.date) -> DeadlineState | None:
     """Deadline state of an event given its stored fields; None when it has no start date."""
-    started = _day(values.get("accepted_at")) or _day(values.get("occurred_at"))
+    started = stored_date(values.get("accepted_at")) or stored_date(values.get("occurred_at"))
     if started is None:
         return None
     kind = values["kind"]
     remit = values.get("remit") or remit_for(kind)
-    explicit = _day((values.get("details") or {}).get("rectification_due"))
+    explicit = stored_date((values.get("details") or {}).get("rectification_due"))
     return assess(kind, remit, started, values.get("status") or "open", today, finished_on(values), explicit)
 
 

@@ -35,7 +35,7 @@ from hub.events.deadlines import remit_for
 from hub.events.overdue import assess_event
 from hub.resolve.address import building_key
 from hub.resolve.gridindex import GridIndex
-from hub.resolve.places import place_by_address
+from hub.resolve.placement import place_by_address
 from hub.resolve.upsert import (
     ChangeWriter,
     chunks,

@@ -18,9 +18,7 @@ unless its own records say better.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Text, select, type_coerce
@@ -28,8 +26,18 @@ from sqlalchemy import Text, select, type_coerce
 from hub.context import HubContext
 from hub.db.models import Building, EntityLink, GridCell, Household, Organization, Person, SourceRecord
 from hub.db.session import transaction
-from hub.resolve.address import building_key, group_number
+from hub.resolve.address import building_key
 from hub.resolve.gridindex import GridIndex
+from hub.resolve.placement import (
+    UNPLACED,
+    Evidence,
+    Placement,
+    building_id,
+    explicit_code,
+    household_code,
+    nearest_registered,
+    place_building,
+)
 from hub.resolve.store import decode_json
 from hub.resolve.upsert import (
     ChangeWriter,
@@ -42,87 +50,6 @@ from hub.resolve.upsert import (
     sources_of,
     unchanged_since,
 )
-
-POINT_METHODS = ("point", "point_swapped")
-
-
-def building_id(key: str) -> str:
-    """Stable: the digest of the normalised address, so re-running never renumbers a building."""
-    return "B-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass
-class Evidence:
-    """Everything the sources say about where one building is."""
-
-    key: str
-    codes: Counter[str] = field(default_factory=Counter)
-    villages: Counter[str] = field(default_factory=Counter)
-    points: list[tuple[Any, Any]] = field(default_factory=list)
-    numbered: list[tuple[int, str]] = field(default_factory=list)  # (户号, its explicit group) at this address
-    defining: bool = False  # named by a household, unit or person record (not only by an event)
-
-
-@dataclass(frozen=True)
-class Placement:
-    grid_code: str | None
-    method: str | None
-    lon: float | None = None
-    lat: float | None = None
-
-
-UNPLACED = Placement(None, None)
-
-
-def _explicit(index: GridIndex, *codes: Any) -> str | None:
-    for code in codes:
-        if code and index.known(str(code)):
-            return str(code)
-    return None
-
-
-def _household_code(index: GridIndex, data: dict[str, Any]) -> str | None:
-    village, group = data.get("village_code"), data.get("group_no")
-    if village and group not in (None, ""):
-        try:
-            return _explicit(index, f"{village}{int(str(group)):03d}")
-        except ValueError:
-            return None
-    return None
-
-
-def place_building(index: GridIndex, ev: Evidence) -> Placement:
-    if ev.codes:
-        code = sorted(ev.codes.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        return Placement(code, "code")
-    for lon, lat in ev.points:
-        hit = index.locate(lon, lat)
-        if hit is not None:
-            return Placement(hit.code, hit.method, hit.lon, hit.lat)
-    return place_by_address(index, ev.key, ev.villages)
-
-
-def place_by_address(index: GridIndex, key: str | None, villages: Counter[str] | None = None) -> Placement:
-    village = index.village_in_address(key) if key else None
-    if village is None and villages:
-        village = sorted(villages.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-    if village is None:
-        return UNPLACED
-    number = group_number(key, after=index.name_of(village)) if key else None
-    if number is None and key:
-        number = group_number(key)
-    group = index.group(village, number) if number is not None else None
-    return Placement(group, "address") if group else Placement(village, "village_name")
-
-
-def nearest_registered(ev: Evidence, number: int, village: Any) -> str | None:
-    """One address, households naming different groups: blocks numbered per group, not per community.
-
-    A household that names no group takes that of the household registered nearest to it (户号 are
-    issued in sequence, and a block's households register together), within its own village.
-    """
-    pool = [(abs(n - number), n, code) for n, code in ev.numbered if not village or code.startswith(str(village))]
-    return min(pool)[2] if pool else None
 
 
 class Placer:
@@ -160,7 +87,7 @@ class Placer:
             self.households[key] = data
             ev = self._ev(data.get("address"))
             if ev is not None:
-                if code := _household_code(index, data):
+                if code := household_code(index, data):
                     ev.codes[code] += 1
                     if key.isdigit():
                         ev.numbered.append((int(key), code))
@@ -169,7 +96,7 @@ class Placer:
         for source, key, data in records(s, sources_of(ctx, "fire-safety"), "units"):
             self.units[(source, key)] = data
             ev = self._ev(data.get("address"))
-            if ev is not None and (code := _explicit(index, data.get("grid_code"))):
+            if ev is not None and (code := explicit_code(index, data.get("grid_code"))):
                 ev.codes[code] += 1
             self._point(ev, data)
         ps = sources_of(ctx, "public-security")
@@ -178,7 +105,7 @@ class Placer:
                 self.ps[(source, stream, key)] = data
                 if stream == "floating-persons":
                     ev = self._ev(data.get("address"))
-                    if ev is not None and (code := _explicit(index, data.get("grid_code"))):
+                    if ev is not None and (code := explicit_code(index, data.get("grid_code"))):
                         ev.codes[code] += 1
         for address, in s.execute(select(Person.address).where(Person.address.is_not(None))):
             self._ev(address)
@@ -186,7 +113,7 @@ class Placer:
             self._ev(address)
         for _, _, data in records(s, ps, "incidents"):  # events confirm buildings, they do not make them
             ev = self._ev(data.get("address"), defining=False)
-            if ev is not None and (code := _explicit(index, data.get("grid_code"))):
+            if ev is not None and (code := explicit_code(index, data.get("grid_code"))):
                 ev.codes[code] += 1
             self._point(ev, data)
 
@@ -218,7 +145,7 @@ class Placer:
             number = row["household_no"] or ""
             data = self.households.get(number, {})
             bid, bplace = self._building(data.get("address") or row["address"])
-            code, method = _household_code(self.index, data), "code"
+            code, method = household_code(self.index, data), "code"
             if code is None and bplace.grid_code:
                 code, method = bplace.grid_code, "building"
                 ev = self.evidence[building_key(data.get("address") or row["address"])]
@@ -254,7 +181,7 @@ class Placer:
                 bid, code = households[hh]
                 method = "household" if code else None
             recs = sorted(ps_of.get(pid, []), key=lambda r: r[0])  # floating-persons before special-persons
-            if code is None and (found := _explicit(index, *(d.get("grid_code") for _, d in recs))):
+            if code is None and (found := explicit_code(index, *(d.get("grid_code") for _, d in recs))):
                 code, method = found, "code"
             addresses = [d.get("address") for _, d in recs] + [row["address"]]
             for address in addresses:
@@ -329,7 +256,7 @@ class Placer:
         desired = {}
         for oid, row in existing.items():
             units = units_of.get(oid, [])
-            code, method = _explicit(index, *(u.get("grid_code") for u in units)), "code"
+            code, method = explicit_code(index, *(u.get("grid_code") for u in units)), "code"
             if code is None:
                 for lon, lat in [(u.get("lon"), u.get("lat")) for u in units] + [(row["lon"], row["lat"])]:
                     if (hit := index.locate(lon, lat)) is not None:

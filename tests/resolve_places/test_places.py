@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from hub.db.models import Building, ChangeFeed, EntityLink, Household, Organization, Person
 from hub.db.session import transaction
-from hub.resolve.places import building_id, place_entities, unassigned
+from hub.resolve.placement import building_id
+from hub.resolve.places import place_entities, unassigned
 
 ADDR_PREFIX = "河北省唐山市路北区"
 EAST, COMM = "130203101201", "130203101001"

@@ -9,10 +9,10 @@ names). Provenance records, per attribute, the source record, the rule and the r
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from hub.db.base import stored_date
 from hub.resolve.persons.records import Mention
 
 ORDER = ["population", "civil-affairs", "public-security", "fire-safety", "dispute-mediation"]
@@ -133,7 +133,7 @@ def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str
         elif attr == "household":
             values["household_id"] = household_ids.get(value) if value else None
         elif attr == "birth_date":
-            values["birth_date"] = _date(value)
+            values["birth_date"] = stored_date(value)
         else:
             values[attr] = value
     values["status"] = values.get("status") or "active"
@@ -148,13 +148,6 @@ def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str
     return values
 
 
-def _date(value: Any) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def welfare_rows(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
@@ -167,7 +160,7 @@ def welfare_rows(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
         since = next((m.attrs[k] for k in ("approved_on", "approval_date", "issued_on", "since") if m.attrs.get(k)),
                      None)
         details = {k: m.attrs[k] for k in ("lives_alone", "disability", "category") if m.attrs.get(k) is not None}
-        rows.append({"programme": m.stream, "status": status, "since": _date(since), "until": None,
+        rows.append({"programme": m.stream, "status": status, "since": stored_date(since), "until": None,
                      "details": details, "source_key": m.link_key})
     return sorted(rows, key=lambda r: (r["programme"], r["source_key"]))
 
@@ -177,7 +170,7 @@ def special_rows(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
     for m in mentions:
         if "special" not in m.stream or m.deleted:
             continue
-        rows.append({"category": str(m.attrs.get("category") or "unknown"), "since": _date(m.attrs.get("since")),
+        rows.append({"category": str(m.attrs.get("category") or "unknown"), "since": stored_date(m.attrs.get("since")),
                      "status": str(m.attrs.get("status") or "active"), "supervisor": m.attrs.get("supervisor"),
                      "source_key": m.link_key, "note": None})
     return sorted(rows, key=lambda r: r["source_key"])
