@@ -1,6 +1,8 @@
 """Resolve accuracy and speed on a synthetic county, beside a plain exact-ID-join baseline.
 
-    .venv/bin/python bench/bench_resolve.py --residents 100000 [--out /tmp/bench-resolve]
+    .venv/bin/python bench/bench_resolve.py --residents 100000 [--townships 1] [--out /tmp/bench-resolve]
+
+Writes bench/results/resolve_<residents>x<townships>.md (bench/results/resolve.md reads them).
 
 Day 0-1 of the county are synced and resolved in full; then day 2 is delivered, synced and
 resolved incrementally. Each resolve runs in a child process so its wall time and peak memory
@@ -83,12 +85,14 @@ def hide_last_day(out: Path, stash: Path) -> list[tuple[Path, Path]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--residents", type=int, default=100_000)
+    ap.add_argument("--townships", type=int, default=1, help="a county of 500,000 has ~25 townships of 20,000")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench-resolve"))
     args = ap.parse_args()
     os.environ.setdefault("HUB_SECRET_KEY", "bench-resolve-secret")
     shutil.rmtree(args.out, ignore_errors=True)
     t0 = time.perf_counter()
-    ctx, handle, sources = county.build_county(args.out, args.residents, days=2)
+    ctx, handle, sources = county.build_county(args.out, args.residents, days=2,
+                                                   townships=args.townships)
     gen_s = time.perf_counter() - t0
     moved = hide_last_day(args.out, args.out.parent / (args.out.name + "-stash"))
     handle.set_day(1)
@@ -115,12 +119,13 @@ def main() -> None:
 
         from hub.db.models import EntityLink, MatchReview
         methods = dict(s.execute(select(EntityLink.method, func.count()).group_by(EntityLink.method)).all())
-        reviews = s.scalar(select(func.count()).select_from(MatchReview))
+        reviews = dict(s.execute(select(MatchReview.entity_type, func.count()).group_by(MatchReview.entity_type)).all())
         sizes = Counter(n for (n,) in s.execute(select(func.count()).select_from(EntityLink)
                                                  .where(EntityLink.entity_type == "person")
                                                  .group_by(EntityLink.entity_id)))
     report = render(args, gen_s, sync_s, full, again, inc, rows, methods, reviews, sizes)
-    (ROOT / "bench" / "results" / "resolve.md").write_text(report, encoding="utf-8")
+    name = f"resolve_{args.residents}x{args.townships}.md"
+    (ROOT / "bench" / "results" / name).write_text(report, encoding="utf-8")
     print(report)
 
 
@@ -128,9 +133,13 @@ def render(args, gen_s, sync_s, full, again, inc, rows, methods, reviews, sizes)
     cpu = platform.processor() or platform.machine()
     lines = [
         "# Resolve benchmark (persons, households, organisations)", "",
-        f"Command: `.venv/bin/python bench/bench_resolve.py --residents {args.residents}`  ",
+        f"Command: `.venv/bin/python bench/bench_resolve.py --residents {args.residents} "
+        f"--townships {args.townships}`  ",
+        f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average before: "
+        f"{os.getloadavg()[0]:.1f}.  ",
         f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, SQLite store.  ",
-        f"County: {args.residents:,} residents, days 0-2; generation {gen_s:.0f} s, sync of days 0-1 {sync_s:.0f} s.",
+        f"County: {args.residents:,} residents in {args.townships} township(s), days 0-2; generation {gen_s:.0f} s, "
+        f"sync of days 0-1 {sync_s:.0f} s.",
         "", "## Accuracy (pairwise, over loaded records; quarantined rows excluded)", "",
         "| entities | method | records | true pairs | predicted pairs | precision | recall |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -147,7 +156,8 @@ def render(args, gen_s, sync_s, full, again, inc, rows, methods, reviews, sizes)
               "", f"Incremental / full: {inc['seconds'] / max(full['seconds'], 1e-9):.1%}.", "",
               "## Links by method", "", "| method | links |", "|---|---:|"]
     lines += [f"| {k} | {v:,} |" for k, v in sorted(methods.items(), key=lambda kv: -kv[1])]
-    lines += ["", f"Review queue: {reviews} pairs. Person cluster sizes (records per person): "
+    queue = ", ".join(f"{k} {v:,}" for k, v in sorted(reviews.items())) or "empty"
+    lines += ["", f"Review queue (pairs): {queue}. Person cluster sizes (records per person): "
               + ", ".join(f"{k}: {v:,}" for k, v in sorted(sizes.items())), ""]
     return "\n".join(lines)
 

@@ -14,11 +14,13 @@ from collections import defaultdict
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext
 from hub.db.models import (
+    EntityLink,
+    GridCell,
     Household,
     MatchReview,
     Organization,
@@ -30,7 +32,7 @@ from hub.db.models import (
 from hub.db.session import transaction
 from hub.resolve import store
 from hub.resolve.households import golden_household, link_households
-from hub.resolve.organisations import golden_org, link_orgs
+from hub.resolve.organisations import golden_org, link_orgs, township_names
 from hub.resolve.persons.clusters import assign_ids
 from hub.resolve.persons.deterministic import load_decisions
 from hub.resolve.persons.golden import golden_person, rules, special_rows, welfare_rows
@@ -60,25 +62,21 @@ def _record_address(plans, addr: tuple[str, str, str]) -> tuple[str, str, str] |
     return None
 
 
-def changed_records(session: Session, plans, old: dict[str, dict]) -> tuple[set[int], int]:  # type: ignore[no-untyped-def]
+def changed_records(session: Session, plans) -> tuple[set[int], int]:  # type: ignore[no-untyped-def]
+    """Records whose link is missing or was made from another version of the record, found in SQL
+    (an index probe a record) so that a quiet day costs little however large the county."""
     changed: set[int] = set()
     total = 0
+    sr, el = SourceRecord.__table__, EntityLink.__table__
+    connection = session.connection()
     for p in plans:
         types = [PERSON, ORG] if p.party else [p.primary_type]
-        rows = session.connection().execute(select(SourceRecord.id, SourceRecord.source_key, SourceRecord.last_run_id)
-                               .where(SourceRecord.source == p.source, SourceRecord.stream == p.stream)
-                               .execution_options(yield_per=50_000))
-        maps, source, link_stream = [old[t] for t in types], p.source, p.link_stream
-        for rid, key, run_id in rows:  # a hot loop over every record: no per-row generator or property
-            total += 1
-            addr = (source, link_stream, key)
-            link = None
-            for links in maps:
-                link = links.get(addr)
-                if link is not None:
-                    break
-            if link is None or link[3] != run_id:
-                changed.add(rid)
+        linked = select(el.c.id).where(el.c.source == sr.c.source, el.c.stream == p.link_stream,
+                                       el.c.source_key == sr.c.source_key, el.c.entity_type.in_(types),
+                                       el.c.run_id == sr.c.last_run_id)
+        mine = (sr.c.source == p.source, sr.c.stream == p.stream)
+        total += connection.execute(select(func.count()).select_from(sr).where(*mine)).scalar_one()
+        changed.update(connection.execute(select(sr.c.id).where(*mine, ~exists(linked))).scalars())
     return changed, total
 
 
@@ -99,17 +97,19 @@ def resolve_entities(ctx: HubContext, sources: list[str] | None = None) -> dict[
     run_id = new_run_id()
     with transaction(ctx.db_url) as session:
         plans = stream_plans(ctx, session)
-        old = {t: store.load_links(session, t) for t in (PERSON, ORG, HOUSEHOLD)}
-        changed, total = changed_records(session, plans, old)
+        changed, total = changed_records(session, plans)
         counts["records_changed"] = len(changed)
         if not changed:
             return dict(counts)
-        full = not any(old.values()) or len(changed) > 0.3 * total
+        full = session.scalar(select(EntityLink.id).limit(1)) is None or len(changed) > 0.3 * total
         if full:
+            old = {t: store.load_links(session, t) for t in (PERSON, ORG, HOUSEHOLD)}
             mentions = list(read_mentions(session, plans, blind_index=_bidx(ctx)))
         else:
-            mentions = _expand(session, plans, list(read_mentions(session, plans, record_ids=changed, blind_index=_bidx(ctx))),
-                               old, blind_index=_bidx(ctx))
+            old = {t: {} for t in (PERSON, ORG, HOUSEHOLD)}
+            seeds = list(read_mentions(session, plans, record_ids=changed, blind_index=_bidx(ctx)))
+            store.load_links_of(session, old, (m.address for m in seeds))
+            mentions = _expand(session, plans, seeds, old, blind_index=_bidx(ctx))
         # a tombstone that was never linked and names nobody (its values are gone) is not linked now
         mentions = [m for m in mentions if not (m.deleted and m.etype != HOUSEHOLD and not m.cid and not m.credit
                                                 and m.address not in old[m.etype])]
@@ -120,7 +120,9 @@ def resolve_entities(ctx: HubContext, sources: list[str] | None = None) -> dict[
 
 def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],  # type: ignore[no-untyped-def]
             extra: dict[str, set[str]] | None = None, blind_index=None) -> list[Mention]:
-    """Seeds plus every record of the entities they touch."""
+    """Seeds plus every mention of the entities they touch. A record read for one of its mentions
+    (a unit, for its organisation) brings only the mentions of touched entities: its other mentions
+    (the unit's responsible person) keep their links, since their entity's other records are not read."""
     touched: dict[str, set[str]] = {t: set(v) for t, v in (extra or {}).items()}
     for m in seeds:
         oid = old[m.etype].get(m.address)
@@ -144,16 +146,23 @@ def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],
             rec = _record_address(plans, addr)
             if rec:
                 keys.add(rec)
-    have = {m.order[0] for m in seeds}
-    more = [m for m in read_mentions(session, plans, keys=keys, blind_index=blind_index) if m.order[0] not in have]
+    have = {m.order for m in seeds}
+    more = [m for m in read_mentions(session, plans, keys=keys, blind_index=blind_index) if m.order not in have]
+    store.load_links_of(session, old, (m.address for m in more))
+    more = [m for m in more if (link := old[m.etype].get(m.address)) is None or link[0] in touched.get(m.etype, ())]
     return sorted(seeds + more, key=lambda m: m.order)
 
 
-def _names_tf(session: Session) -> pd.DataFrame:
-    """Name frequencies over the golden persons (what the full run saw over all mentions)."""
-    counts = session.execute(select(Person.name, func.count()).where(Person.name.is_not(None)).group_by(Person.name)).all()
-    total = sum(n for _, n in counts) or 1
-    return pd.DataFrame([(name, n / total) for name, n in counts], columns=["name", "tf_name"])
+def _names_tf(session: Session, names: set[str]) -> pd.DataFrame:
+    """County-wide frequencies (over the golden persons, as the full run saw over all mentions) of the
+    names in play: only names compared equal are looked up, so the rest need not be counted."""
+    total = session.scalar(select(func.count()).select_from(Person).where(Person.name.is_not(None))) or 1
+    rows = []
+    for batch in store.chunks(sorted(names)):
+        rows += session.execute(select(Person.name, func.count()).where(Person.name.in_(batch))
+                                .group_by(Person.name)).all()
+    rows = [(name, n / total) for name, n in sorted(rows)] or [("-", 1.0)]  # DuckDB needs a typed column
+    return pd.DataFrame(rows, columns=["name", "tf_name"])
 
 
 def _external_profiles(session: Session, loose: list[Mention], exclude: set[str]) -> pd.DataFrame:
@@ -184,7 +193,8 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         model = load_or_train(model_path, persons) if loose and full else (
             load_or_train(model_path, []) if loose else None)
         external = pd.DataFrame() if full or not loose else _external_profiles(session, loose, set(old_p.values()))
-        tf = None if full or not loose else _names_tf(session)
+        tf = None if full or not loose else _names_tf(
+            session, {m.name for m in loose if m.name} | set(external.get("name", pd.Series()).dropna()))
         plinks = link_persons(persons, old_p, decisions, model, external, population, _bands(ctx), tf)
         if not plinks.pull:
             break
@@ -227,12 +237,13 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
     # organisations
     orgs = [m for m in mentions if m.etype == ORG]
     old_o = {m.address: old[ORG][m.address][0] for m in orgs if m.address in old[ORG]}
-    o_groups, o_method = link_orgs(orgs, old_o, load_decisions(session, ORG))
+    townships = township_names(session.execute(select(GridCell.code, GridCell.name).where(GridCell.level == 1)).tuples())
+    o_groups, o_method, o_reviews = link_orgs(orgs, old_o, load_decisions(session, ORG), townships)
     o_assign = assign_ids([[orgs[i] for i in g] for g in o_groups], old_o, "O",
                           set(old_o.values()) | _live(session, Organization, full),
                           store.redirected_ids(session, ORG))
     o_rows, o_links = {}, {}
-    person_of = {a: v[0] for a, v in p_links.items()}
+    person_of = {a: v[0] for a, v in old[PERSON].items()} | {a: v[0] for a, v in p_links.items()}
     for g, oid in zip(o_groups, o_assign.ids, strict=True):
         o_rows[oid] = golden_org([orgs[i] for i in g], person_of)
         for i in g:
@@ -256,9 +267,9 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         counts[f"{etype}_merged"] += sum(1 for v in moves.values() if v)
         counts["links_written"] += store.write_links(session, etype, links, scope, old[etype])
     _programmes(session, p_clusters, p_assign.ids, feed, run_id)
-    for review in plinks.reviews:
-        session.add(MatchReview(entity_type=PERSON, status="pending", **review))
-    counts["reviews_added"] += len(plinks.reviews)
+    for etype, reviews in ((PERSON, plinks.reviews), (ORG, o_reviews)):
+        session.add_all(MatchReview(entity_type=etype, status="pending", **review) for review in reviews)
+        counts["reviews_added"] += len(reviews)
     store.write_feed(session, feed)
     counts["changes"] = len(feed)
 

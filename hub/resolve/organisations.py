@@ -4,9 +4,11 @@ floating persons.
 Linked by credit code first. A mention known only by name (an employer; a party whose code no
 unit carries) joins the one registered organisation (a unit, or anything with a credit code)
 bearing that normalised name. When several bear it (a 王记超市 in two villages), where the
-mention is placed decides: the employee's grid, else village (the grid code's 12-digit village
-part, or the village named in the address), must fit exactly one of them; otherwise the mention
-stays an organisation of its own (method ``name_ambiguous``) rather than guess.
+mention is placed decides, finest evidence first: the employee's (or the dispute's) grid, its
+village (the grid code's 12-digit part, or the village named in the address), its township (the
+grid code's 9-digit part named through the grid registry, or the township in the address). Only
+one candidate may fit; otherwise the mention stays an organisation of its own (method
+``name_ambiguous``) and each candidate goes to the steward's review queue rather than a guess.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from hub.resolve.address import building_key
@@ -27,7 +29,9 @@ KEY_UNIT = "消防安全重点单位"
 _PUNCT = re.compile(r"[\s\W_]+")
 _SUFFIXES = (("有限责任公司", "有限公司"),)  # the same legal form written two ways; 店/超市 stay meaningful
 _VILLAGE = re.compile(r"(?:^.*?(?:镇|乡|街道办事处|街道))?(.+?(?:村|社区|居委会))")
-PLACE_LEVELS = ("grid", "village_code", "village")  # finest first
+_TOWNSHIP = re.compile(r"^(.{1,12}?(?:镇|乡|街道))")
+PLACE_LEVELS = ("grid", "village_code", "village", "township")  # finest first
+Places = dict[str, set[str]]
 
 
 def org_name(name: str | None) -> str | None:
@@ -44,27 +48,44 @@ def org_name(name: str | None) -> str | None:
     return s or None
 
 
-def places(m: Mention) -> dict[str, set[str]]:
-    """Where a mention sits, per level: a unit's own grid/address, an employer's employee's home."""
-    prefix = "home_" if m.link_key.endswith("#employer") else ""
-    out: dict[str, set[str]] = {level: set() for level in PLACE_LEVELS}
+def places(m: Mention, townships: Mapping[str, str] | None = None) -> Places:
+    """Where a mention sits, per level: a unit's own grid/address, an employer's employee's home, a
+    dispute party's case. ``townships`` names a grid code's 9-digit township part (from the registry)."""
+    prefix = "home_" if m.link_key.endswith("#employer") else "case_" if m.attrs.get("party_kind") else ""
+    out: Places = {level: set() for level in PLACE_LEVELS}
     code = re.sub(r"\D", "", str(m.attrs.get(prefix + "grid_code") or ""))
     if len(code) >= 12:
         out["grid"].add(code)
         out["village_code"].add(code[:12])
+        if townships and (town := townships.get(code[:9])):
+            out["township"].add(town)
     key = building_key(m.attrs.get(prefix + "address"))
     if key and (hit := _VILLAGE.match(key)):
         out["village"].add(hit.group(1))
+    if key and (hit := _TOWNSHIP.match(key)):
+        out["township"].add(_township_name(hit.group(1)))
     village = org_name(m.attrs.get(prefix + "village"))
     if village and village.endswith(("村", "社区", "居委会")):
         out["village"].add(village)
     return out
 
 
-def _placed(mine: dict[str, set[str]], cands: dict[int, dict[str, set[str]]]) -> int | None:
+def _township_name(name: str) -> str:
+    """唐山镇 and 唐山镇街道办事处-style spellings compare equal; a registry name goes through the same."""
+    return org_name(name.replace("街道办事处", "街道")) or name
+
+
+def township_names(registry: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The grid registry's townships: 9-digit code part → normalised name."""
+    return {code[:9]: _township_name(name) for code, name in registry if code and name}
+
+
+def _placed(mine: Places, cands: dict[int, Places]) -> int | None:
     """The one candidate whose place fits the mention's at the finest level where any fits."""
     left = dict(cands)
     for level in PLACE_LEVELS:
+        if level == "village" and mine["township"]:  # a 东村 in another township is another 东村
+            left = {r: p for r, p in left.items() if not p["township"] or mine["township"] & p["township"]}
         fit = [r for r, p in left.items() if mine[level] & p[level]]
         if len(fit) == 1:
             return fit[0]
@@ -75,15 +96,13 @@ def _placed(mine: dict[str, set[str]], cands: dict[int, dict[str, set[str]]]) ->
     return None
 
 
-Places = dict[str, set[str]]
-
-
 class Register:
     """The organisations that stand on their own (units, holders of a code), by normalised name,
     with their units' places; kept by member index so later unions never lose an entry."""
 
-    def __init__(self, mentions: Sequence[Mention], uf: UnionFind, stands: Callable[[int, Mention], bool]) -> None:
-        self.uf = uf
+    def __init__(self, mentions: Sequence[Mention], uf: UnionFind, stands: Callable[[int, Mention], bool],
+                 townships: Mapping[str, str]) -> None:
+        self.uf, self.townships = uf, townships
         self.named: dict[str, set[int]] = defaultdict(set)
         self.where: dict[int, Places] = {}
         self.refs: dict[int, list[str]] = defaultdict(list)
@@ -94,32 +113,47 @@ class Register:
                 self.refs[rep].append(m.ref)
                 if m.attrs.get("party_kind") is None:
                     have = self.where.setdefault(rep, {level: set() for level in PLACE_LEVELS})
-                    for level, keys in places(m).items():
+                    for level, keys in places(m, townships).items():
                         have[level] |= keys
 
-    def choose(self, i: int, m: Mention, decisions: Decisions) -> tuple[int | None, str | None]:
-        """(root to join, method); (None, "name_ambiguous") when several fit; (None, None) when none bears the name."""
+    def choose(self, i: int, m: Mention, decisions: Decisions) -> tuple[int | None, str | None, dict[int, str]]:
+        """(root to join, method, candidates); (None, "name_ambiguous", {root: a record of it, ...}) when
+        several bear the name and the place does not tell them apart; (None, None, {}) when none bears it."""
         own = self.uf.find(i)
         roots: dict[int, Places] = {}
-        for rep in self.named.get(org_name(m.name) or "", ()):
+        shown: dict[int, str] = {}
+        for rep in sorted(self.named.get(org_name(m.name) or "", ())):
             root = self.uf.find(rep)
             if root == own or any(decisions.rejects(m.ref, ref) for ref in self.refs.get(rep, ())):
                 continue
             have = roots.setdefault(root, {level: set() for level in PLACE_LEVELS})
             for level, keys in self.where.get(rep, {}).items():
                 have[level] |= keys
+            shown.setdefault(root, self.refs[rep][0])
         if len(roots) == 1:
-            return next(iter(roots)), "name"
+            return next(iter(roots)), "name", {}
         if not roots:
-            return None, None
-        pick = _placed(places(m), roots)
-        return (pick, "name_place") if pick is not None else (None, "name_ambiguous")
+            return None, None, {}
+        pick = _placed(places(m, self.townships), roots)
+        return (pick, "name_place", {}) if pick is not None else (None, "name_ambiguous", shown)
 
 
-def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
-              decisions: Decisions) -> tuple[list[list[int]], list[str]]:
+def _review(m: Mention, shown: dict[int, str], decisions: Decisions) -> list[dict[str, Any]]:
+    """One pair per candidate for the steward; equally likely, so each scores 1/len(candidates)."""
+    score = round(1 / len(shown), 6)
+    return [{"left_key": m.ref, "right_key": ref, "score": score,
+             "evidence": {"rule": "same name, several organisations; the place does not tell which",
+                          "name": m.name, "candidates": len(shown)}}
+            for ref in sorted(shown.values()) if frozenset((m.ref, ref)) not in decisions.known]
+
+
+def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str], decisions: Decisions,
+              townships: Mapping[str, str] | None = None) -> tuple[list[list[int]], list[str], list[dict[str, Any]]]:
+    """(groups of mention indexes, each mention's method, pairs for the steward's review queue)."""
+    townships = townships or {}
     uf = UnionFind(len(mentions))
     method = ["unit_no"] * len(mentions)
+    reviews: list[dict[str, Any]] = []
     by_credit: dict[str, int] = {}
     for i, m in enumerate(mentions):
         if m.credit:
@@ -136,16 +170,17 @@ def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
     credited = {uf.find(i) for i, m in enumerate(mentions) if m.credit}
     orphans = [i for i, m in enumerate(mentions) if m.credit and uf.find(i) not in with_unit and m.name]
     if orphans:
-        bare = Register(mentions, uf, lambda i, m: is_unit(m) and uf.find(i) not in credited)
+        bare = Register(mentions, uf, lambda i, m: is_unit(m) and uf.find(i) not in credited, townships)
         for i in orphans:
             if uf.find(i) in with_unit:
                 continue  # another code-holder of its organisation already found the unit
-            pick, how = bare.choose(i, mentions[i], decisions)
+            pick, how, shown = bare.choose(i, mentions[i], decisions)
             if pick is not None:
                 uf.union(pick, i)
                 with_unit.add(uf.find(i))
             method[i] = how or method[i]
-    register = Register(mentions, uf, lambda i, m: is_unit(m) or bool(m.credit))
+            reviews += _review(mentions[i], shown, decisions) if shown else []
+    register = Register(mentions, uf, lambda i, m: is_unit(m) or bool(m.credit), townships)
     by_name: dict[str, int] = {}
     by_old: dict[str, int] = {}
     for i, m in enumerate(mentions):
@@ -161,12 +196,13 @@ def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
         n = org_name(m.name)
         if not n:
             continue
-        pick, how = register.choose(i, m, decisions)
+        pick, how, shown = register.choose(i, m, decisions)
         if pick is not None:
             uf.union(pick, i)
             method[i] = how
         elif how:
             method[i] = how  # several organisations bear this name: nothing says which
+            reviews += _review(m, shown, decisions)
         else:
             j = by_name.setdefault(n, i)
             if j != i:
@@ -178,7 +214,7 @@ def link_orgs(mentions: Sequence[Mention], old: dict[tuple[str, str, str], str],
         if a in by_ref and b in by_ref:
             uf.union(by_ref[a], by_ref[b])
             method[by_ref[b]] = "steward"
-    return uf.groups(), method
+    return uf.groups(), method, reviews
 
 
 def golden_org(mentions: Sequence[Mention], person_of: dict[tuple[str, str, str], str]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from hub.errors import HubError
 from hub.resolve.persons.records import CROSSWALK_STREAM
 
 STATUSES = ("pending", "accepted", "rejected")
-SHOWN = ("name", "gender", "birth_date", "village", "household_no", "status", "org_name", "role", "party_kind")
+SHOWN = ("name", "gender", "birth_date", "village", "household_no", "status", "org_name", "role", "party_kind",
+         "category", "grid_code", "address", "case_grid_code", "case_address", "place_is")
 
 
 def _row(r: MatchReview) -> dict[str, Any]:
@@ -50,6 +51,9 @@ def _record_of(session, ref: str) -> dict[str, Any]:  # type: ignore[no-untyped-
     data = dict(rec[2] or {}) if rec else {}
     if key.endswith("#责任人"):
         data = {"name": data.get("responsible_name"), "org_name": data.get("org_name")}
+    elif key.endswith("#employer"):  # an employer known by name: where its employee lives is the evidence
+        data = {"org_name": data.get("employer"), "grid_code": data.get("grid_code"), "address": data.get("address"),
+                "village": data.get("village"), "place_is": "the employee's home"}
     shown = {k: data.get(k) for k in SHOWN if data.get(k) is not None}
     shown["has_citizen_id"] = bool(data.get("citizen_id_bidx"))
     shown["has_phone"] = bool(data.get("phone_bidx"))

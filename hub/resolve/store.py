@@ -53,6 +53,19 @@ def load_links(session: Session, etype: str) -> dict[Address, LinkValue]:
     return {(s, st, k): (e, m, sc, r) for s, st, k, e, m, sc, r in rows}
 
 
+def load_links_of(session: Session, old: dict[str, dict[Address, LinkValue]], addresses: Iterable[Address]) -> None:
+    """Add the stored links of these addresses (any entity type) to ``old``: an incremental run reads
+    the links of the records in play, not the county's whole crosswalk."""
+    cols = (EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id,
+            EntityLink.method, EntityLink.score, EntityLink.run_id)
+    connection = session.connection()
+    for batch in chunks(sorted(set(addresses)), 300):
+        for s, st, k, etype, e, m, sc, r in connection.execute(select(*cols).where(
+                tuple_(EntityLink.source, EntityLink.stream, EntityLink.source_key).in_(batch))):
+            if etype in old:
+                old[etype][(s, st, k)] = (e, m, sc, r)
+
+
 def links_of(session: Session, etype: str, ids: Iterable[str]) -> set[Address]:
     out: set[Address] = set()
     for batch in chunks(sorted(set(ids))):

@@ -23,12 +23,12 @@ from hub.stages.sync import sync
 TOKEN = "resolve-test-token"
 
 
-def build_county(out: Path, residents: int, days: int = 2, seed: int = 7):  # type: ignore[no-untyped-def]
+def build_county(out: Path, residents: int, days: int = 2, seed: int = 7, townships: int = 1):  # type: ignore[no-untyped-def]
     """Generate, then serve public security over loopback; returns (ctx, stop, synced sources)."""
     from hub.synth import generate
     from hub.synth.server import start_in_thread
 
-    generate(out, seed=seed, residents=residents, days=days)
+    generate(out, seed=seed, residents=residents, days=days, townships=townships)
     url, handle = start_in_thread(out, TOKEN, rate_limit_per_s=1e6, fail_rate=0.0)
     cfg = out / "hub.yaml"
     cfg.write_text(re.sub(r'base_url: "[^"]+"', f'base_url: "{url}"', cfg.read_text(encoding="utf-8")),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
@@ -30,11 +31,22 @@ SURNAME_READINGS = {"曾": "zeng", "单": "shan", "解": "xie", "区": "ou", "�
                     "覃": "qin", "万": "wan", "种": "chong", "繁": "po", "员": "yun", "谌": "chen", "秘": "bi"}
 
 
-@lru_cache(maxsize=50_000)
-def _char_pinyin(ch: str) -> str:
+@lru_cache(maxsize=1)
+def _reader() -> Any:
+    """pypinyin, read one character at a time: its phrase dictionary (most of its import time, a fixed
+    cost of every incremental resolve) is never consulted for a single character, so it is not loaded."""
+    import os
+
+    if "pypinyin" not in sys.modules:
+        os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
     from pypinyin import lazy_pinyin
 
-    return "".join(lazy_pinyin(ch, errors="ignore"))
+    return lazy_pinyin
+
+
+@lru_cache(maxsize=50_000)
+def _char_pinyin(ch: str) -> str:
+    return "".join(_reader()(ch, errors="ignore"))
 
 
 @lru_cache(maxsize=200_000)

@@ -139,7 +139,8 @@ def _s(value: Any) -> str | None:
 PERSON_ATTRS = ("ethnicity", "relation_to_head", "address", "status", "cancel_reason", "category", "since",
                 "supervisor", "registered_at", "approved_on", "welfare_status", "lives_alone", "disability",
                 "programme")
-ORG_ATTRS = ("category", "address", "legal_rep", "lon", "lat", "grid_code", "party_kind")
+ORG_ATTRS = ("category", "address", "legal_rep", "lon", "lat", "grid_code", "party_kind", "case_grid_code",
+             "case_address")
 
 
 def key_citizen_id(key: str, blind_index: Callable[[str], str | None]) -> str | None:

@@ -19,7 +19,7 @@ CASE_COLUMNS = ("case_no", "category", "grid_code", "location", "summary", "leve
                 "department", "accepted_at", "assigned_at", "resolved_at", "closed_at", "transferred_to",
                 "failure_reason", "agreement", "amount", "feedback", "party_count", "updated_at", "history")
 PARTY_COLUMNS = ("party_key", "case_no", "party_index", "role", "party_kind", "name", "id_no", "credit_code",
-                 "phone")
+                 "phone", "case_grid_code", "case_location")
 
 #: event type -> (status it sets, its time field, {data key: case field})
 EFFECTS: dict[str, tuple[str | None, str | None, dict[str, str]]] = {
@@ -112,8 +112,10 @@ def party_kind(name: str | None, id_no: str | None) -> str:
 
 
 def party_rows(event: Event) -> list[dict[str, Any]]:
-    """``case_no#N`` rows, N from 0 in the order of the accepted event's parties."""
+    """``case_no#N`` rows, N from 0 in the order of the accepted event's parties; each carries where its
+    case arose, the only place evidence a party has (it tells two same-named shops apart)."""
     rows = []
+    grid_code, location = _text(event.data.get("grid_code")), _text(event.data.get("location"))
     for i, party in enumerate(event.data.get("parties") or []):
         party = party if isinstance(party, dict) else {}
         name, id_no = party.get("name"), party.get("id_no")
@@ -122,7 +124,8 @@ def party_rows(event: Event) -> list[dict[str, Any]]:
                      "role": _text(party.get("role")), "party_kind": kind, "name": _text(name),
                      "id_no": _text(id_no) if kind == "person" else None,
                      "credit_code": _text(id_no) if kind == "organisation" else None,
-                     "phone": _text(party.get("phone"))})
+                     "phone": _text(party.get("phone")), "case_grid_code": grid_code,
+                     "case_location": location})
     return rows
 
 

@@ -214,6 +214,9 @@ def test_parties_persons_and_organisations_pii_protected(tmp_path: Path) -> None
     parties = cases(ctx, "case-parties")
     assert set(parties) == {"TJ1#0", "TJ1#1", "TJ1#2"}
     assert [parties[f"TJ1#{i}"]["party_kind"] for i in range(3)] == ["person", "person", "organisation"]
+    # the case's place travels with each party: what tells two same-named shops apart in resolve
+    assert {(p["case_grid_code"], p["case_address"]) for p in parties.values()} == {
+        ("130203101204009", "唐山镇北村9组277号")}
     assert parties["TJ1#1"]["phone_bidx"] is None  # an unreadable phone is a warning, not a quarantine
     with transaction(ctx.db_url) as session:
         states = {s.stream: json.dumps(s.state) for s in session.scalars(select(StreamState))}
