@@ -254,14 +254,14 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
             (HOUSEHOLD, Household.__table__, HH_COLS, h_rows, h_assign, h_links, old_h),
             (PERSON, Person.__table__, PERSON_COLS, p_rows, p_assign, p_links, old_p),
             (ORG, Organization.__table__, ORG_COLS, o_rows, o_assign, o_links, old_o)):
-        current = store.existing_rows(session, table, None if full else set(rows) | set(old_map.values()), cols)
-        done = store.sync_rows(session, table, etype, rows, current, feed, run_id)
+        done = store.sync_rows(session, table, etype, rows, None if full else set(rows) | set(old_map.values()),
+                               cols, feed, run_id)
         counts[f"{etype}_created"] += done["created"]
         counts[f"{etype}_updated"] += done["updated"]
         gone = {oid for oid in set(old_map.values()) if oid not in rows}
         moves: dict[str, str | None] = {oid: assign.merged.get(oid) for oid in gone}
         if full:  # entities whose records all vanished
-            moves.update({eid: None for eid in current if eid not in rows and eid not in moves})
+            moves.update({eid: None for eid in done["present"] if eid not in rows and eid not in moves})
         store.retire(session, table, etype, moves, feed, run_id)
         store.revive(session, assign.revived, etype, feed, run_id)
         counts[f"{etype}_merged"] += sum(1 for v in moves.values() if v)

@@ -129,7 +129,8 @@ class Register:
             have = roots.setdefault(root, {level: set() for level in PLACE_LEVELS})
             for level, keys in self.where.get(rep, {}).items():
                 have[level] |= keys
-            shown.setdefault(root, self.refs[rep][0])
+            first = min(self.refs[rep])  # the same record names a candidate whichever records are in play
+            shown[root] = min(shown.get(root, first), first)
         if len(roots) == 1:
             return next(iter(roots)), "name", {}
         if not roots:

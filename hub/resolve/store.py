@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.db.base import Base, utcnow
@@ -36,6 +36,17 @@ def chunks(items: Iterable[Any], size: int = 500) -> Iterable[list[Any]]:
         yield batch
 
 
+def by_stream(addresses: Iterable[Address], size: int = 500) -> Iterable[tuple[str, str, list[str]]]:
+    """(source, stream, keys) batches: ``source = ? AND stream = ? AND source_key IN (…)`` probes the
+    unique index, where a row-value ``(source, stream, source_key) IN (…)`` makes SQLite scan the table."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for source, stream, key in sorted(set(addresses)):
+        grouped.setdefault((source, stream), []).append(key)
+    for (source, stream), keys in grouped.items():
+        for batch in chunks(keys, size):
+            yield source, stream, batch
+
+
 def decode_json(value: Any) -> Any:
     """A JSON column read as text (SQLite) or already decoded by the driver (PostgreSQL)."""
     if value is None or not isinstance(value, (str, bytes)):
@@ -59,9 +70,9 @@ def load_links_of(session: Session, old: dict[str, dict[Address, LinkValue]], ad
     cols = (EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id,
             EntityLink.method, EntityLink.score, EntityLink.run_id)
     connection = session.connection()
-    for batch in chunks(sorted(set(addresses)), 300):
+    for source, stream, keys in by_stream(addresses):
         for s, st, k, etype, e, m, sc, r in connection.execute(select(*cols).where(
-                tuple_(EntityLink.source, EntityLink.stream, EntityLink.source_key).in_(batch))):
+                EntityLink.source == source, EntityLink.stream == stream, EntityLink.source_key.in_(keys))):
             if etype in old:
                 old[etype][(s, st, k)] = (e, m, sc, r)
 
@@ -76,67 +87,77 @@ def links_of(session: Session, etype: str, ids: Iterable[str]) -> set[Address]:
 
 def write_links(session: Session, etype: str, produced: dict[Address, LinkValue], scope: set[Address],
                 old: dict[Address, LinkValue]) -> int:
-    """Upsert produced links; drop links inside ``scope`` that are no longer produced."""
+    """Upsert produced links; drop links inside ``scope`` that are no longer produced. Written in
+    batches as they are found (a county's first run inserts about a million)."""
     now = utcnow()
-    inserts, updates = [], []
+    connection = session.connection()
+    gone = [a for a in scope if a in old and a not in produced]
+    for source, stream, keys in by_stream(gone):
+        session.execute(delete(EntityLink).where(EntityLink.entity_type == etype, EntityLink.source == source,
+                                                 EntityLink.stream == stream, EntityLink.source_key.in_(keys)))
+    update_stmt = (update(EntityLink).where(EntityLink.entity_type == etype, EntityLink.source == bindparam("b_source"),
+                                            EntityLink.stream == bindparam("b_stream"),
+                                            EntityLink.source_key == bindparam("b_key")))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    written = len(gone)
+
+    def flush() -> None:
+        if inserts:
+            connection.execute(insert(EntityLink.__table__), inserts)
+        if updates:
+            connection.execute(update_stmt, updates)
+        inserts.clear()
+        updates.clear()
+
     for addr, value in produced.items():
         current = old.get(addr)
         if current == value:
             continue
+        written += 1
         row = {"entity_id": value[0], "method": value[1], "score": value[2], "run_id": value[3], "updated_at": now}
         if current is None:
             inserts.append({"source": addr[0], "stream": addr[1], "source_key": addr[2], "entity_type": etype, **row})
         else:
             updates.append({"b_source": addr[0], "b_stream": addr[1], "b_key": addr[2], **row})
-    gone = [a for a in scope if a in old and a not in produced]
-    for batch in chunks(gone):
-        session.execute(delete(EntityLink).where(EntityLink.entity_type == etype, tuple_(
-            EntityLink.source, EntityLink.stream, EntityLink.source_key).in_(batch)))
-    if inserts:
-        for batch in chunks(inserts, 20_000):
-            session.connection().execute(insert(EntityLink.__table__), batch)
-    if updates:
-        stmt = (update(EntityLink).where(EntityLink.entity_type == etype, EntityLink.source == bindparam("b_source"),
-                                         EntityLink.stream == bindparam("b_stream"),
-                                         EntityLink.source_key == bindparam("b_key")))
-        session.connection().execute(stmt, updates)
-    return len(inserts) + len(updates) + len(gone)
+        if len(inserts) + len(updates) >= 20_000:
+            flush()
+    flush()
+    return written
 
 
-def existing_rows(session: Session, table: Table, ids: Iterable[str] | None, columns: list[str]) -> dict[str, dict]:
+def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[str, Any]], ids: Iterable[str] | None,
+              columns: list[str], feed: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """Insert new golden rows, update changed ones; record both in the change feed.
+
+    The stored rows (all of them when ``ids`` is None) are compared as they stream past and only the
+    changed ones are kept: a county's golden rows with their provenance do not fit in memory twice.
+    Returns the counts and ``present``, every stored id that was looked at."""
     cols = [table.c.id, *(table.c[c] for c in columns)]
-    out: dict[str, dict] = {}
-    if ids is None:
-        for row in session.execute(select(*cols).execution_options(yield_per=50_000)).mappings():
-            out[row["id"]] = dict(row)
-        return out
-    for batch in chunks(sorted(set(ids))):
-        for row in session.execute(select(*cols).where(table.c.id.in_(batch))).mappings():
-            out[row["id"]] = dict(row)
-    return out
-
-
-def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[str, Any]],
-              current: dict[str, dict], feed: list[dict[str, Any]], run_id: str) -> dict[str, int]:
-    """Insert new golden rows, update changed ones; record both in the change feed."""
+    queries = ([select(*cols).execution_options(yield_per=20_000)] if ids is None
+               else [select(*cols).where(table.c.id.in_(batch)) for batch in chunks(sorted(set(ids)))])
+    present: set[str] = set()
+    stale: dict[str, dict[str, Any]] = {}
+    for query in queries:
+        for row in session.execute(query).mappings():
+            eid = row["id"]
+            present.add(eid)
+            values = rows.get(eid)
+            if values is not None and any(row.get(k) != v for k, v in values.items()):
+                stale[eid] = {c: row[c] for c in columns}
     inserts, updates = [], []
-    for eid, values in rows.items():
-        have = current.get(eid)
-        if have is None:
+    for eid, values in rows.items():  # in the rows' order, as the change feed always was
+        if eid not in present:
             inserts.append({"id": eid, **values})
             feed.append({"entity_type": etype, "entity_id": eid, "change": "created", "run_id": run_id})
-        elif any(have.get(k) != v for k, v in values.items()):
-            updates.append({"b_id": eid, **values})
+        elif eid in stale:
+            updates.append({"b_id": eid, **stale[eid], **values})
             feed.append({"entity_type": etype, "entity_id": eid, "change": "updated", "run_id": run_id})
     for batch in chunks(inserts, 10_000):
         session.connection().execute(insert(table), batch)
     if updates:
-        keys = sorted({k for u in updates for k in u if k != "b_id"})
-        for u in updates:
-            for k in keys:
-                u.setdefault(k, current[u["b_id"]].get(k))
         session.connection().execute(update(table).where(table.c.id == bindparam("b_id")), updates)
-    return {"created": len(inserts), "updated": len(updates)}
+    return {"created": len(inserts), "updated": len(updates), "present": present}
 
 
 def retire(session: Session, table: Table, etype: str, moves: dict[str, str | None], feed: list[dict[str, Any]],

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, select, tuple_, type_coerce
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext
 from hub.db.models import SourceRecord
-from hub.resolve.store import decode_json
+from hub.resolve.store import by_stream, decode_json
 
 PERSON, ORG, HOUSEHOLD = "person", "organization", "household"
 CROSSWALK_STREAM = {"case-parties": "cases"}  # stream as loaded -> stream as legacy-systems.md names it
@@ -226,10 +226,9 @@ def read_mentions(session: Session, plans: list[StreamPlan], record_ids: set[int
         ids = sorted(record_ids or ())
         for i in range(0, len(ids), 500):
             queries.append(select(*cols).where(SourceRecord.id.in_(ids[i:i + 500])))
-        triples = sorted(keys or ())
-        for i in range(0, len(triples), 300):
-            queries.append(select(*cols).where(tuple_(SourceRecord.source, SourceRecord.stream,
-                                                      SourceRecord.source_key).in_(triples[i:i + 300])))
+        for source, stream, batch in by_stream(keys or ()):
+            queries.append(select(*cols).where(SourceRecord.source == source, SourceRecord.stream == stream,
+                                               SourceRecord.source_key.in_(batch)))
     seen: set[int] = set()
     connection = session.connection()
     for query in queries:
