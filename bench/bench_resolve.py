@@ -34,7 +34,9 @@ CHILD = """
 import sys, time, json
 from hub.context import HubContext
 from hub.resolve.entities import resolve_entities
+from hub.resolve.grids import project_grids
 ctx = HubContext.from_config(sys.argv[1])
+project_grids(ctx)  # as the resolve stage does first: the registry names the townships
 t = time.perf_counter(); counts = resolve_entities(ctx); dt = time.perf_counter() - t
 import resource
 print(json.dumps({"seconds": dt, "counts": counts, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

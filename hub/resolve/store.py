@@ -14,6 +14,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.db.base import Base, utcnow
+from hub.db.bulk import indexes_rebuilt
 from hub.db.models import ChangeFeed, EntityLink, EntityRedirect
 
 try:  # several times faster than json.loads on the records' JSON text
@@ -110,19 +111,21 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
         inserts.clear()
         updates.clear()
 
-    for addr, value in produced.items():
-        current = old.get(addr)
-        if current == value:
-            continue
-        written += 1
-        row = {"entity_id": value[0], "method": value[1], "score": value[2], "run_id": value[3], "updated_at": now}
-        if current is None:
-            inserts.append({"source": addr[0], "stream": addr[1], "source_key": addr[2], "entity_type": etype, **row})
-        else:
-            updates.append({"b_source": addr[0], "b_stream": addr[1], "b_key": addr[2], **row})
-        if len(inserts) + len(updates) >= 20_000:
-            flush()
-    flush()
+    with indexes_rebuilt(connection, EntityLink.__table__, None, sum(1 for a in produced if a not in old)):
+        for addr, value in produced.items():
+            current = old.get(addr)
+            if current == value:
+                continue
+            written += 1
+            row = {"entity_id": value[0], "method": value[1], "score": value[2], "run_id": value[3], "updated_at": now}
+            if current is None:
+                inserts.append({"source": addr[0], "stream": addr[1], "source_key": addr[2], "entity_type": etype,
+                                **row})
+            else:
+                updates.append({"b_source": addr[0], "b_stream": addr[1], "b_key": addr[2], **row})
+            if len(inserts) + len(updates) >= 20_000:
+                flush()
+        flush()
     return written
 
 
@@ -153,10 +156,13 @@ def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[s
         elif eid in stale:
             updates.append({"b_id": eid, **stale[eid], **values})
             feed.append({"entity_type": etype, "entity_id": eid, "change": "updated", "run_id": run_id})
-    for batch in chunks(inserts, 10_000):
-        session.connection().execute(insert(table), batch)
+    with indexes_rebuilt(session.connection(), table, None, len(inserts)):
+        for batch in chunks(inserts, 10_000):
+            session.connection().execute(insert(table), batch)
     if updates:
-        session.connection().execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+        connection = session.connection()
+        with indexes_rebuilt(connection, table, columns, len(updates)):
+            connection.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
     return {"created": len(inserts), "updated": len(updates), "present": present}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Text, bindparam, delete, func, insert, select, type_coerc
 
 from hub.context import HubContext
 from hub.db.base import utcnow
+from hub.db.bulk import indexes_rebuilt
 from hub.db.models import ChangeFeed, EntityLink, SourceRecord, StreamState
 from hub.resolve.store import decode_json
 
@@ -76,13 +77,15 @@ class ChangeWriter:
         for row in changed:
             shapes.setdefault(tuple(sorted(row)), []).append(row)
         table = model.__table__
-        for cols, rows in shapes.items():
-            # Core executemany by primary key: the ORM's bulk path costs a third more for nothing here
-            stmt = table.update().where(table.c[key] == bindparam("_pk")).values(
-                {c: bindparam(f"_v_{c}") for c in cols if c != key})
-            for batch in chunks(rows):
-                self.session.connection().execute(stmt, [
-                    {"_pk": r[key], **{f"_v_{c}": r[c] for c in cols if c != key}} for r in batch])
+        connection = self.session.connection()
+        with indexes_rebuilt(connection, table, {c for cols in shapes for c in cols if c != key}, len(changed)):
+            for cols, rows in shapes.items():
+                # Core executemany by primary key: the ORM's bulk path costs a third more for nothing here
+                stmt = table.update().where(table.c[key] == bindparam("_pk")).values(
+                    {c: bindparam(f"_v_{c}") for c in cols if c != key})
+                for batch in chunks(rows):
+                    connection.execute(stmt, [
+                        {"_pk": r[key], **{f"_v_{c}": r[c] for c in cols if c != key}} for r in batch])
         now = utcnow()
         for row in new:
             self.feed(entity_type, row[key], "created", now)

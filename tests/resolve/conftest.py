@@ -17,6 +17,7 @@ from county import build_county, sync_all  # noqa: E402
 def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     """(out dir, ctx, synced sources, first resolve counts); the store is fully resolved once."""
     from hub.resolve.entities import resolve_entities
+    from hub.resolve.grids import project_grids
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HUB_SECRET_KEY", "resolve-tests-secret")
@@ -25,6 +26,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
         try:
             ctx.ensure_store()
             sync_all(ctx, sources)
+            project_grids(ctx)  # as the resolve stage does first: the registry names the townships
             counts = resolve_entities(ctx)
             yield out, ctx, sources, counts
         finally:
