@@ -17,6 +17,7 @@ from hub.api.keys import KeyCache
 from hub.api.problems import install_problem_handlers, problem_openapi
 from hub.api.ratelimit import RateLimiter
 from hub.context import HubContext
+from hub.db.session import JSON_CODEC
 from hub.privacy import Vault
 
 DESCRIPTION = """Unified grid data (grids, people, households, buildings, organisations, events) for
@@ -41,8 +42,8 @@ POOL_SIZE, POOL_OVERFLOW, MAX_IN_FLIGHT = 32, 64, 80
 def api_engine(url: str) -> Engine:
     """The API's own engine: the store's settings, a pool sized for concurrent readers."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
-    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, **JSON_CODEC)
+    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, **JSON_CODEC)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -266,12 +266,19 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         store.revive(session, assign.revived, etype, feed, run_id)
         counts[f"{etype}_merged"] += sum(1 for v in moves.values() if v)
         counts["links_written"] += store.write_links(session, etype, links, scope, old[etype])
+        rows.clear()  # written: a county's golden rows need not outlive their table's turn
+        _write_feed(session, feed, counts)
     _programmes(session, p_clusters, p_assign.ids, feed, run_id)
     for etype, reviews in ((PERSON, plinks.reviews), (ORG, o_reviews)):
         session.add_all(MatchReview(entity_type=etype, status="pending", **review) for review in reviews)
         counts["reviews_added"] += len(reviews)
+    _write_feed(session, feed, counts)
+
+
+def _write_feed(session: Session, feed: list[dict[str, Any]], counts: dict[str, int]) -> None:
     store.write_feed(session, feed)
-    counts["changes"] = len(feed)
+    counts["changes"] += len(feed)
+    feed.clear()
 
 
 def _live(session: Session, model, full: bool) -> set[str]:  # type: ignore[no-untyped-def]

@@ -148,22 +148,29 @@ def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[s
             values = rows.get(eid)
             if values is not None and any(row.get(k) != v for k, v in values.items()):
                 stale[eid] = {c: row[c] for c in columns}
-    inserts, updates = [], []
-    for eid, values in rows.items():  # in the rows' order, as the change feed always was
-        if eid not in present:
-            inserts.append({"id": eid, **values})
-            feed.append({"entity_type": etype, "entity_id": eid, "change": "created", "run_id": run_id})
-        elif eid in stale:
-            updates.append({"b_id": eid, **stale[eid], **values})
-            feed.append({"entity_type": etype, "entity_id": eid, "change": "updated", "run_id": run_id})
-    with indexes_rebuilt(session.connection(), table, None, len(inserts)):
-        for batch in chunks(inserts, 10_000):
-            session.connection().execute(insert(table), batch)
+    inserts: list[dict[str, Any]] = []  # a batch at a time: a county's first run inserts half a million
+    updates: list[dict[str, Any]] = []
+    created = 0
+    connection = session.connection()
+    with indexes_rebuilt(connection, table, None, sum(1 for eid in rows if eid not in present)):
+        for eid, values in rows.items():  # in the rows' order, as the change feed always was
+            if eid not in present:
+                inserts.append({"id": eid, **values})
+                feed.append({"entity_type": etype, "entity_id": eid, "change": "created", "run_id": run_id})
+                if len(inserts) == 10_000:
+                    connection.execute(insert(table), inserts)
+                    created += len(inserts)
+                    inserts.clear()
+            elif eid in stale:
+                updates.append({"b_id": eid, **stale[eid], **values})
+                feed.append({"entity_type": etype, "entity_id": eid, "change": "updated", "run_id": run_id})
+        if inserts:
+            connection.execute(insert(table), inserts)
+            created += len(inserts)
     if updates:
-        connection = session.connection()
         with indexes_rebuilt(connection, table, columns, len(updates)):
             connection.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
-    return {"created": len(inserts), "updated": len(updates), "present": present}
+    return {"created": created, "updated": len(updates), "present": present}
 
 
 def retire(session: Session, table: Table, etype: str, moves: dict[str, str | None], feed: list[dict[str, Any]],
