@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from functools import cache
 from typing import Any
 
 from stdnum.cn import ric, uscc
 
 from hub.quality.normalize import Invalid
+from hub.quality.simplified import to_simplified
 
 _NUMERIC_CELL = re.compile(r"^\d+(\.\d+)?[eE][+-]?\d+$|^\d+\.\d+$")
 _ID18 = re.compile(r"^\d{17}[\dX]$")
@@ -85,19 +85,12 @@ def phone(value: Any) -> str | None:
     raise Invalid("phone_format", f"{len(s)} characters")
 
 
-@cache
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def name(value: Any) -> str | None:
     """Person names: NFKC, no spaces (``张 三`` is 张三), traditional to simplified, ``·`` kept."""
     if value is None:
         return None
     s = _fold(value).replace("•", "·").replace(".", "·")
-    return _t2s().convert(s) if s else None
+    return to_simplified(s) if s else None
 
 
 _GENDER = {"1": "M", "男": "M", "M": "M", "MALE": "M", "2": "F", "女": "F", "F": "F", "FEMALE": "F",

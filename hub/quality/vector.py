@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.quality.normalize import Invalid, normalizer
+from hub.quality.simplified import traditional_chars
 
 TYPES: dict[str, pa.DataType] = {
     "text": pa.string(), "code": pa.string(), "citizen_id": pa.string(), "phone": pa.string(),
@@ -145,20 +146,8 @@ def _phone(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 @cache
 def _traditional_class() -> str:
-    """A regex class of every character OpenCC's t2s tables would change."""
-    import opencc
-
-    conv = opencc.OpenCC("t2s")
-    conv.convert("")
-    chars: set[str] = set()
-    for path in conv._dict_chain[0]:  # TSPhrases.txt, TSCharacters.txt
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                key, _, value = line.rstrip("\n").partition("\t")
-                if key and key != value.split(" ")[0]:
-                    chars.update(key)
-    body = "".join(sorted(c for c in chars if ord(c) > 0x2E7F))
-    return "[" + body + "]"
+    """A regex class of every (CJK) character OpenCC's t2s tables would change."""
+    return "[" + "".join(sorted(c for c in traditional_chars() if ord(c) > 0x2E7F)) + "]"
 
 
 def _name(arr: pa.Array) -> tuple[pa.Array, pa.Array]:

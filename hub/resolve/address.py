@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache, lru_cache
+from functools import lru_cache
+
+from hub.quality.simplified import to_simplified
 
 _PUNCT = re.compile(r"[\s,，.。、;；:：·・•'\"“”‘’()（）\[\]【】<>《》{}_~～/\\|—–\-]+")
 _SHORTHAND = re.compile(r"(\d+)\s*[-—–]\s*(\d+)\s*[-—–]\s*(\d+)(?:室|号)?$")
@@ -37,13 +39,6 @@ _ADMIN_PREFIX = re.compile(
     r"^(?:[^省市]{1,7}?(?:省|自治区))?(?:[^省市县]{1,7}?市)?(?:[^省市县区]{1,7}?(?<![社小园发景])(?:区|县|旗))?")
 _DWELLING = re.compile(r"(?:\d+单元.*|\d+层.*|\d+室|\d+户)$")
 _GROUP = re.compile(r"(\d+)组")
-
-
-@cache
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 def chinese_number(text: str) -> int:
@@ -71,7 +66,7 @@ def normalize_address(value: str | None) -> str | None:
     s = unicodedata.normalize("NFKC", str(value)).strip()
     if not s:
         return None
-    s = _t2s().convert(s).upper()
+    s = to_simplified(s).upper()
     s = _SHORTHAND.sub(r"\1号楼\2单元\3室", s)
     s = _HASH_BLOCK.sub(r"\1号楼", s)
     s = _PUNCT.sub("", s)

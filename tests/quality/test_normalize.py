@@ -119,3 +119,19 @@ def test_impossible_datetime_is_date_format() -> None:
     with pytest.raises(Invalid) as err:
         datetime("2026/2/30 08:00")
     assert err.value.reason == "date_format"
+
+
+def test_to_simplified_agrees_with_opencc_and_skips_only_what_has_nothing_to_convert() -> None:
+    import random
+
+    import opencc
+
+    from hub.quality.simplified import to_simplified
+    from hub.synth.names import given_name, surname
+
+    rng = random.Random(11)
+    t2s, s2t = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
+    plain = [surname(rng) + given_name(rng, rng.choice("12")) for _ in range(3000)] + [f"唐山镇东村{n}组{n * 7}号" for n in range(1, 200)]
+    written = plain + [s2t.convert(x) for x in plain[:1000]] + ["張偉", "長樂鄉東村3組", "臺灣路", "ABC-12"]
+    assert [to_simplified(x) for x in written] == [t2s.convert(x) for x in written]
+    assert to_simplified("張偉") == "张伟" and to_simplified("長樂鄉") == "长乐乡"
