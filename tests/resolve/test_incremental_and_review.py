@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 
 from county import predicted
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from hub.cli import app
@@ -35,12 +36,11 @@ def _residents(out, n: int) -> list[tuple[str, str, str, str]]:  # type: ignore[
     return good[10:10 + n]
 
 
-def _append_case(out, parties: list[dict]) -> str:  # type: ignore[no-untyped-def]
+def _append_case(out, parties: list[dict], case_no: str = "TJ2027010100999") -> str:  # type: ignore[no-untyped-def]
     folder = out / "dispute-mediation"
     last = sorted(folder.glob("events-*.jsonl"))[-1]
     seq = max(json.loads(line)["seq"] for f in folder.glob("events-*.jsonl")
               for line in f.read_text(encoding="utf-8").splitlines() if line.strip().endswith("}"))
-    case_no = "TJ2027010100999"
     event = {"seq": seq + 1, "ts": "2027-01-01T09:00:00+08:00", "type": "case.accepted", "case_no": case_no,
              "data": {"category": "其他", "grid_code": None, "location": "唐山镇", "summary": "噪音扰民",
                       "level": "村级", "parties": parties}}
@@ -110,3 +110,49 @@ def test_links_export_cli_and_errors(county, tmp_path) -> None:  # type: ignore[
     assert res.exit_code == 0 and target.read_text(encoding="utf-8").startswith("source,stream,source_key")
     bad = runner.invoke(app, ["--config", str(out / "hub.yaml"), "review", "show", "999999"])
     assert bad.exit_code != 0
+
+
+def _same_named_unit(out) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """Deliver a second unit bearing an existing shop's name, in another village; (its key, the shop's, the name)."""
+    folders = sorted(p for p in (out / "fire-safety").iterdir() if p.is_dir())
+    with (folders[0] / "单位.csv").open(encoding="gb18030", newline="") as f:
+        rows = list(csv.DictReader(f))
+    shop = next(r for r in rows if r["单位类别"] == "九小场所" and r["单位名称"].endswith(("超市", "店", "饭店")))
+    other = next(r for r in rows if r["单位地址"].split("村")[0] != shop["单位地址"].split("村")[0])
+    new = dict(shop, 单位编号="DW900001", 统一社会信用代码="", 单位地址=other["单位地址"], 所属网格="", 经度="", 纬度="",
+               更新时间="2027-01-01 09:00:00")
+    folder = out / "fire-safety" / f"{int(folders[-1].name) + 100:08d}"
+    folder.mkdir()
+    with (folder / "单位.csv").open("w", encoding="gb18030", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(shop))
+        writer.writeheader()
+        writer.writerow(new)
+    return "DW900001", shop["单位编号"], shop["单位名称"]
+
+
+def test_a_party_two_units_could_be_is_queued_for_the_steward(county) -> None:  # type: ignore[no-untyped-def]
+    out, ctx, _, _ = county
+    new_unit, old_unit, name = _same_named_unit(out)
+    case_no = _append_case(out, [{"role": "被申请人", "name": name, "id_no": None, "phone": None}], "TJ2027010200777")
+    sync(ctx, "fire-safety", resolve=False)
+    sync(ctx, "dispute-mediation", resolve=False)
+    resolve_entities(ctx)
+    party = f"dispute-mediation|cases|{case_no}#0"
+    config = ["--config", str(out / "hub.yaml")]
+    pending = [r for r in json.loads(runner.invoke(app, [*config, "review", "list", "--json"]).output)
+               if r["left_key"] == party]
+    assert sorted(r["right_key"] for r in pending) == [f"fire-safety|units|{old_unit}", f"fire-safety|units|{new_unit}"]
+    assert {r["entity_type"] for r in pending} == {"organization"}
+    orgs = predicted(ctx, "organization")
+    assert orgs[("dispute-mediation", "cases", f"{case_no}#0")] not in (
+        orgs[("fire-safety", "units", old_unit)], orgs[("fire-safety", "units", new_unit)])  # not guessed
+
+    chosen = next(r["id"] for r in pending if r["right_key"].endswith(new_unit))
+    assert runner.invoke(app, [*config, "review", "accept", str(chosen)]).exit_code == 0
+    for _ in range(2):  # the decision holds on later runs, and nothing is asked twice
+        resolve_entities(ctx)
+        orgs = predicted(ctx, "organization")
+        assert orgs[("dispute-mediation", "cases", f"{case_no}#0")] == orgs[("fire-safety", "units", new_unit)]
+        assert orgs[("fire-safety", "units", new_unit)] != orgs[("fire-safety", "units", old_unit)]
+        with transaction(ctx.db_url) as s:
+            assert s.scalar(select(func.count()).select_from(MatchReview).where(MatchReview.left_key == party)) == 2
