@@ -38,8 +38,9 @@ from hub.resolve.grids import project_grids
 ctx = HubContext.from_config(sys.argv[1])
 project_grids(ctx)  # as the resolve stage does first: the registry names the townships
 t = time.perf_counter(); counts = resolve_entities(ctx); dt = time.perf_counter() - t
-import resource
-print(json.dumps({"seconds": dt, "counts": counts, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its parent's peak
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"seconds": dt, "counts": counts, "peak_mb": peak / 1024}))
 """
 
 
