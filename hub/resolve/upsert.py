@@ -15,8 +15,8 @@ from sqlalchemy import Text, bindparam, delete, func, insert, select, type_coerc
 from hub.context import HubContext
 from hub.db.base import utcnow
 from hub.db.bulk import indexes_rebuilt
-from hub.db.models import ChangeFeed, EntityLink, SourceRecord, StreamState
-from hub.resolve.store import decode_json
+from hub.db.models import EntityLink, SourceRecord, StreamState
+from hub.resolve.store import decode_json, write_feed
 
 CHUNK = 5000
 
@@ -125,8 +125,7 @@ class ChangeWriter:
         self.counts[f"{entity_type}_links_removed"] += len(gone)
 
     def flush_feed(self) -> None:
-        for batch in chunks(self._feed):
-            self.session.connection().execute(insert(ChangeFeed.__table__), batch)
+        write_feed(self.session, self._feed)
         self._feed.clear()
 
 
