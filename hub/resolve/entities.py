@@ -31,7 +31,7 @@ from hub.db.models import (
 )
 from hub.db.session import transaction
 from hub.resolve import store
-from hub.resolve.households import golden_household, link_households
+from hub.resolve.households import choose_head, golden_household, link_households
 from hub.resolve.organisations import golden_org, link_orgs, township_names
 from hub.resolve.persons.clusters import assign_ids
 from hub.resolve.persons.deterministic import load_decisions
@@ -213,7 +213,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
     p_assign = assign_ids(p_clusters, old_p, "P", set(old_p.values()) | _live(session, Person, full),
                           store.redirected_ids(session, PERSON))
     rule_of = rules(ctx.config)
-    p_rows, p_links, person_by_cid = {}, {}, {}
+    p_rows, p_links = {}, {}
     for g, members, pid in zip(plinks.clusters, p_clusters, p_assign.ids, strict=True):
         values = golden_person(members, rule_of, household_ids)
         values["name_pinyin"] = pinyin(values.get("name"))
@@ -221,15 +221,10 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         for i in g:
             m = persons[i]
             p_links[m.address] = (pid, plinks.method[i] or "singleton", plinks.score[i], m.run_id)
-            if m.cid and plinks.method[i] == "citizen_id":
-                person_by_cid[m.cid] = pid
-    missing_heads = sorted({m.cid for m in hhs if m.cid and m.cid not in person_by_cid})
-    for batch in store.chunks(missing_heads):
-        person_by_cid.update(session.execute(select(Person.citizen_id_bidx, Person.id)
-                                             .where(Person.citizen_id_bidx.in_(batch))).tuples().all())
+    heads = _head_candidates(session, {m.cid for m in hhs if m.cid}, p_rows, set(old_p.values()), full)
     h_rows, h_links = {}, {}
     for g, hid in zip(h_groups, h_assign.ids, strict=True):
-        values = golden_household([hhs[i] for i in g], person_by_cid)
+        values = golden_household([hhs[i] for i in g], lambda cid, hid=hid: choose_head(heads.get(cid or ""), hid))
         values.pop("_provenance")
         h_rows[hid] = values
         for i in g:
@@ -273,6 +268,24 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         session.add_all(MatchReview(entity_type=etype, status="pending", **review) for review in reviews)
         counts["reviews_added"] += len(reviews)
     _write_feed(session, feed, counts)
+
+
+def _head_candidates(session: Session, cids: set[str], p_rows: dict[str, dict[str, Any]], in_play: set[str],
+                     full: bool) -> dict[str, dict[str, str | None]]:
+    """Head citizen ID -> {person id: their household id} of every person holding it: the golden rows
+    just made, and (incremental) the stored persons not in play, so both paths see the same candidates."""
+    out: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for pid, values in p_rows.items():
+        if (cid := values.get("citizen_id_bidx")) in cids:
+            out[cid][pid] = values.get("household_id")
+    if not full:
+        for batch in store.chunks(sorted(cids)):
+            rows = session.execute(select(Person.id, Person.citizen_id_bidx, Person.household_id)
+                                   .where(Person.citizen_id_bidx.in_(batch)))
+            for pid, cid, hid in rows:
+                if pid not in p_rows and pid not in in_play:
+                    out[cid].setdefault(pid, hid)
+    return out
 
 
 def _write_feed(session: Session, feed: list[dict[str, Any]], counts: dict[str, int]) -> None:

@@ -3,8 +3,9 @@ floating persons.
 
 Linked by credit code first. A mention known only by name (an employer; a party whose code no
 unit carries) joins the one registered organisation (a unit, or anything with a credit code)
-bearing that normalised name. When several bear it (a 王记超市 in two villages), where the
-mention is placed decides, finest evidence first: the employee's (or the dispute's) grid, its
+bearing that normalised name. When several bear it (a 王记超市 in two villages), a contact phone
+the mention shares with exactly one of them decides (a dispute party's phone, a unit's 联系电话);
+otherwise where the mention is placed decides, finest evidence first: the employee's (or the dispute's) grid, its
 village (the grid code's 12-digit part, or the village named in the address), its township (the
 grid code's 9-digit part named through the grid registry, or the township in the address). Only
 one candidate may fit; otherwise the mention stays an organisation of its own (method
@@ -106,11 +107,14 @@ class Register:
         self.named: dict[str, set[int]] = defaultdict(set)
         self.where: dict[int, Places] = {}
         self.refs: dict[int, list[str]] = defaultdict(list)
+        self.phones: dict[int, set[str]] = defaultdict(set)
         for i, m in enumerate(mentions):
             if stands(i, m) and (n := org_name(m.name)):
                 rep = uf.find(i)
                 self.named[n].add(rep)
                 self.refs[rep].append(m.ref)
+                if m.phone:
+                    self.phones[rep].add(m.phone)
                 if m.attrs.get("party_kind") is None:
                     have = self.where.setdefault(rep, {level: set() for level in PLACE_LEVELS})
                     for level, keys in places(m, townships).items():
@@ -121,6 +125,7 @@ class Register:
         several bear the name and the place does not tell them apart; (None, None, {}) when none bears it."""
         own = self.uf.find(i)
         roots: dict[int, Places] = {}
+        phones: dict[int, set[str]] = defaultdict(set)
         shown: dict[int, str] = {}
         for rep in sorted(self.named.get(org_name(m.name) or "", ())):
             root = self.uf.find(rep)
@@ -129,12 +134,16 @@ class Register:
             have = roots.setdefault(root, {level: set() for level in PLACE_LEVELS})
             for level, keys in self.where.get(rep, {}).items():
                 have[level] |= keys
+            phones[root] |= self.phones.get(rep, set())
             first = min(self.refs[rep])  # the same record names a candidate whichever records are in play
             shown[root] = min(shown.get(root, first), first)
         if len(roots) == 1:
             return next(iter(roots)), "name", {}
         if not roots:
             return None, None, {}
+        by_phone = [root for root, known in phones.items() if m.phone and m.phone in known]
+        if len(by_phone) == 1:  # the contact number a party gave is the one a namesake's unit registered
+            return by_phone[0], "name_phone", {}
         pick = _placed(places(m, self.townships), roots)
         return (pick, "name_place", {}) if pick is not None else (None, "name_ambiguous", shown)
 

@@ -88,3 +88,18 @@ def test_an_accepted_pair_joins_what_the_place_could_not() -> None:
     ids = entity_of(mentions, groups)
     assert ids["FP10#employer"] == ids["DW1"] != ids["DW2"] and method[2] == "steward"
     assert [r["right_key"] for r in reviews] == ["fire-safety|units|DW2"]
+
+
+def test_a_party_phone_a_namesake_registered_decides_where_the_place_cannot() -> None:
+    a, b = shops()
+    a.phone, b.phone = "bidx-a", "bidx-b"  # the units' 联系电话 (blind indexes)
+    by_phone = party(12, "王记超市", THIRD_TOWNSHIP)  # a dispute in a third township: the place says nothing
+    by_phone.phone = "bidx-b"
+    unknown = party(13, "王记超市", THIRD_TOWNSHIP)
+    unknown.phone = "bidx-c"  # a number neither unit gave: still undecidable
+    mentions = [a, b, by_phone, unknown]
+    groups, method, reviews = link_orgs(mentions, {}, Decisions(), township_names(REGISTRY))
+    ids = entity_of(mentions, groups)
+    assert ids["TJ12#1"] == ids["DW2"] != ids["DW1"] and method[2] == "name_phone"
+    assert ids["TJ13#1"] not in (ids["DW1"], ids["DW2"]) and method[3] == "name_ambiguous"
+    assert {r["left_key"] for r in reviews} == {"dispute-mediation|cases|TJ13#1"}

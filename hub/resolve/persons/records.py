@@ -181,7 +181,8 @@ def mentions_of(plan: StreamPlan, rid: int, key: str, data: dict[str, Any], dele
     kind = (_s(d.get("party_kind")) or "").lower() if plan.party else ""
     if plan.org or (plan.party and (kind.startswith("org") or (not kind and _s(d.get("credit_code"))))):
         out.append(Mention((rid, 0), link_key=key, etype=ORG, name=_s(d.get("org_name") or d.get("name")),
-                           credit=_s(d.get("credit_code")), phone=_s(d.get("phone_bidx")),
+                           credit=_s(d.get("credit_code")),
+                           phone=_s(d.get("phone_bidx") or d.get("responsible_phone_bidx")),
                            phone_enc=_s(d.get("phone_enc") or d.get("responsible_phone_enc")),
                            attrs={k: d.get(k) for k in ORG_ATTRS if d.get(k) is not None}, **base))
     elif plan.person or plan.party:
