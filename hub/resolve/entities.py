@@ -263,7 +263,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         counts["links_written"] += store.write_links(session, etype, links, scope, old[etype])
         rows.clear()  # written: a county's golden rows need not outlive their table's turn
         _write_feed(session, feed, counts)
-    _programmes(session, p_clusters, p_assign.ids, feed, run_id)
+    _programmes(session, p_clusters, p_assign.ids, full)
     for etype, reviews in ((PERSON, plinks.reviews), (ORG, o_reviews)):
         session.add_all(MatchReview(entity_type=etype, status="pending", **review) for review in reviews)
         counts["reviews_added"] += len(reviews)
@@ -299,16 +299,21 @@ def _live(session: Session, model, full: bool) -> set[str]:  # type: ignore[no-u
     return set(session.scalars(select(model.id)))
 
 
-def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str], feed, run_id: str) -> None:  # type: ignore[no-untyped-def]
+def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str], full: bool) -> None:
     """Welfare enrolments and special statuses of the resolved persons, rewritten only when different."""
     for model, build in ((WelfareEnrolment, welfare_rows), (SpecialStatus, special_rows)):
         wanted = {pid: build(members) for members, pid in zip(clusters, ids, strict=True)}
         wanted = {k: v for k, v in wanted.items() if v}
         cols = [c.name for c in model.__table__.c if c.name not in ("id", "person_id")]
         have: dict[str, list[dict]] = defaultdict(list)
-        for batch in store.chunks(sorted(set(ids))):
-            for row in session.execute(select(model.__table__).where(model.person_id.in_(batch))).mappings():
-                have[row["person_id"]].append({c: row[c] for c in cols})
+        # a full run holds every person: one pass over the table, not a lookup per 500 of them
+        queries = [select(model.__table__)] if full else [
+            select(model.__table__).where(model.person_id.in_(batch)) for batch in store.chunks(sorted(set(ids)))]
+        wanted_ids = set(ids)
+        for query in queries:
+            for row in session.execute(query).mappings():
+                if row["person_id"] in wanted_ids:
+                    have[row["person_id"]].append({c: row[c] for c in cols})
         # inserts are batched, in the same order as before; a delete (only when rows exist) flushes them first
         pending: list[dict[str, Any]] = []
         connection = session.connection()

@@ -112,7 +112,8 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
         updates.clear()
 
     with indexes_rebuilt(connection, EntityLink.__table__, None, sum(1 for a in produced if a not in old)):
-        for addr, value in produced.items():
+        for addr in sorted(produced):  # in key order: the unique (source, stream, key) index only appends
+            value = produced[addr]
             current = old.get(addr)
             if current == value:
                 continue
@@ -152,18 +153,20 @@ def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[s
     updates: list[dict[str, Any]] = []
     created = 0
     connection = session.connection()
-    with indexes_rebuilt(connection, table, None, sum(1 for eid in rows if eid not in present)):
-        for eid, values in rows.items():  # in the rows' order, as the change feed always was
-            if eid not in present:
-                inserts.append({"id": eid, **values})
-                feed.append({"entity_type": etype, "entity_id": eid, "change": "created", "run_id": run_id})
-                if len(inserts) == 10_000:
-                    connection.execute(insert(table), inserts)
-                    created += len(inserts)
-                    inserts.clear()
-            elif eid in stale:
-                updates.append({"b_id": eid, **stale[eid], **values})
-                feed.append({"entity_type": etype, "entity_id": eid, "change": "updated", "run_id": run_id})
+    for eid in rows:  # the change feed in the rows' order, as it always was
+        if eid not in present:
+            feed.append({"entity_type": etype, "entity_id": eid, "change": "created", "run_id": run_id})
+        elif eid in stale:
+            updates.append({"b_id": eid, **stale[eid], **rows[eid]})
+            feed.append({"entity_type": etype, "entity_id": eid, "change": "updated", "run_id": run_id})
+    new = sorted(eid for eid in rows if eid not in present)
+    with indexes_rebuilt(connection, table, None, len(new)):
+        for eid in new:  # in key order: ids are hashes, and the primary-key index then only appends
+            inserts.append({"id": eid, **rows[eid]})
+            if len(inserts) == 10_000:
+                connection.execute(insert(table), inserts)
+                created += len(inserts)
+                inserts.clear()
         if inserts:
             connection.execute(insert(table), inserts)
             created += len(inserts)

@@ -143,7 +143,8 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
         want = person_tags(ctx, session, today)
         have = {(p, t): s for p, t, s in session.execute(select(PersonTag.person_id, PersonTag.tag,
                                                                 PersonTag.sensitive))}
-        new = [{"person_id": p, "tag": t, "sensitive": s} for (p, t), s in want.items() if have.get((p, t)) != s]
+        new = [{"person_id": p, "tag": t, "sensitive": s} for (p, t), s in sorted(want.items())
+               if have.get((p, t)) != s]  # key order: the (person, tag) primary key only appends
         gone = [k for k in have if k not in want or want[k] != have[k]]
         for batch in chunks(gone):
             for pid, tag in batch:

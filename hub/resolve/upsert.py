@@ -70,7 +70,7 @@ class ChangeWriter:
             if diff:
                 changed.append({key: ident, **diff})
         # Core inserts: the ORM's bulk path adds per-row bookkeeping and nothing else here
-        for batch in chunks(new):
+        for batch in chunks(sorted(new, key=lambda row: row[key])):  # key order: the primary key only appends
             self.session.connection().execute(insert(model.__table__), batch)
         # group updates by the set of columns they touch: one executemany per shape
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}

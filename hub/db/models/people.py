@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base, str_id, utcnow
+from hub.db.provenance import Provenance
 
 
 class Household(Base):
@@ -50,7 +51,7 @@ class Person(Base):
     address: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active|deceased|moved_out|left
     floating: Mapped[bool] = mapped_column(Boolean, default=False)
-    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(Provenance, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
 
 

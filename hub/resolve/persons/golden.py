@@ -94,16 +94,21 @@ def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str],
     """The surviving value of one attribute and where it came from."""
     best: tuple[int, int] | None = None
     chosen: tuple[Mention, Any] | None = None
-    for m in ordered if ordered is not None else by_recency(mentions):
-        v = _value(m, attr)
-        if v is None:
-            continue
-        if rule == "most_recent":
-            chosen = (m, v)
-            break
-        key = (_rank(m, rule), 0 if mention_status(m) in (None, "active") else 1)  # type: ignore[arg-type]
-        if best is None or key < best:
-            best, chosen = key, (m, v)
+    ordered = ordered if ordered is not None else by_recency(mentions)
+    if len(ordered) == 1:  # most persons have one record: nothing to rank (a county's first run: 5M calls)
+        v = _value(ordered[0], attr)
+        chosen = None if v is None else (ordered[0], v)
+    else:
+        for m in ordered:
+            v = _value(m, attr)
+            if v is None:
+                continue
+            if rule == "most_recent":
+                chosen = (m, v)
+                break
+            key = (_rank(m, rule), 0 if mention_status(m) in (None, "active") else 1)  # type: ignore[arg-type]
+            if best is None or key < best:
+                best, chosen = key, (m, v)
     if chosen is None:
         return None, None
     m, v = chosen
