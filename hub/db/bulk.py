@@ -11,10 +11,12 @@ would lock the table against the API's readers for the whole run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.sql.dml import UpdateBase
 
 #: share of a table's rows an update must touch before rebuilding beats maintaining
 REBUILD_SHARE = 0.25
@@ -45,3 +47,34 @@ def indexes_rebuilt(connection: Connection, table: Table, columns: Iterable[str]
     yield
     for ix in sorted(indexes, key=lambda ix: ix.name or ""):
         ix.create(connection)
+
+
+def executemany(connection: Connection, stmt: UpdateBase, rows: Sequence[dict[str, Any]]) -> None:
+    """``connection.execute(stmt, rows)`` for rows sharing one set of keys. On SQLite the parameters
+    are bound here: the statement compiled once, each parameter's type processor applied down its
+    column, a Python-side default (``updated_at``) evaluated once for the batch. SQLAlchemy's per-row
+    parameter assembly was a quarter of updating 537k persons (15.7 s → 12.2 s, raw sqlite3)."""
+    if not rows:
+        return
+    if connection.dialect.name != "sqlite":
+        connection.execute(stmt, list(rows))
+        return
+    keys = list(rows[0])
+    compiled = stmt.compile(dialect=connection.dialect, column_keys=keys)
+    processors = compiled._bind_processors
+    defaults = {c.key: c.default for c in compiled.insert_prefetch}
+    defaults |= {c.key: c.onupdate for c in compiled.update_prefetch}
+    columns: list[list[Any]] = []
+    for name in compiled.positiontup or ():
+        process = processors.get(name)
+        if name in rows[0]:
+            values = [row[name] for row in rows]
+            columns.append([process(v) for v in values] if process is not None else values)
+            continue
+        if name in defaults:
+            default = defaults[name]
+            value = default.arg(None) if default.is_callable else default.arg
+        else:
+            value = compiled.binds[name].effective_value
+        columns.append([process(value) if process is not None else value] * len(rows))
+    connection.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))

@@ -19,6 +19,7 @@ from sqlalchemy import JSON
 from sqlalchemy.types import TypeDecorator
 
 FIELDS = ("source", "stream", "source_key", "rule", "at")
+KEYS = frozenset(FIELDS)
 MARK = "~p"
 
 
@@ -30,11 +31,15 @@ def pack(prov: dict[str, Any] | None) -> dict[str, Any] | None:
     attrs: dict[str, list[int]] = {}
     raw: dict[str, Any] = {}
     for attr, entry in prov.items():
-        if not isinstance(entry, dict) or tuple(entry) != FIELDS:
+        if not isinstance(entry, dict) or entry.keys() != KEYS:
             raw[attr] = entry
             continue
         src = (entry["source"], entry["stream"], entry["source_key"], entry["at"])
-        attrs[attr] = [sources.setdefault(src, len(sources)), rules.setdefault(entry["rule"], len(rules))]
+        if (s := sources.get(src)) is None:
+            s = sources[src] = len(sources)
+        if (r := rules.get(entry["rule"])) is None:
+            r = rules[entry["rule"]] = len(rules)
+        attrs[attr] = [s, r]
     out: dict[str, Any] = {MARK: 1, "src": [list(s) for s in sources], "rule": list(rules), "attr": attrs}
     if raw:
         out["raw"] = raw

@@ -205,7 +205,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
     old_h = {m.address: old[HOUSEHOLD][m.address][0] for m in hhs if m.address in old[HOUSEHOLD]}
     h_assign = assign_ids([[hhs[i] for i in g] for g in h_groups], old_h, "H",
                           set(session.scalars(select(Household.id))), store.redirected_ids(session, HOUSEHOLD))
-    household_ids = dict(session.execute(select(Household.household_no, Household.id)).tuples().all())
+    household_ids = dict(session.connection().execute(select(Household.household_no, Household.id)).tuples().all())
     for g, hid in zip(h_groups, h_assign.ids, strict=True):
         household_ids[hhs[g[0]].household_no or hhs[g[0]].key] = hid
     # persons
@@ -296,7 +296,7 @@ def _write_feed(session: Session, feed: list[dict[str, Any]], counts: dict[str, 
 
 def _live(session: Session, model, full: bool) -> set[str]:  # type: ignore[no-untyped-def]
     """Ids in use (a new id must not collide with one)."""
-    return set(session.scalars(select(model.id)))
+    return set(session.connection().execute(select(model.id)).scalars())
 
 
 def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str], full: bool) -> None:

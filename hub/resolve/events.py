@@ -118,7 +118,7 @@ class Projector:
         if key is None:
             return None
         if self._buildings is None:
-            self._buildings = dict(self.session.execute(select(Building.address_key, Building.grid_code)).all())
+            self._buildings = dict(self.session.connection().execute(select(Building.address_key, Building.grid_code)).all())
         return self._buildings.get(key) or place_by_address(self.index, key).grid_code
 
     def _put(self, source: str, stream: str, key: str, values: dict[str, Any]) -> None:

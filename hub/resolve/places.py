@@ -230,7 +230,7 @@ class Placer:
                   if pid in persons}
         if not wanted:
             return {}
-        by_no = {no: hid for hid, no in self.session.execute(select(Household.id, Household.household_no))}
+        by_no = {no: hid for hid, no in self.session.connection().execute(select(Household.id, Household.household_no))}
         out: dict[str, str] = {}
         for source in sources:
             keys = sorted(k for s, k in wanted if s == source)

@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.db.base import Base, utcnow
-from hub.db.bulk import indexes_rebuilt
+from hub.db.bulk import executemany, indexes_rebuilt
 from hub.db.models import ChangeFeed, EntityLink, EntityRedirect
 
 try:  # several times faster than json.loads on the records' JSON text
@@ -104,10 +104,8 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
     written = len(gone)
 
     def flush() -> None:
-        if inserts:
-            connection.execute(insert(EntityLink.__table__), inserts)
-        if updates:
-            connection.execute(update_stmt, updates)
+        executemany(connection, insert(EntityLink.__table__), inserts)
+        executemany(connection, update_stmt, updates)
         inserts.clear()
         updates.clear()
 
@@ -164,15 +162,14 @@ def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[s
         for eid in new:  # in key order: ids are hashes, and the primary-key index then only appends
             inserts.append({"id": eid, **rows[eid]})
             if len(inserts) == 10_000:
-                connection.execute(insert(table), inserts)
+                executemany(connection, insert(table), inserts)
                 created += len(inserts)
                 inserts.clear()
-        if inserts:
-            connection.execute(insert(table), inserts)
-            created += len(inserts)
+        executemany(connection, insert(table), inserts)
+        created += len(inserts)
     if updates:
         with indexes_rebuilt(connection, table, columns, len(updates)):
-            connection.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+            executemany(connection, update(table).where(table.c.id == bindparam("b_id")), updates)
     return {"created": created, "updated": len(updates), "present": present}
 
 
@@ -223,4 +220,4 @@ def redirected_ids(session: Session, etype: str) -> set[str]:
 
 def write_feed(session: Session, feed: list[dict[str, Any]]) -> None:
     for batch in chunks(feed, 10_000):
-        session.connection().execute(insert(ChangeFeed.__table__), batch)
+        executemany(session.connection(), insert(ChangeFeed.__table__), batch)

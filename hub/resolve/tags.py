@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from hub.context import HubContext
+from hub.db.bulk import executemany
 from hub.db.models import (
     Building,
     EntityLink,
@@ -91,11 +92,13 @@ def _source_tags(ctx: HubContext, session: Any) -> tuple[dict[str, set[str]], se
 def person_tags(ctx: HubContext, session: Any, today: dt.date) -> dict[tuple[str, str], bool]:
     """(person id, tag) -> sensitive, for every tag every active person should carry today."""
     from_sources, alone = _source_tags(ctx, session)
-    members = dict(session.execute(select(Person.household_id, func.count()).where(
+    # Core rows (the connection, not the ORM session): half a million of them, plain tuples are enough
+    connection = session.connection()
+    members = dict(connection.execute(select(Person.household_id, func.count()).where(
         Person.household_id.is_not(None), Person.status == "active").group_by(Person.household_id)).all())
     out: dict[tuple[str, str], bool] = {}
-    rows = session.execute(select(Person.id, Person.birth_date, Person.household_id, Person.status,
-                                  Person.floating).execution_options(yield_per=5000))
+    rows = connection.execute(select(Person.id, Person.birth_date, Person.household_id, Person.status,
+                                     Person.floating).execution_options(yield_per=5000))
     for pid, birth, household, status, floating in rows:
         if status not in (None, "active"):
             continue
@@ -137,12 +140,13 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
     ctx.ensure_store()
     counts: Counter[str] = Counter()
     with transaction(ctx.db_url) as session:
-        if not full and unchanged_since(session, "tags", fingerprint(session, INPUTS, today.isoformat())):
+        current = fingerprint(session, INPUTS, today.isoformat())  # tags write none of their inputs
+        if not full and unchanged_since(session, "tags", current):
             return {"unchanged": 1}
         writer = ChangeWriter(session)
         want = person_tags(ctx, session, today)
-        have = {(p, t): s for p, t, s in session.execute(select(PersonTag.person_id, PersonTag.tag,
-                                                                PersonTag.sensitive))}
+        have = {(p, t): s for p, t, s in session.connection().execute(select(PersonTag.person_id, PersonTag.tag,
+                                                                             PersonTag.sensitive))}
         new = [{"person_id": p, "tag": t, "sensitive": s} for (p, t), s in sorted(want.items())
                if have.get((p, t)) != s]  # key order: the (person, tag) primary key only appends
         gone = [k for k in have if k not in want or want[k] != have[k]]
@@ -150,7 +154,7 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
             for pid, tag in batch:
                 session.execute(delete(PersonTag).where(PersonTag.person_id == pid, PersonTag.tag == tag))
         for batch in chunks(new):
-            session.connection().execute(insert(PersonTag.__table__), batch)
+            executemany(session.connection(), insert(PersonTag.__table__), batch)
         for pid in sorted({r["person_id"] for r in new} | {k[0] for k in gone}):
             writer.feed("person", pid, "updated")
         counts.update(f"tag_{t}" for _, t in want)
@@ -174,7 +178,7 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
         counts[f"org_{ORG_FLAG}"] = len(flags)
         writer.flush_feed()
         session.flush()
-        remember(session, "tags", fingerprint(session, INPUTS, today.isoformat()))
+        remember(session, "tags", current)
     return dict(sorted(counts.items()))
 
 

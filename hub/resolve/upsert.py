@@ -14,7 +14,7 @@ from sqlalchemy import Text, bindparam, delete, func, insert, select, type_coerc
 
 from hub.context import HubContext
 from hub.db.base import utcnow
-from hub.db.bulk import indexes_rebuilt
+from hub.db.bulk import executemany, indexes_rebuilt
 from hub.db.models import EntityLink, SourceRecord, StreamState
 from hub.resolve.store import decode_json, write_feed
 
@@ -71,7 +71,7 @@ class ChangeWriter:
                 changed.append({key: ident, **diff})
         # Core inserts: the ORM's bulk path adds per-row bookkeeping and nothing else here
         for batch in chunks(sorted(new, key=lambda row: row[key])):  # key order: the primary key only appends
-            self.session.connection().execute(insert(model.__table__), batch)
+            executemany(self.session.connection(), insert(model.__table__), batch)
         # group updates by the set of columns they touch: one executemany per shape
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in changed:
@@ -84,7 +84,7 @@ class ChangeWriter:
                 stmt = table.update().where(table.c[key] == bindparam("_pk")).values(
                     {c: bindparam(f"_v_{c}") for c in cols if c != key})
                 for batch in chunks(rows):
-                    connection.execute(stmt, [
+                    executemany(connection, stmt, [
                         {"_pk": r[key], **{f"_v_{c}": r[c] for c in cols if c != key}} for r in batch])
         now = utcnow()
         for row in new:
@@ -116,7 +116,7 @@ class ChangeWriter:
                  for k, eid in desired.items() if k in have and have[k][1] != eid]
         gone = [have[k][0] for k in have if k not in desired]
         for batch in chunks(new):
-            self.session.connection().execute(insert(EntityLink.__table__), batch)
+            executemany(self.session.connection(), insert(EntityLink.__table__), batch)
         for batch in chunks(moved):
             self.session.execute(update(EntityLink), batch)
         for batch in chunks(gone):
@@ -132,9 +132,10 @@ class ChangeWriter:
 def fetch(session: Any, columns: list[Any], *where: Any) -> dict[str, dict[str, Any]]:
     """id -> {column name: value} for the first column as the id."""
     ident, rest = columns[0], columns[1:]
+    names = [c.key for c in rest]
     out: dict[str, dict[str, Any]] = {}
     for row in session.connection().execute(select(ident, *rest).where(*where)):
-        out[row[0]] = {c.key: v for c, v in zip(rest, row[1:], strict=True)}
+        out[row[0]] = dict(zip(names, row[1:], strict=True))
     return out
 
 

@@ -76,3 +76,41 @@ def test_small_updates_and_postgresql_keep_their_indexes(tmp_path, postgres_url)
         with engine.begin() as conn, indexes_rebuilt(conn, table, ["grid_code"], rows):
             assert _indexes(conn) == {ix.name for ix in table.indexes}
         engine.dispose()
+
+
+def test_executemany_binds_like_sqlalchemy_does(tmp_path, postgres_url) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import JSON, Boolean, Date, bindparam
+
+    from hub.db.bulk import executemany
+
+    stamp = dt.datetime(2026, 11, 29, 8, 30, 15, 123456)
+    for url in (f"sqlite:///{tmp_path / 'many.db'}", postgres_url):
+        meta = MetaData()
+        tables = [Table(f"bulk_many_{n}", meta, Column("id", String(8), primary_key=True),
+                        Column("born", Date), Column("doc", JSON), Column("ok", Boolean, default=True),
+                        Column("status", String(8), default="active"),
+                        Column("at", DateTime, default=lambda: stamp, onupdate=lambda: stamp + dt.timedelta(days=1)))
+                  for n in ("core", "fast")]
+        engine = create_engine(url)
+        meta.drop_all(engine)
+        meta.create_all(engine)
+        rows = [{"id": f"P{i}", "born": dt.date(1950, 1, 1 + i) if i % 3 else None,
+                 "doc": {"name": "张三", "n": i} if i % 2 else None} for i in range(25)]
+        try:
+            with engine.begin() as conn:
+                core, fast = tables
+                conn.execute(core.insert(), rows)
+                executemany(conn, fast.insert(), rows)
+                changes = [{"_pk": f"P{i}", "_doc": {"moved": True}} for i in range(0, 25, 4)]
+                for table, write in ((core, conn.execute), (fast, lambda s, r: executemany(conn, s, r))):
+                    write(table.update().where(table.c.id == bindparam("_pk")).values(doc=bindparam("_doc")), changes)
+                read = [conn.execute(select(t).order_by(t.c.id)).all() for t in tables]
+            assert read[0] == read[1] and len(read[1]) == 25
+            by_id = {r.id: r for r in read[1]}
+            assert by_id["P0"].at == stamp + dt.timedelta(days=1) and by_id["P1"].at == stamp  # onupdate, default
+            assert by_id["P0"].doc == {"moved": True} and by_id["P1"].doc == {"name": "张三", "n": 1}
+            assert by_id["P3"].ok is True and by_id["P3"].status == "active" and by_id["P3"].born is None
+            assert by_id["P2"].born == dt.date(1950, 1, 3)
+        finally:
+            meta.drop_all(engine)
+            engine.dispose()
