@@ -1,4 +1,4 @@
-"""Bulk updates that touch much of a table: its affected indexes rebuilt once, not maintained row by row.
+"""Bulk writes: indexes rebuilt once when an update touches much of a table, parameters bound per column.
 
 Placing a county's persons into grids updates ``grid_code``, ``building_id`` and ``updated_at`` of
 almost every person row. SQLite then maintains four secondary indexes with a random-order write
