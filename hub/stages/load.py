@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import bindparam, insert, select, update
 
 from hub.connector.base import OP_COLUMN, REASON_COLUMN
@@ -20,6 +22,7 @@ from hub.connector.landing import RunFolder, read_table
 from hub.context import HubContext
 from hub.contracts import StreamContract
 from hub.db.base import utcnow
+from hub.db.bulk import executemany
 from hub.db.models import QuarantinedRow, Run, RunStream, SourceRecord, StreamState
 from hub.db.session import transaction
 from hub.privacy import Vault
@@ -31,6 +34,7 @@ from hub.stages.validate import read_validate_info
 
 log = logging.getLogger(__name__)
 
+WRITE_BATCH = 20_000  # rows bound at a time: bounds the bound-parameter copy, not the transaction
 LEDGER_FIELDS = ("read", "loaded", "unchanged", "quarantined", "tombstoned")
 
 
@@ -53,18 +57,40 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def protect(contract: StreamContract, row: dict[str, Any], vault: Vault) -> dict[str, Any]:
-    """The stored form: PII columns become ``<col>_bidx`` + ``<col>_enc``; nothing clear remains."""
-    data: dict[str, Any] = {}
-    for col in contract.columns:
-        value = _jsonable(row.get(col.name))
-        if col.is_pii:
-            kind = col.options.get("piiKind", col.normalize or "text")
-            data[f"{col.name}_bidx"] = vault.blind_index(value if value is None else str(value), kind=str(kind))
-            data[f"{col.name}_enc"] = vault.encrypt(None if value is None else str(value))
-        else:
-            data[col.name] = value
-    return data
+class StoredForm:
+    """How one stream's rows are hashed and stored, worked out once a stream rather than once a
+    row: which columns are personal data (and their blind-index kind), which hold dates."""
+
+    def __init__(self, contract: StreamContract, vault: Vault, temporal: Iterable[str] = ()) -> None:
+        self.vault = vault
+        self.columns = [(c.name, str(c.options.get("piiKind", c.normalize or "text")) if c.is_pii else None)
+                        for c in contract.columns]
+        self.temporal = set(temporal)  # Arrow date/timestamp columns: the only ones _jsonable changes
+
+    def clear(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row's contract columns as JSON values (dates ISO-formatted), still in clear."""
+        temporal = self.temporal
+        return {name: _jsonable(row.get(name)) if name in temporal else row.get(name) for name, _ in self.columns}
+
+    def digest(self, clear: dict[str, Any], row: dict[str, Any]) -> str:
+        """Keyed, so a hash over a row holding an ID cannot be brute-forced back to the ID."""
+        payload = dict(clear)
+        payload[OP_COLUMN], payload[REASON_COLUMN] = row.get(OP_COLUMN), row.get(REASON_COLUMN)
+        return self.vault.blind_index(json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
+                                      kind="row") or ""
+
+    def protect(self, clear: dict[str, Any]) -> dict[str, Any]:
+        """The stored form: PII columns become ``<col>_bidx`` + ``<col>_enc``; nothing clear remains."""
+        data: dict[str, Any] = {}
+        for name, kind in self.columns:
+            value = clear[name]
+            if kind is None:
+                data[name] = value
+                continue
+            text = None if value is None else str(value)
+            data[f"{name}_bidx"] = self.vault.blind_index(text, kind=kind)
+            data[f"{name}_enc"] = self.vault.encrypt(text)
+        return data
 
 
 def key_is_pii(contract: StreamContract) -> bool:
@@ -110,15 +136,6 @@ def _tombstone_identity(contract: StreamContract, row: dict[str, Any], key: str)
                 continue
 
 
-def content_hash(contract: StreamContract, row: dict[str, Any], vault: Vault) -> str:
-    """Keyed, so a hash over a row holding an ID cannot be brute-forced back to the ID."""
-    clear = {c.name: _jsonable(row.get(c.name)) for c in contract.columns}
-    clear[OP_COLUMN] = row.get(OP_COLUMN)
-    clear[REASON_COLUMN] = row.get(REASON_COLUMN)
-    payload = json.dumps(clear, ensure_ascii=False, sort_keys=True, default=str)
-    return vault.blind_index(payload, kind="row") or ""
-
-
 def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
     extracted = read_extract_info(ctx, source, run_id)
     validated = read_validate_info(ctx, source, run_id)
@@ -160,7 +177,9 @@ def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
 
 def _load_stream(session, contract, source, stream, run_id, folder, vault, ledger, now) -> None:  # type: ignore[no-untyped-def]
     stream_dir = folder.stream_dir(stream)
-    valid = read_table(stream_dir / "valid.arrow").to_pylist()
+    table = read_table(stream_dir / "valid.arrow")
+    form = StoredForm(contract, vault, (f.name for f in table.schema if pa.types.is_temporal(f.type)))
+    valid = table.to_pylist()
     quarantined = read_table(stream_dir / "quarantine.arrow").to_pylist()
     existing = {
         key: (rid, digest, deleted)
@@ -178,12 +197,13 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
         is_delete = row.get(OP_COLUMN) == "delete"
         if is_delete and tokenised:
             _tombstone_identity(contract, row, clear_key)
-        digest = content_hash(contract, row, vault)
+        clear = form.clear(row)
+        digest = form.digest(clear, row)
         current = existing.get(key)
         if current is not None and current[1] == digest:
             ledger.unchanged += 1
             continue
-        data = protect(contract, row, vault)
+        data = form.protect(clear)
         if tokenised:
             data["_source_key_enc"] = vault.encrypt(clear_key)
         values = {"content_hash": digest, "data": data, "deleted": is_delete,
@@ -198,11 +218,11 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
         else:
             updates[key] = {"b_id": current[0], **values}
         existing[key] = (current[0] if current else -1, digest, is_delete)
-    if inserts:
-        session.execute(insert(SourceRecord), list(inserts.values()))
-    if updates:
-        stmt = update(SourceRecord).where(SourceRecord.id == bindparam("b_id"))
-        session.connection().execute(stmt, list(updates.values()))
+    connection, table = session.connection(), SourceRecord.__table__
+    for stmt, rows in ((insert(table), list(inserts.values())),
+                       (update(table).where(table.c.id == bindparam("b_id")), list(updates.values()))):
+        for start in range(0, len(rows), WRITE_BATCH):
+            executemany(connection, stmt, rows[start:start + WRITE_BATCH])
     replayed = [q for q in quarantined if q.get("_quarantine_id") is not None]
     fresh = [q for q in quarantined if q.get("_quarantine_id") is None]
     if fresh:
