@@ -94,7 +94,7 @@ def name(value: Any) -> str | None:
 
 
 _GENDER = {"1": "M", "男": "M", "M": "M", "MALE": "M", "2": "F", "女": "F", "F": "F", "FEMALE": "F",
-           "9": "U", "0": "U", "未知": "U", "U": "U"}
+           "9": "U", "0": "U", "未知": "U", "U": "U", "UNKNOWN": "U"}
 
 
 def gender(value: Any) -> str | None:
@@ -111,8 +111,8 @@ def gender(value: Any) -> str | None:
         raise Invalid("enum", f"unknown gender code {s[:8]!r}") from None
 
 
-_TRUE = {"是", "Y", "YES", "TRUE", "1", "T"}
-_FALSE = {"否", "N", "NO", "FALSE", "0", "F"}
+_TRUE = {"是", "Y", "YES", "TRUE", "1", "T", "√", "✓", "✔"}  # a tick in a 是否 column is a yes
+_FALSE = {"否", "N", "NO", "FALSE", "0", "F", "×", "✗", "✘"}
 
 
 def boolean(value: Any) -> bool | None:

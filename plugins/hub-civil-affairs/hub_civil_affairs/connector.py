@@ -5,6 +5,7 @@ the gate warns), plus:
 
 - ``_month``: the roster month (``YYYYMM``) the row's value comes from (a leave: the month it left);
 - ``_op``/``_reason``: ``delete``/``left roster`` on a leave's tombstone;
+- ``_unreadable``: set on a row found under the 合计 footer (the gate quarantines it, ``unreadable``);
 - on ``残疾人`` only, the parts of the ``残疾人证号`` (18-character citizen ID + category digit +
   grade digit): ``证号.身份证号码`` (the ID as written, so the gate normalises and checks it like
   any other), ``证号.残疾类别码`` (1 视力 … 7 多重) and ``证号.残疾等级码`` (1-4). A number that
@@ -22,9 +23,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from hub.connector import OP_COLUMN, REASON_COLUMN, Batch, Connector, SourceSpec, Stream
+from hub.connector import OP_COLUMN, REASON_COLUMN, UNREADABLE_COLUMN, Batch, Connector, SourceSpec, Stream
 from hub.errors import SourceError
-from hub_civil_affairs.roster import SHEETS, RosterSheet, SheetSpec, roster_files
+from hub_civil_affairs.roster import SHEETS, BelowFooter, RosterSheet, SheetSpec, roster_files
 from hub_civil_affairs.snapshot import PendingMonth, Plan, plan
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class MonthBatches:
     def __init__(self, sheet: RosterSheet, derived: tuple[str, ...], month: str, state: dict[str, Any]) -> None:
         self.sheet, self.derived, self.month, self.state = sheet, derived, month, state
         self.columns = sheet.output_columns()
-        self.names = [n for n, _ in self.columns] + list(derived) + [MONTH_COLUMN, OP_COLUMN, REASON_COLUMN]
+        self.names = [n for n, _ in self.columns] + list(derived) + [MONTH_COLUMN, OP_COLUMN, REASON_COLUMN,
+                                                                     UNREADABLE_COLUMN]
         self.schema = pa.schema([(n, pa.string()) for n in self.names])
         self.key_name = sheet.spec.key
         self.rows: list[list[Any]] = []
@@ -88,6 +90,7 @@ class MonthBatches:
         data[MONTH_COLUMN] = [self.month] * (n + k)
         data[OP_COLUMN] = ["upsert"] * n + ["delete"] * k
         data[REASON_COLUMN] = [None] * n + [LEFT_ROSTER] * k
+        data[UNREADABLE_COLUMN] = [r.reason() if type(r) is BelowFooter else None for r in rows] + [None] * k
         table = pa.Table.from_arrays([pa.array(data[c], pa.string()) for c in self.names], schema=self.schema)
         return Batch(records=table, state=self.state)
 

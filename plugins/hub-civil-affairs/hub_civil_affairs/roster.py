@@ -2,7 +2,10 @@
 
 A sheet is: a merged title row, the header row, data rows (blank rows may sit in the middle),
 and a footer whose first cell is ``合计``. The header row is searched for, not assumed; columns
-are found by name, so a clerk's reordering or extra column does not shift any value. Cells come
+are found by name, so a clerk's reordering or extra column does not shift any value. Other
+counties' exports write the footer ``合 计``, ``总计`` or ``合计：5人``, put ``小计`` rows between
+villages, leave whitespace-only "blank" rows, and add a late person BELOW the footer: such a row
+is emitted marked unreadable (the gate quarantines it for a person to look at), never dropped. Cells come
 out as the text Excel shows, with one deliberate exception: an ID typed into a numeric cell is
 rendered in Excel's 15-significant-digit scientific form (``1.10105194912310E+17``) so that the
 quality gate sees it for what it is (digits lost) instead of a plausible, wrong, rounded number.
@@ -12,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -25,10 +30,28 @@ from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 from hub.errors import SourceError
 from hub.quality import normalize
 
+log = logging.getLogger(__name__)
+
 ROW_NO = "序号"
-FOOTER = "合计"
+#: a first cell starting so ends the data (``合计``, ``合 计``, ``总计``, ``合计：5人``)
+FOOTER = re.compile(r"^(合计|总计|共计)")
+#: a row whose first cell ends so (``东村小计``) is a village subtotal, not a person
+SUBTOTAL = re.compile(r"(小计|合计)$")
+BELOW_FOOTER = "below the 合计 footer"
 HEADER_SEARCH_ROWS = 12
-FILE_PATTERN = re.compile(r"^民政对象_(\d{4})(0[1-9]|1[0-2])\.xlsx$")
+#: ``.XLSX`` too: Windows tools upper-case extensions
+FILE_PATTERN = re.compile(r"^民政对象_(\d{4})(0[1-9]|1[0-2])\.xlsx$", re.IGNORECASE)
+FILE_PREFIX = "民政对象"
+#: a sheet named for its month or as a 花名册 (``10月低保对象花名册``) is still that programme's sheet
+SHEET_AFFIXES = r"^(?:\d{{4}}年)?(?:\d{{1,2}}月份?)?{name}(?:花名册|名册|名单|清册|表)?$"
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """A workbook is opened once per stream: say each thing about it once per process."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 @dataclass(frozen=True)
@@ -66,15 +89,27 @@ def header_name(value: Any) -> str:
 
 
 def roster_files(folder: Path) -> list[tuple[str, Path]]:
-    """``(YYYYMM, path)`` of every ``民政对象_YYYYMM.xlsx`` in the folder, oldest first."""
+    """``(YYYYMM, path)`` of every ``民政对象_YYYYMM.xlsx`` in the folder, oldest first.
+
+    A file that looks meant as a roster but is not named like one (``… - 副本.xlsx``, ``.xls``) is
+    warned about, not read; Excel's ``~$`` lock files are skipped quietly. Two files for one month
+    (``.xlsx`` and ``.XLSX``) is an error: which one is the roster is not ours to guess.
+    """
     if not folder.is_dir():
         raise SourceError(f"civil-affairs roster folder not found: {folder}")
-    found = []
+    found: dict[str, Path] = {}
     for path in folder.iterdir():
         m = FILE_PATTERN.match(path.name)
-        if m and path.is_file():
-            found.append((m[1] + m[2], path))
-    return sorted(found)
+        if not m or not path.is_file():
+            if path.name.startswith(FILE_PREFIX):
+                warn_once(f"civil-affairs: {path.name} ignored (not a 民政对象_YYYYMM.xlsx roster name)")
+            continue
+        month = m[1] + m[2]
+        if month in found:
+            first, second = sorted((found[month].name, path.name))
+            raise SourceError(f"civil-affairs roster {month} delivered twice: {first} and {second}; remove one")
+        found[month] = path
+    return sorted(found.items())
 
 
 def cell_text(value: Any) -> str | None:
@@ -113,8 +148,10 @@ def date_key(value: Any) -> Any:
     kind = type(value)
     if kind is dt.datetime or kind is dt.date:
         return value.toordinal()
-    if kind is float or kind is int:
+    if (kind is float or kind is int) and 1 <= value < 2958466:
         return int(value) + EXCEL_EPOCH
+    if kind is float or kind is int:  # 20260305 typed as a number: the same day as the text 20260305
+        return date_key(cell_text(value))
     if kind is str and value:
         try:
             parsed = normalize.date(value)
@@ -141,6 +178,29 @@ class SheetLayout:
     header_row: int
     names: list[str | None]
     index: dict[str, int] = field(default_factory=dict)
+
+
+class BelowFooter(list[Any]):
+    """A row with an ID found under the 合计 footer: delivered, so never dropped, but not trusted."""
+
+    def __init__(self, row: list[Any], line: int) -> None:
+        super().__init__(row)
+        self.line = line  # 1-based row number in the sheet, for the person who looks at it
+
+    def reason(self) -> str:
+        return f"{BELOW_FOOTER} (sheet row {self.line}): a late addition or another list? check the roster"
+
+
+def _filled(value: Any) -> bool:
+    """A cell holding something other than whitespace."""
+    return value is not None and (type(value) is not str or value.strip() != "")
+
+
+def _id_like(value: Any) -> bool:
+    """A number, or text with a run of six digits (full-width too): what an ID cell holds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True
+    return type(value) is str and re.search(r"\d{6}", unicodedata.normalize("NFKC", value)) is not None
 
 
 def _letter(index: int) -> str:
@@ -170,6 +230,31 @@ def find_layout(rows: list[list[Any]], spec: SheetSpec, where: str) -> SheetLayo
                 raise SourceError(f"{where}: key column {spec.key!r} missing from the header row (row {i + 1})")
             return SheetLayout(header_row=i, names=names, index=index)
     raise SourceError(f"{where}: no header row naming the {spec.name} columns in the first {HEADER_SEARCH_ROWS} rows")
+
+
+def sheet_for(sheet_names: list[str], spec: SheetSpec, file_name: str) -> str | None:
+    """The workbook's sheet for ``spec``: its name folded, else one named for the month or as a 花名册.
+
+    Sheets that are no programme's are reported (once): a renamed tab must not pass for a missing one.
+    """
+    folded = {n: header_name(n) for n in sheet_names}
+    unknown = [n for n, f in folded.items() if not any(_sheet_pattern(s.name).match(f) for s in SHEETS)]
+    if unknown:
+        warn_once(f"civil-affairs: {file_name} sheet(s) {', '.join(map(repr, unknown))} match no programme "
+                  f"({', '.join(s.name for s in SHEETS)}); not read")
+    exact = [n for n, f in folded.items() if f == spec.name]
+    if exact:
+        return exact[0]
+    loose = [n for n, f in folded.items() if _sheet_pattern(spec.name).match(f)]
+    if len(loose) > 1:
+        raise SourceError(f"civil-affairs roster {file_name}: sheets {', '.join(map(repr, loose))} "
+                          f"could each be {spec.name}; rename all but one")
+    return loose[0] if loose else None
+
+
+@cache
+def _sheet_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(SHEET_AFFIXES.format(name=re.escape(name)))
 
 
 class RosterSheet:
@@ -203,34 +288,50 @@ class RosterSheet:
 
     @classmethod
     def open(cls, path: Path, spec: SheetSpec) -> RosterSheet | None:
-        """The sheet, or ``None`` when this month's workbook has no such sheet."""
+        """The sheet, or ``None`` when this month's workbook has no such sheet (or only a blank tab)."""
         try:
             workbook = CalamineWorkbook.from_path(str(path))
-            names = [n for n in workbook.sheet_names if header_name(n) == spec.name]
-            if not names:
+            name = sheet_for(workbook.sheet_names, spec, path.name)
+            if name is None:
                 return None
-            sheet = workbook.get_sheet_by_name(names[0])
+            sheet = workbook.get_sheet_by_name(name)
         except (CalamineError, OSError, ValueError) as exc:
             detail = str(exc).splitlines()[0] if str(exc) else "no detail"
             raise SourceError(f"civil-affairs roster {path.name}: cannot be read ({type(exc).__name__}: {detail})") from None
+        if not any(cell_text(v) is not None for row in sheet.iter_rows() for v in row):
+            warn_once(f"civil-affairs: {path.name} sheet {name!r} is blank; read as absent this month (nobody left)")
+            return None
         return cls(path, spec, sheet)
 
     def data_rows(self) -> Iterator[list[Any]]:
-        """Each non-blank data row between the header and the 合计 footer (rows padded to the header)."""
+        """Each non-blank data row after the header (rows padded to the header).
+
+        The footer ends the data, but a row holding an ID under it was still delivered: it comes as
+        a ``BelowFooter`` row (the connector flags it unreadable, so the gate quarantines it for a
+        person to judge). Blank means nothing but whitespace (or only a 序号: a clerk's pre-numbered
+        empty line); a row whose first cell ends in 小计 is a village subtotal.
+        """
         header_row, row_no_at, key_at = self.layout.header_row, self.row_no_at, self.key_at
         width = len(self.layout.names)
+        below = False
         for i, row in enumerate(self.sheet.iter_rows()):
             if i <= header_row:
                 continue
             if len(row) < width:
                 row = row + [""] * (width - len(row))
             first = row[0]
-            if type(first) is str and "计" in first and header_name(first) == FOOTER:
-                return
+            if type(first) is str and "计" in first:
+                folded = header_name(first)
+                if FOOTER.match(folded):
+                    below = True
+                    continue
+                if SUBTOTAL.search(folded):
+                    continue
             key = row[key_at]
-            # a row holding only its 序号 (a clerk's pre-numbered empty line) is blank too
-            if (key != "" and key is not None) or any(
-                    v != "" and v is not None for j, v in enumerate(row) if j != row_no_at):
+            if below:
+                if _id_like(key):  # not a signature or a note that happens to reach the ID column
+                    yield BelowFooter(row, i + 1)
+            elif _filled(key) or any(_filled(v) for j, v in enumerate(row) if j != row_no_at):
                 yield row
 
     def key(self, row: list[Any]) -> str | None:
@@ -248,7 +349,9 @@ class RosterSheet:
                 self.unnamed_with_data.add(j)
                 extras.append((_letter(j), row[j]))
         village = village_key(row[self._village]) if self._village >= 0 else None
-        payload = (self._plain(row), [date_key(row[j]) for _, j in self._dates], village, extras)
+        payload: tuple[Any, ...] = (self._plain(row), [date_key(row[j]) for _, j in self._dates], village, extras)
+        if type(row) is BelowFooter:  # moving up above the footer later is news (it can load then)
+            payload += (BELOW_FOOTER,)
         return hashlib.blake2b(repr(payload).encode(), digest_size=6).digest()
 
     def output_columns(self) -> list[tuple[str, int]]:
