@@ -10,9 +10,11 @@ thousands of cases are a few MB; evicting long-closed cases is the next step at 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from hub.connector import UNREADABLE_COLUMN
 from hub_dispute_mediation.event_log import Event, dumps
 
 CASE_COLUMNS = ("case_no", "category", "grid_code", "location", "summary", "level", "status", "mediator",
@@ -72,11 +74,25 @@ def apply(case: dict[str, Any], event: Event, *, late: bool = False, fields: boo
             if event.data.get(key) is not None:
                 case[column] = _scalar(event.data[key])
         if event.type == "case.accepted":
-            case["party_count"] = len(event.data.get("parties") or [])
+            case["party_count"] = len(parties_of(event.data.get("parties")))
     rest = {k: _scalar(v) for k, v in event.data.items() if k != "parties" and k not in mapping}
     case.setdefault("h", []).append([event.seq, event.type, event.ts, rest] if rest else
                                     [event.seq, event.type, event.ts])
     return case
+
+
+def same_as_applied(case: dict[str, Any] | None, event: Event) -> bool:
+    """Whether a re-delivered seq is the event already folded: same case, type, ts and unfolded data.
+
+    Folded data lives only in the case's fields, so a restore that changed nothing but a folded value
+    (an ``amount``) passes as the same event; any other difference is a conflict for the steward.
+    """
+    mapping = EFFECTS.get(event.type, (None, None, {}))[2]
+    rest = {k: _scalar(v) for k, v in event.data.items() if k != "parties" and k not in mapping}
+    for entry in (case or {}).get("h", []):
+        if entry[0] == event.seq:
+            return entry[1] == event.type and entry[2] == event.ts and (entry[3] if len(entry) > 3 else {}) == rest
+    return False
 
 
 def case_row(case_no: str, case: dict[str, Any]) -> dict[str, Any]:
@@ -111,13 +127,33 @@ def party_kind(name: str | None, id_no: str | None) -> str:
     return "person"
 
 
+def parties_of(value: Any) -> list[Any]:
+    """The ``parties`` list as other writers send it: a list, one party object, or the list JSON-encoded
+    into a string. Anything else is one unusable entry (quarantined), never iterated into characters."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    if isinstance(value, dict):
+        return [value]
+    return list(value) if isinstance(value, list) else [value]
+
+
 def party_rows(event: Event) -> list[dict[str, Any]]:
     """``case_no#N`` rows, N from 0 in the order of the accepted event's parties; each carries where its
-    case arose, the only place evidence a party has (it tells two same-named shops apart)."""
+    case arose, the only place evidence a party has (it tells two same-named shops apart). A party that
+    is not an object becomes an unreadable row under its key, so it is quarantined, not lost."""
     rows = []
     grid_code, location = _text(event.data.get("grid_code")), _text(event.data.get("location"))
-    for i, party in enumerate(event.data.get("parties") or []):
-        party = party if isinstance(party, dict) else {}
+    for i, party in enumerate(parties_of(event.data.get("parties"))):
+        if not isinstance(party, dict):
+            rows.append({"party_key": f"{event.case_no}#{i}", "case_no": event.case_no, "party_index": str(i),
+                         "party_kind": "person", UNREADABLE_COLUMN: f"seq {event.seq}: party {i} of "
+                         f"case.accepted is a JSON {type(party).__name__}, not an object"})
+            continue
         name, id_no = party.get("name"), party.get("id_no")
         kind = party_kind(None if name is None else str(name), None if id_no is None else str(id_no))
         rows.append({"party_key": f"{event.case_no}#{i}", "case_no": event.case_no, "party_index": str(i),

@@ -19,8 +19,15 @@ from typing import Any
 import pyarrow as pa
 
 from hub.connector import UNREADABLE_COLUMN, Batch, Connector, SourceSpec, Stream
-from hub_dispute_mediation.case_book import CASE_COLUMNS, PARTY_COLUMNS, case_row, fold, party_rows
-from hub_dispute_mediation.event_log import Broken, Cursor, EventLog
+from hub_dispute_mediation.case_book import (
+    CASE_COLUMNS,
+    PARTY_COLUMNS,
+    case_row,
+    fold,
+    party_rows,
+    same_as_applied,
+)
+from hub_dispute_mediation.event_log import Broken, Cursor, EventLog, Repeat
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 20_000
@@ -65,7 +72,14 @@ class CasesStream(_LogStream):
         touched: dict[str, None] = {}
         broken: list[dict[str, Any]] = []
         stats: dict[str, int] = {}
-        for item in self.log.read(cursor, stats):
+        for item in self.log.read(cursor, stats, repeats=True):
+            if isinstance(item, Repeat):
+                if not same_as_applied(cases.get(item.event.case_no), item.event):
+                    stats["conflicts"] = stats.get("conflicts", 0) + 1
+                    broken.append({"case_no": f"seq:{item.event.seq}", "summary": item.text,
+                                   UNREADABLE_COLUMN: f"{item.where}: seq {item.event.seq} delivered again with "
+                                                      "different content; the first delivery stays applied"})
+                continue
             if isinstance(item, Broken):
                 # the line's text rides in `summary`: it only ever reaches the (encrypted) quarantine
                 broken.append({"case_no": item.key, "summary": item.text, UNREADABLE_COLUMN: item.reason})

@@ -1,14 +1,19 @@
-"""The mediation platform's event log: ``events-YYYYMMDD.jsonl`` files, read from a byte cursor.
+"""The mediation platform's event log: ``events-YYYYMMDD.jsonl`` files, read from byte cursors.
 
-The cursor is ``{file, offset, tail, seq, gaps}``: the file being read, the byte offset just
-past its last complete line, a digest of the bytes before that offset (so a file rewritten
-differently is noticed and re-read from its start), the highest ``seq`` applied and the ranges
-of lower seqs not yet seen. ``seq`` grows by one across files, so that is all it takes to apply
-a seq delivered twice (a vendor restore) once, while a late lower seq filling a gap still counts.
+The cursor is ``{file, offset, tail, seq, gaps, files}``. ``files`` maps every file read to
+``[offset, size, tail, waiting]``: the byte offset just past its last consumed line, the bytes seen,
+a digest of the 64 bytes before the offset (a file rewritten differently is re-read from its
+start) and whether a torn last line is waiting there. Every file is checked each run, not only the
+newest: a late or back-dated file, or an older file rewritten to complete a torn line, is read too.
+``file``/``offset``/``tail`` mirror the newest file's entry. ``seq`` is the highest seq applied and
+``gaps`` the ranges of lower seqs not yet seen: ``seq`` grows by one across files, so that is all it
+takes to apply a seq delivered twice (a vendor restore) once, while a late lower seq still counts.
 
-The last line of the newest file is left for the next run when it has no newline or is not
-JSON (the writer crashed mid-line and completes it when it rewrites the file). A broken line
-anywhere else is yielded as ``Broken`` — quarantined by the caller, never dropped.
+A torn last line (no newline, not a complete event) of the newest file is left for the run after the
+writer completes it. In an older file it is quarantined (``Broken``), and still re-read should the
+file be rewritten. A broken line anywhere else is ``Broken`` too — quarantined, never dropped. A
+seq seen before comes back as ``Repeat`` when asked for, so a different event under a known seq
+can be quarantined rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from typing import Any
 from hub.errors import SourceError
 
 LOG_FILE = re.compile(r"^events-\d{8}\.jsonl$")
-_SEQ_PREFIX = re.compile(rb'^\s*\{\s*"seq"\s*:\s*(\d+)')
+_SEQ_PREFIX = re.compile(rb'^\s*\{\s*"seq"\s*:\s*"?(\d+)')
+_BOM = b"\xef\xbb\xbf"
 _TAIL_BYTES = 64
 MAX_GAPS = 1000
 
@@ -36,15 +42,18 @@ class Cursor:
     tail: str = ""
     seq: int = 0
     gaps: list[list[int]] = field(default_factory=list)
+    files: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Cursor:
         raw = state.get("cursor") or {}
         return cls(file=raw.get("file"), offset=int(raw.get("offset", 0)), tail=str(raw.get("tail", "")),
-                   seq=int(raw.get("seq", 0)), gaps=[list(g) for g in raw.get("gaps", [])])
+                   seq=int(raw.get("seq", 0)), gaps=[list(g) for g in raw.get("gaps", [])],
+                   files={k: list(v) for k, v in (raw.get("files") or {}).items()})
 
     def as_state(self) -> dict[str, Any]:
-        return {"file": self.file, "offset": self.offset, "tail": self.tail, "seq": self.seq, "gaps": self.gaps}
+        return {"file": self.file, "offset": self.offset, "tail": self.tail, "seq": self.seq, "gaps": self.gaps,
+                "files": self.files}
 
     def admit(self, seq: int) -> bool:
         """True the first time a seq is seen; False for a re-delivered one."""
@@ -71,6 +80,15 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """An event whose seq was already applied (``where`` is ``file byte N``)."""
+
+    event: Event
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Broken:
     """A line that is not a readable event: ``key`` is ``seq:N`` when visible, else ``file:offset``."""
 
@@ -86,6 +104,9 @@ def _tail_digest(path: Path, offset: int) -> str:
 
 
 def parse_line(line: bytes, name: str, offset: int) -> Event | Broken:
+    """One line as an event. Tolerated: a BOM (a file begun by another tool), CRLF, a seq written as a
+    digit string or a case_no as a number; anything else off-spec is ``Broken`` with the reason."""
+    line = line.removeprefix(_BOM)
     try:
         obj = json.loads(line)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -93,6 +114,10 @@ def parse_line(line: bytes, name: str, offset: int) -> Event | Broken:
     if not isinstance(obj, dict):
         return _broken(line, name, offset, "not a JSON object")
     seq, kind, case_no, data = obj.get("seq"), obj.get("type"), obj.get("case_no"), obj.get("data")
+    if isinstance(seq, str) and seq.strip().isdecimal() and seq.strip().isascii():
+        seq = int(seq)
+    if isinstance(case_no, int) and not isinstance(case_no, bool):
+        case_no = str(case_no)
     if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(kind, str) or not kind:
         return _broken(line, name, offset, "event without an integer seq or a type")
     if not isinstance(case_no, str) or not case_no.strip():
@@ -124,47 +149,67 @@ class EventLog:
         self.check()
         return sorted(p.name for p in self.root.iterdir() if p.is_file() and LOG_FILE.match(p.name))
 
-    def read(self, cursor: Cursor, stats: dict[str, int] | None = None) -> Iterator[Event | Broken]:
-        """New events in seq-admission order, advancing ``cursor`` as lines are consumed."""
+    def read(self, cursor: Cursor, stats: dict[str, int] | None = None,
+             repeats: bool = False) -> Iterator[Event | Broken | Repeat]:
+        """New events in file, then line order, advancing ``cursor`` as lines are consumed."""
         stats = stats if stats is not None else {}
-        names = [n for n in self.files() if cursor.file is None or n >= cursor.file]
+        names = self.files()
+        if cursor.file and not cursor.files:  # a cursor from before per-file tracking: older files are done
+            for n in names:
+                if n < cursor.file:
+                    size = (self.root / n).stat().st_size
+                    cursor.files[n] = [size, size, _tail_digest(self.root / n, size), 0]
+            cursor.files[cursor.file] = [cursor.offset, -1, cursor.tail, 0]
         for name in names:
             path = self.root / name
-            start = 0
-            if name == cursor.file:
-                size = path.stat().st_size
-                if cursor.offset <= size and _tail_digest(path, cursor.offset) == cursor.tail:
-                    start = cursor.offset
+            newest = name == names[-1]
+            start, known = 0, cursor.files.get(name)
+            if known:
+                offset, seen, tail, waiting = known
+                fits = offset <= path.stat().st_size and _tail_digest(path, offset) == tail
+                if fits and path.stat().st_size == seen and not (waiting and not newest):
+                    continue  # nothing new (a torn tail of the newest file waits for its writer)
+                if fits:
+                    start = offset
                 else:
                     stats["rewritten"] = stats.get("rewritten", 0) + 1  # re-read; seqs dedupe the repeats
-            cursor.file, cursor.offset = name, start
-            yield from self._read_file(path, name, start, newest=name == names[-1], cursor=cursor, stats=stats)
-            cursor.tail = _tail_digest(path, cursor.offset)
+            yield from self._read_file(path, name, start, newest=newest, cursor=cursor, stats=stats,
+                                       repeats=repeats)
+        if names and names[-1] in cursor.files:
+            cursor.file = names[-1]
+            cursor.offset, _, cursor.tail, _ = cursor.files[names[-1]]
 
     def _read_file(self, path: Path, name: str, start: int, *, newest: bool, cursor: Cursor,
-                   stats: dict[str, int]) -> Iterator[Event | Broken]:
+                   stats: dict[str, int], repeats: bool) -> Iterator[Event | Broken | Repeat]:
         with path.open("rb") as f:
             f.seek(start)
             pos = start
             held: bytes | None = None
             for line in f:
                 if held is not None:
-                    yield from self._consume(held, name, pos, cursor, stats)
+                    yield from self._consume(held, name, pos, cursor, stats, repeats)
                     pos += len(held)
-                    cursor.offset = pos
                 held = line
-            if held is None:
-                return
+        end, waiting = pos, 0
+        if held is not None:
+            end = pos + len(held)
             last = parse_line(held, name, pos) if held.strip() else None
-            if newest and (not held.endswith(b"\n") or isinstance(last, Broken)):
+            # a complete event needs no newline after it: a JSON object cannot be torn into a valid one
+            torn = not held.endswith(b"\n") and isinstance(last, Broken)
+            if newest and isinstance(last, Broken):
                 stats["torn"] = stats.get("torn", 0) + 1  # left for the run after the writer completes it
-                return
-            yield from self._consume(held, name, pos, cursor, stats, parsed=last)
-            cursor.offset = pos + len(held)
+                waiting = 1
+            elif torn and isinstance(last, Broken):
+                stats["broken"] = stats.get("broken", 0) + 1  # quarantined; re-read if the file is rewritten
+                yield Broken(last.key, f"{last.reason}, torn last line of an older file", last.text)
+            else:
+                yield from self._consume(held, name, pos, cursor, stats, repeats, parsed=last)
+                pos = end
+        cursor.files[name] = [pos, end, _tail_digest(path, pos), waiting]
 
     @staticmethod
-    def _consume(line: bytes, name: str, pos: int, cursor: Cursor, stats: dict[str, int],
-                 parsed: Event | Broken | None = None) -> Iterator[Event | Broken]:
+    def _consume(line: bytes, name: str, pos: int, cursor: Cursor, stats: dict[str, int], repeats: bool,
+                 parsed: Event | Broken | None = None) -> Iterator[Event | Broken | Repeat]:
         if not line.strip():
             return
         item = parsed or parse_line(line, name, pos)
@@ -175,6 +220,8 @@ class EventLog:
             yield item
         else:
             stats["duplicates"] = stats.get("duplicates", 0) + 1
+            if repeats:
+                yield Repeat(item, f"{name} byte {pos}", line.decode("utf-8", "replace").rstrip("\r\n")[:500])
 
 
 def dumps(value: Any) -> str:

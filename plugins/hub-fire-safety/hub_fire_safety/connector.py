@@ -12,6 +12,7 @@ state: the hub commits it only after the load, so a crash re-reads, never skips.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from hub.errors import SourceError
 from hub_fire_safety.delta_csv import DeltaFile
 
 DAY_FOLDER = re.compile(r"^\d{8}$")
+log = logging.getLogger(__name__)
 
 UNIT_COLUMNS = ("单位编号", "单位名称", "统一社会信用代码", "单位地址", "法定代表人", "消防安全责任人", "责任人身份证号",
                 "联系电话", "单位类别", "所属网格", "经度", "纬度", "更新时间")
@@ -55,11 +57,31 @@ class DropFolder:
             raise SourceError(f"fire-safety drop folder {self.root} cannot be listed: {exc.strerror}") from None
 
     def days(self) -> list[str]:
+        """Day folders; any other sub-folder holding a vendor file is named in a warning, never read.
+
+        Stray files (``.DS_Store``, ``readme.txt``) and folders without vendor files are skipped quietly.
+        """
         self.check()
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and DAY_FOLDER.match(p.name))
+        days = []
+        for p in self.root.iterdir():
+            if not p.is_dir():
+                continue
+            if DAY_FOLDER.match(p.name):
+                days.append(p.name)
+            elif self._holds_vendor_files(p):
+                log.warning("fire-safety: folder %r in %s is not named YYYYMMDD; its files are not read",
+                            p.name, self.root)
+        return sorted(days)
 
     def digest(self, day: str) -> str:
         """SHA-256 over the folder's file names and bytes (cached while sizes and mtimes hold)."""
+        try:
+            return self._digest(day)
+        except OSError as exc:
+            where = Path(exc.filename).name if exc.filename else day
+            raise SourceError(f"fire-safety drop folder {day}/: {where} cannot be read ({exc.strerror})") from None
+
+    def _digest(self, day: str) -> str:
         files = sorted(p for p in (self.root / day).iterdir() if p.is_file())
         stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
         cached = self._digests.get(day)
@@ -67,7 +89,7 @@ class DropFolder:
             return cached[1]
         h = hashlib.sha256()
         for path in files:
-            h.update(path.name.encode("utf-8") + b"\0" + str(path.stat().st_size).encode() + b"\0")
+            h.update(path.name.encode("utf-8", "surrogateescape") + b"\0" + str(path.stat().st_size).encode() + b"\0")
             with path.open("rb") as f:
                 while chunk := f.read(1 << 20):
                     h.update(chunk)
@@ -75,9 +97,25 @@ class DropFolder:
         self._digests[day] = (stamp, value)
         return value
 
+    @classmethod
+    def _holds_vendor_files(cls, folder: Path) -> bool:
+        try:
+            return any(cls._find(folder, name) for name, _, _ in STREAMS.values())
+        except OSError:
+            return True  # unreadable: worth the warning too
+
+    @staticmethod
+    def _find(folder: Path, name: str) -> Path | None:
+        """The file by its spec name; another tool's case (``单位.CSV``) is the same file."""
+        path = folder / name
+        if path.is_file():
+            return path
+        wanted = name.casefold()
+        return next((p for p in sorted(folder.iterdir()) if p.name.casefold() == wanted and p.is_file()), None)
+
     def file(self, day: str, name: str) -> DeltaFile | None:
-        path = self.root / day / name
-        return DeltaFile(path, f"{day}/{name}") if path.is_file() else None
+        path = self._find(self.root / day, name)
+        return DeltaFile(path, f"{day}/{path.name}") if path else None
 
 
 class DeltaStream(Stream):

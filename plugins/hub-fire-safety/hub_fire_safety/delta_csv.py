@@ -37,8 +37,11 @@ def detect_encoding(path: Path, label: str) -> str:
     Chinese is practically never valid UTF-8); the vendor spec does not promise this case, but
     reading it as GB18030 would silently produce mojibake.
     """
-    with path.open("rb") as f:
-        head = f.readline(_CHUNK)
+    try:
+        with path.open("rb") as f:
+            head = f.readline(_CHUNK)
+    except OSError as exc:
+        raise SourceError(f"fire-safety {label}: cannot be read ({exc.strerror})") from None
     if head.startswith(BOM):
         return "utf-8-sig"
     try:
@@ -85,10 +88,17 @@ class _Lines:
 
 
 def _unique_header(header: list[str]) -> list[str]:
-    """Blank or repeated header cells get a positional name so every column survives."""
+    """Blank or repeated header cells get a positional name so every column survives.
+
+    Blank cells at the end (a trailing comma, Excel's empty trailing columns) are no columns: rows
+    then carry the same empty cells, which ``_trim`` drops. A stray BOM is not part of a name.
+    """
+    header = [cell.replace("\ufeff", "").strip() for cell in header]
+    while header and not header[-1]:
+        header.pop()
     out: list[str] = []
     for i, cell in enumerate(header):
-        name = cell.strip() or f"column_{i + 1}"
+        name = cell or f"column_{i + 1}"
         while name in out:
             name = f"{name}_{i + 1}"
         out.append(name)
@@ -112,9 +122,11 @@ class DeltaFile:
             lines = _Lines(f)
             reader = csv.reader(lines, strict=True)
             try:
-                header = _unique_header(next(reader))
+                header: list[str] = []
+                while not header:  # blank lines above the header are no header
+                    header = _unique_header(next(reader))
             except StopIteration:
-                return
+                return  # zero bytes, or a header only: nothing that day
             except csv.Error as exc:
                 raise SourceError(f"fire-safety {self.label}: header line cannot be parsed ({exc})") from None
             width = len(header)
@@ -132,8 +144,9 @@ class DeltaFile:
                     broken[len(rows)] = f"{self.label} line {first}: {exc}"
                     rows.append(self._salvage(lines.record, width))
                 else:
-                    if not row:
-                        continue  # a blank line is no record
+                    if not any(v.strip() for v in row):
+                        continue  # a blank line (or Excel's `,,,,` row) holds no record
+                    row = _trim(row, width)
                     problem = None
                     if len(row) != width:
                         problem = f"{len(row)} fields, header has {width}"
@@ -165,6 +178,13 @@ class DeltaFile:
         text = _SURROGATE.sub(_UNDECODED_MARK, "".join(record)).rstrip("\r\n")
         parts = text.split(",", width - 1)
         return parts + [""] * (width - len(parts))
+
+
+def _trim(row: list[str], width: int) -> list[str]:
+    """Surplus cells that are all blank (trailing commas) are dropped; any content keeps the row long."""
+    if len(row) > width and not any(v.strip() for v in row[width:]):
+        return row[:width]
+    return row
 
 
 def _table(header: list[str], rows: list[list[str]], broken: dict[int, str]) -> pa.Table:
