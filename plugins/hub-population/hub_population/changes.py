@@ -6,7 +6,14 @@ second without skipping or repeating a row. One server-side streamed query (a DB
 cursor, ``fetchmany``) serves the whole read, so memory holds one batch, whatever the table's size.
 
 Every column is emitted as text: IDs and household numbers must never become numbers, and
-``gxsj`` arrives as a ``datetime`` (MySQL, PostgreSQL) or as stored text (SQLite).
+``gxsj`` arrives as a ``datetime`` (MySQL, PostgreSQL) or as stored text (SQLite, or a vendor's
+varchar column). A text ``gxsj`` is resumed from exactly the text read (``…09:00:00.0`` as Java
+writes it is not ``…09:00:00``), a datetime one from a datetime.
+
+The last ``settle_seconds`` (by the database's clock) are still moving: a clerk's row saved in the
+second the read ended, with a lower key, would fall behind a ``(gxsj, key)`` cursor for ever.
+Such rows are read and loaded, but the saved cursor stays before them, so the next run reads them
+again (the load finds them unchanged) and picks up any late row of the same second.
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Engine, and_, column, or_, select, table
+from sqlalchemy import Connection, Engine, and_, column, func, or_, select, table
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import String
 
 from hub.connector import OP_COLUMN, REASON_COLUMN, Batch
 from hub.errors import SourceError
-from hub_population.database import connect, describe, find_table
+from hub_population.database import column_type, connect, describe, find_table
 from hub_population.tables import CANCELLED_FLAG, CURSOR, TableSpec
 
 log = logging.getLogger(__name__)
@@ -81,14 +89,31 @@ def to_batch(rows: Sequence[Sequence[Any]], names: list[str], spec: TableSpec) -
 
 
 
-def cursor_bind(value: str, dialect: str) -> Any:
-    """SQLite compares the stored text; other databases get a datetime for their datetime column."""
-    if dialect == "sqlite":
+def cursor_bind(value: str, dialect: str, text_column: bool = False) -> Any:
+    """SQLite and a varchar ``gxsj`` compare the stored text as read; a datetime column gets a datetime."""
+    if dialect == "sqlite" or text_column:
         return value
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError:
         return value
+
+
+def settle_horizon(conn: Connection, settle_seconds: float, text_column: bool) -> Any:
+    """``now - settle_seconds`` by the database's own clock (SQLite: this machine's), bound like gxsj."""
+    if conn.dialect.name == "sqlite":
+        now = dt.datetime.now()
+    else:
+        try:
+            now = conn.execute(select(func.localtimestamp())).scalar_one()
+        except SQLAlchemyError:
+            conn.rollback()
+            now = conn.execute(select(func.now())).scalar_one()
+        if isinstance(now, str):
+            now = dt.datetime.fromisoformat(now)
+        now = now.replace(tzinfo=None)
+    horizon = (now - dt.timedelta(seconds=settle_seconds)).replace(microsecond=0)
+    return horizon.isoformat(sep=" ") if conn.dialect.name == "sqlite" or text_column else horizon
 
 
 def json_key(value: Any) -> Any:
@@ -97,7 +122,7 @@ def json_key(value: Any) -> Any:
 
 
 def read_changes(engine: Engine, url: str, spec: TableSpec, state: dict[str, Any],
-                 batch_size: int) -> Iterator[Batch]:
+                 batch_size: int, settle_seconds: float = 0.0) -> Iterator[Batch]:
     """Rows after ``state`` in ``(gxsj, key)`` order; ``{}`` also reads rows whose gxsj is null, first."""
     conn = connect(engine, url)
     driver_error = getattr(engine.dialect.loaded_dbapi, "Error", SQLAlchemyError)
@@ -115,15 +140,29 @@ def read_changes(engine: Engine, url: str, spec: TableSpec, state: dict[str, Any
         source = table(name)
         gx, key = cols[CURSOR], cols[spec.key]
         gx_at, key_at = names.index(CURSOR), names.index(spec.key)
+        text_cursor = isinstance(column_type(conn, name, present[CURSOR]), String)
         if CURSOR not in state:
             undated = select(*picked).select_from(source).where(gx.is_(None)).order_by(key)
             yield from _stream(conn, undated, names, spec, batch_size, lambda row: {CURSOR: None, "key": None})
-        dated = select(*picked).select_from(source).where(gx.is_not(None)).order_by(gx, key)
+        horizon = settle_horizon(conn, settle_seconds, text_cursor) if settle_seconds > 0 else None
+        settled = (gx < horizon).label("_settled") if horizon is not None else None
+        dated = select(*picked, *([settled] if settled is not None else [])).select_from(source)
+        dated = dated.where(gx.is_not(None)).order_by(gx, key)
         if state.get(CURSOR) is not None:
-            after = cursor_bind(str(state[CURSOR]), engine.dialect.name)
+            after = cursor_bind(str(state[CURSOR]), engine.dialect.name, text_cursor)
             dated = dated.where(or_(gx > after, and_(gx == after, key > state.get("key"))))
-        yield from _stream(conn, dated, names, spec, batch_size,
-                           lambda row: {CURSOR: as_text(row[gx_at]), "key": json_key(row[key_at])})
+        # the cursor never passes an unsettled row: later batches keep the last settled row's state
+        held = {CURSOR: None, "key": None} if CURSOR not in state else \
+            {CURSOR: state.get(CURSOR), "key": state.get("key")}
+
+        def state_of(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+            nonlocal held
+            last = rows[-1] if settled is None else next((r for r in reversed(rows) if r[-1]), None)
+            if last is not None:
+                held = {CURSOR: as_text(last[gx_at]), "key": json_key(last[key_at])}
+            return dict(held)
+
+        yield from _stream(conn, dated, names, spec, batch_size, state_of, extra=int(settled is not None))
     except (SQLAlchemyError, driver_error) as exc:
         raise SourceError(f"population: reading {spec.table} failed: {describe(exc, url)}") from None
     finally:
@@ -152,7 +191,8 @@ def server_cursor(conn: Connection) -> Any:
 
 
 def _stream(conn: Connection, stmt: Any, names: list[str], spec: TableSpec, batch_size: int,
-            state_of: Callable[[Sequence[Any]], dict[str, Any]]) -> Iterator[Batch]:
+            state_of: Callable[[Sequence[Sequence[Any]]], dict[str, Any]], extra: int = 0) -> Iterator[Batch]:
+    """``extra`` trailing helper columns (the settled flag) go to ``state_of``, not into the batch."""
     compiled = stmt.compile(dialect=conn.dialect)
     params = compiled.construct_params()
     args = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
@@ -160,6 +200,7 @@ def _stream(conn: Connection, stmt: Any, names: list[str], spec: TableSpec, batc
     try:
         cursor.execute(str(compiled), args)
         while rows := cursor.fetchmany(batch_size):
-            yield Batch(records=to_batch(rows, names, spec), state=state_of(rows[-1]))
+            data = [r[:len(names)] for r in rows] if extra else rows
+            yield Batch(records=to_batch(data, names, spec), state=state_of(rows))
     finally:
         cursor.close()

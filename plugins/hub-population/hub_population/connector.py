@@ -1,8 +1,10 @@
 """The population registry (人口基础信息系统): ``t_rk_hu`` households and ``t_rk_ry`` persons.
 
 Settings: ``url`` (any SQLAlchemy URL; a relative ``sqlite:///`` path resolves against hub.yaml's
-folder) and optional ``batch_size`` (rows per Arrow batch, default 20,000). Rows are never
-deleted at the source; a cancelled row (``zxbz='1'``) becomes a tombstone carrying ``zxyy``.
+folder), optional ``batch_size`` (rows per Arrow batch, default 20,000) and ``settle_seconds``
+(default 300: rows changed this recently are re-read next run, so a late writer in the cursor's
+second is not skipped; see changes.py). Rows are never deleted at the source; a cancelled row
+(``zxbz='1'``) becomes a tombstone carrying ``zxyy``.
 """
 
 from __future__ import annotations
@@ -20,17 +22,19 @@ from hub_population.database import connect, describe, find_table, open_engine, 
 from hub_population.tables import CURSOR, TABLES, TableSpec
 
 DEFAULT_BATCH = 20_000
+DEFAULT_SETTLE_S = 300.0
 
 
 class PopulationStream(Stream):
     cursor_field = CURSOR
 
-    def __init__(self, spec: TableSpec, url: str, batch_size: int) -> None:
+    def __init__(self, spec: TableSpec, url: str, batch_size: int, settle_seconds: float = DEFAULT_SETTLE_S) -> None:
         self.spec = spec
         self.name = spec.stream
         self.primary_key = (spec.key,)
         self.url = url
         self.batch_size = batch_size
+        self.settle_seconds = settle_seconds
 
     def columns(self) -> list[str]:
         return list(self.spec.columns)
@@ -38,7 +42,7 @@ class PopulationStream(Stream):
     def read(self, state: dict[str, Any]) -> Iterator[Batch]:
         engine = open_engine(self.url)
         try:
-            yield from read_changes(engine, self.url, self.spec, state, self.batch_size)
+            yield from read_changes(engine, self.url, self.spec, state, self.batch_size, self.settle_seconds)
         finally:
             engine.dispose()
 
@@ -54,6 +58,17 @@ def batch_size_of(source: SourceSpec) -> int:
     return size
 
 
+def settle_of(source: SourceSpec) -> float:
+    raw = source.get("settle_seconds", DEFAULT_SETTLE_S)
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:
+        raise ConfigError(f"source {source.name!r}: settle_seconds must be a number of seconds (0-86400), got {raw!r}")
+    return seconds
+
+
 class PopulationConnector(Connector):
     name = "population"
     description = "人口基础信息系统: households (t_rk_hu) and persons (t_rk_ry) in a SQL database"
@@ -62,6 +77,7 @@ class PopulationConnector(Connector):
         """Connect, then prove both tables exist with every spec column and can be selected from."""
         url = source.url("url")
         batch_size_of(source)
+        settle_of(source)
         engine = open_engine(url)
         try:
             with connect(engine, url) as conn:
@@ -79,5 +95,5 @@ class PopulationConnector(Connector):
 
     def streams(self, source: SourceSpec) -> list[Stream]:
         url = source.url("url")
-        size = batch_size_of(source)
-        return [PopulationStream(spec, url, size) for spec in TABLES]
+        size, settle = batch_size_of(source), settle_of(source)
+        return [PopulationStream(spec, url, size, settle) for spec in TABLES]

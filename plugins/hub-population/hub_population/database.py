@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeEngine
 
 from hub.errors import SourceError
 
@@ -66,3 +67,8 @@ def find_table(conn: Connection, name: str, url: str) -> tuple[str, dict[str, st
     if actual is None:
         raise SourceError(f"population: table {name} not found in {safe_url(url)}")
     return actual, {c["name"].lower(): c["name"] for c in insp.get_columns(actual)}
+
+
+def column_type(conn: Connection, table: str, column: str) -> TypeEngine | None:
+    """The reflected type of one column (``gxsj`` may be a vendor's varchar instead of a datetime)."""
+    return next((c["type"] for c in inspect(conn).get_columns(table) if c["name"] == column), None)

@@ -82,7 +82,7 @@ class ApiStream(Stream):
             self.last_client = client
             size = self.settings.page_size
 
-            def fetch(since: str | None, page: int) -> tuple[int, list[Any]]:
+            def fetch(since: str | None, page: int, size: int) -> tuple[int, list[Any]]:
                 params: dict[str, Any] = {"page": page, "size": size}
                 if since:
                     params["updated_since"] = since

@@ -23,6 +23,10 @@ cursor ``C = (updatedAt, id)`` of the last record emitted instead:
 Within one run a record may change again after it was emitted (its new version appears later
 in the order). Emitting it twice would make the run hold two rows with one key, so the read
 stops just before the second version: the cursor stays behind it and the next run reads it.
+
+Ids are compared the way the server orders them: a JSON number as a number (9 before 10, where
+text would put "10" first and skip it), a string as text. A vendor that caps pages below the
+``size`` asked for (``total`` saying more than it sent) is followed at its own page size.
 """
 
 from __future__ import annotations
@@ -41,8 +45,16 @@ LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))  # the API's clock: China Standard
 WINDOW_SLACK = dt.timedelta(seconds=1)
 MAX_IDLE_REQUESTS = 10_000  # a guard against a server that changes faster than it can be read
 
-Fetch = Callable[[str | None, int], tuple[int, list[Any]]]
-Key = tuple[dt.datetime, str]
+Fetch = Callable[[str | None, int, int], tuple[int, list[Any]]]
+IdKey = tuple[int, int, str]
+Key = tuple[dt.datetime, IdKey]
+
+
+def id_key(ident: Any) -> IdKey:
+    """A JSON number sorts as a number, anything else as its text; one total order for both."""
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return (0, ident, "")
+    return (1, 0, str(ident))
 
 
 def parse_stamp(value: Any) -> dt.datetime | None:
@@ -64,26 +76,28 @@ class Cursor:
     """The last record emitted, exactly as the server wrote its updatedAt and id."""
 
     updated_at: str
-    id: str
+    id: str | int
 
     @property
     def key(self) -> Key:
         stamp = parse_stamp(self.updated_at)
         if stamp is None:
             raise SourceError(f"saved public-security cursor has an unreadable updatedAt {self.updated_at!r}")
-        return stamp, self.id
+        return stamp, id_key(self.id)
 
     def since(self) -> str:
         return (self.key[0] - WINDOW_SLACK).isoformat()
 
-    def state(self) -> dict[str, str]:
+    def state(self) -> dict[str, str | int]:
         return {"updatedAt": self.updated_at, "id": self.id}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Cursor | None:
         if not state or state.get("updatedAt") in (None, ""):
             return None
-        return cls(str(state["updatedAt"]), str(state.get("id") or ""))
+        ident = state.get("id")
+        return cls(str(state["updatedAt"]), ident if isinstance(ident, int) and not isinstance(ident, bool)
+                   else str(ident or ""))
 
 
 @dataclass
@@ -103,15 +117,16 @@ class KeysetReader:
         self.requests = 0
         self.step_backs = 0  # pages that began after C: the window's head moved while we paged
         self.stopped_early = False  # a record changed again after it was emitted in this run
+        self.capped = False  # the server serves fewer items a page than asked for
 
     def _key(self, item: Any) -> Key | None:
         if not isinstance(item, dict):
             return None
         stamp = parse_stamp(item.get(CURSOR_FIELD))
         ident = item.get(self.key_field)
-        if stamp is None or ident is None or str(ident).strip() == "":
+        if stamp is None or ident is None or isinstance(ident, bool | float | dict | list) or str(ident).strip() == "":
             return None
-        return stamp, str(ident)
+        return stamp, id_key(ident)
 
     def read(self, start: Cursor | None) -> Iterator[Page]:
         cursor = start
@@ -125,8 +140,15 @@ class KeysetReader:
             idle += 1
             if idle > MAX_IDLE_REQUESTS:
                 raise SourceError(f"public-security paging made no progress after {MAX_IDLE_REQUESTS} requests")
-            total, items = self.fetch(since, page)
+            total, items = self.fetch(since, page, self.size)
             self.requests += 1
+            if 0 < len(items) < self.size and (page - 1) * self.size + len(items) < total:
+                # the server capped the page below the size asked: page at its size from now on
+                self.size = len(items)
+                self.capped = True
+                if page > 1:  # earlier page numbers were counted at the larger size: restart the window
+                    page = 1
+                    continue
             pairs = [(self._key(it), it) for it in items]
             keyed = [(k, it) for k, it in pairs if k is not None]
             unreadable = self._unreadable([it for k, it in pairs if k is None], odd_seen) if len(keyed) < len(items) else []
@@ -171,7 +193,8 @@ class KeysetReader:
                     break
                 emitted.add(k[1])
                 out.append(it)
-                cursor = Cursor(str(it[CURSOR_FIELD]), k[1])
+                ident = it[self.key_field]
+                cursor = Cursor(str(it[CURSOR_FIELD]), ident if isinstance(ident, int) else str(ident))
             idle = 0
             yield Page(out, cursor, [])
             if stop or not full:
