@@ -65,14 +65,17 @@ def number(value: Any) -> float | None:
 
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4}) ?年 ?(\d{1,2}) ?月 ?(\d{1,2}) ?日?$"),  # a clerk may space it: 2026 年 3 月 5 日
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
 def date(value: Any) -> dt.date | None:
-    """``2026-03-05``, ``2026/3/5``, ``2026.3.5``, ``2026年3月5日``, ``20260305``, Excel serials."""
+    """``2026-03-05``, ``2026/3/5``, ``2026.3.5``, ``2026年3月5日``, ``20260305``, Excel serials.
+
+    A serial with a fraction (``46086.5``: a date-time cell shown as General) is its day.
+    """
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -93,7 +96,7 @@ def date(value: Any) -> dt.date | None:
                 return dt.date(int(m[1]), int(m[2]), int(m[3]))
             except ValueError:
                 raise Invalid("date_format", s) from None
-    if re.fullmatch(r"\d{5}(\.0+)?", s):
+    if re.fullmatch(r"\d{5}(\.\d+)?", s):
         return EXCEL_EPOCH + dt.timedelta(days=int(float(s)))
     raise Invalid("date_format", s)
 
@@ -109,10 +112,12 @@ def datetime(value: Any) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
-        m = _DATETIME.match(s)  # `2026/3/5 08:00:00`: the vendors' own layout keeps its time of day
+        # `2026/3/5 08:00:00`, `2026/03/05 08:00:00.0` (JDBC), `20260305080000`: vendor layouts keep their time
+        m = _DATETIME.match(s) or _DATETIME_COMPACT.match(s)
         if m:
+            *parts, fraction = m.groups()
             try:
-                return dt.datetime(*(int(g or 0) for g in m.groups()))
+                return dt.datetime(*(int(g or 0) for g in parts), int((fraction or "0").ljust(6, "0")))
             except ValueError:
                 raise Invalid("date_format", s) from None
         d = date(s)
@@ -120,7 +125,8 @@ def datetime(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo is None else parsed.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-_DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$")
+_DATETIME_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})()$")
 
 
 def keep(value: Any) -> Any:
@@ -154,11 +160,12 @@ _IDENTITY_LOADED = False
 
 
 def _load_identity() -> None:
-    """Identity normalisers live in their own module (they need stdnum and OpenCC)."""
+    """Identity and geometry normalisers live in their own modules (they need stdnum, OpenCC, shapely)."""
     global _IDENTITY_LOADED
     from hub.quality import identity
+    from hub.quality.geometry import geometry
 
     NORMALIZERS.update({"citizen_id": identity.citizen_id, "credit_code": identity.credit_code,
                         "phone": identity.phone, "name": identity.name, "gender": identity.gender,
-                        "bool": identity.boolean})
+                        "bool": identity.boolean, "geometry": geometry})
     _IDENTITY_LOADED = True

@@ -2,7 +2,12 @@
 
 The file is a snapshot, so the stream's state is its digest and the codes it held: an
 unchanged file reads nothing; a re-issued one yields every feature, plus a tombstone for
-each grid that disappeared (retired).
+each grid that disappeared (retired). Codes are compared as the hub keys them (spaces and
+full-width digits folded), so a code whose stray space was fixed by hand is not "retired".
+
+A shape the map index could not be built from is the contract's concern (``normalize: geometry``,
+hub/quality/geometry.py): the grid loads without it, with a warning, rather than quarantining a
+grid every record of its area is filed under.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import pyarrow as pa
 
 from hub.connector import OP_COLUMN, REASON_COLUMN, UNREADABLE_COLUMN, Batch, Connector, SourceSpec, Stream
 from hub.errors import SourceError
+from hub.quality.normalize import code as canonical_code
 
 COLUMNS = ("code", "name", "level", "parent", "manager", "phone", "geometry")
 SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS] + [(OP_COLUMN, pa.string()), (REASON_COLUMN, pa.string()),
@@ -45,8 +51,6 @@ def _row(feature: Any) -> dict[str, Any]:
     geometry = feature.get("geometry")
     row: dict[str, Any] = {c: None if props.get(c) is None else str(props.get(c)) for c in COLUMNS[:-1]}
     row["geometry"] = json.dumps(geometry, ensure_ascii=False, separators=(",", ":")) if geometry else None
-    if geometry is not None and (not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon")):
-        row[UNREADABLE_COLUMN] = "geometry is not a Polygon or MultiPolygon"
     return row
 
 
@@ -66,7 +70,7 @@ class GridsStream(Stream):
         if state.get("sha256") == digest:
             return
         rows = [_row(f) for f in features]
-        codes = sorted({r["code"] for r in rows if r["code"]})
+        codes = sorted({c for r in rows if (c := canonical_code(r["code"]))})
         gone = sorted(set(state.get("codes", [])) - set(codes))
         rows += [{"code": c, OP_COLUMN: "delete", REASON_COLUMN: "retired"} for c in gone]
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
