@@ -101,11 +101,24 @@ def date(value: Any) -> dt.date | None:
     raise Invalid("date_format", s)
 
 
+#: the departments' clock: their systems keep Beijing time without a zone (population gxsj, fire-safety
+#: 更新时间, mediation ts), so a zoned stamp (public-security's updatedAt, ``…+08:00`` or ``…Z``) is read
+#: on that clock too; times of all five then compare ("the most recent phone"), and a deadline counted
+#: in working days starts on the local day, not on a UTC date eight hours behind
+SOURCE_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def on_source_clock(value: dt.datetime) -> dt.datetime:
+    """Naive, on the departments' clock (a zoned value converted, a naive one taken as already on it)."""
+    return value if value.tzinfo is None else value.astimezone(SOURCE_TZ).replace(tzinfo=None)
+
+
 def datetime(value: Any) -> dt.datetime | None:
+    """A naive timestamp on the departments' clock (Beijing time); zoned input is converted to it."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+        return on_source_clock(value)
     s = text(value)
     if s is None:
         return None
@@ -122,7 +135,7 @@ def datetime(value: Any) -> dt.datetime | None:
                 raise Invalid("date_format", s) from None
         d = date(s)
         return dt.datetime(d.year, d.month, d.day) if d else None
-    return parsed if parsed.tzinfo is None else parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return on_source_clock(parsed)
 
 
 _DATETIME = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$")

@@ -33,6 +33,7 @@ from hub.db.models import (
 from hub.db.session import transaction
 from hub.events.deadlines import remit_for
 from hub.events.overdue import assess_event
+from hub.quality.normalize import on_source_clock
 from hub.resolve.address import building_key
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import place_by_address
@@ -74,7 +75,7 @@ def _ts(value: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return on_source_clock(parsed)
 
 
 def _text(value: Any) -> str | None:

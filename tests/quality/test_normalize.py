@@ -35,7 +35,7 @@ def test_impossible_dates_are_date_format(raw: str) -> None:
 def test_text_trims_and_folds_full_width() -> None:
     assert text("  ＡＢＣ１２３　东村  ") == "ABC123 东村"
     assert code(" 1302 0310 1201 ") == "130203101201" and code(12.0) == "12"
-    assert integer("１２") == 12 and datetime("2026-10-30T08:00:00Z") == dt.datetime(2026, 10, 30, 8)
+    assert integer("１２") == 12 and datetime("2026-10-30T08:00:00Z") == dt.datetime(2026, 10, 30, 16)
 
 
 def test_names_simplified_and_spaces_dropped() -> None:
@@ -108,7 +108,9 @@ def test_vectorised_equals_scalar(kind: str) -> None:
     [
         ("2026/3/5 08:00:00", dt.datetime(2026, 3, 5, 8, 0, 0)),  # fire-safety 更新时间 keeps its time of day
         ("2026-03-05 8:07", dt.datetime(2026, 3, 5, 8, 7)),
-        ("2026-03-05T08:00:00+08:00", dt.datetime(2026, 3, 5, 0, 0, 0)),  # stored as UTC
+        ("2026-03-05T08:00:00+08:00", dt.datetime(2026, 3, 5, 8, 0, 0)),  # on the departments' clock
+        ("2026-03-05T00:30:00Z", dt.datetime(2026, 3, 5, 8, 30, 0)),  # the same clock, whatever zone written
+        ("2026-03-04T23:30:00-01:00", dt.datetime(2026, 3, 5, 8, 30, 0)),
         ("2026.3.5", dt.datetime(2026, 3, 5)),
     ],
 )

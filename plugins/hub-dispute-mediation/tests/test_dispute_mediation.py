@@ -185,7 +185,7 @@ def test_event_for_a_case_accepted_in_an_older_file_and_run(tmp_path: Path) -> N
     case = cases(ctx)["TJ1"]
     assert case["category"] == "劳资纠纷" and case["grid_code"] == "130203101204009"  # from the older run
     assert case["mediator"] == "王伟东" and case["status"] == "assigned"
-    assert case["accepted_at"] == "2026-11-01 01:00:00" and case["assigned_at"] == "2026-11-02 02:00:00"
+    assert case["accepted_at"] == "2026-11-01 09:00:00" and case["assigned_at"] == "2026-11-02 10:00:00"
     assert info.load.streams["case-parties"]["read"] == 0
 
 

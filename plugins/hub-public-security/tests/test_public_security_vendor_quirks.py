@@ -182,7 +182,9 @@ def test_other_vendor_spellings_are_loaded_or_quarantined_with_reasons(api: Vend
     assert loaded["1"]["gender"] == "U" and loaded["1"]["birth_date"] == "1990-01-02"
     assert loaded["2"]["birth_date"] == "1990-01-03" and loaded["2"]["gender"] is None
     assert loaded["3"]["gender"] == "U" and loaded["3"]["employer"] == "唐山钢铁公司"
-    assert loaded["1"]["updated_at"] == "2026-10-30 01:00:00"
+    # Z, +08:00 and no zone land on one clock (Beijing time, like every other department's stamps)
+    assert [loaded[k]["updated_at"] for k in "123"] == ["2026-10-30 09:00:00", "2026-10-30 09:00:01",
+                                                        "2026-10-30 09:00:02"]
     assert loaded["5"]["grid_code"] == "130203101201"
     blob = json.dumps(loaded, ensure_ascii=False)
     assert "13812345678" not in blob and "138 1234 5678" not in blob
