@@ -85,14 +85,10 @@ def work_queue(ctx, truths: dict[str, dict]) -> Counter:  # type: ignore[no-unty
     is worth once worked (does it hold the right candidate?), not what the model decides alone."""
     from hub.resolve.review import decide, list_reviews
 
-    def address(ref: str) -> tuple[str, str, str]:
-        source, stream, key = ref.split("|", 2)
-        return source, stream, key
-
     decided: Counter = Counter()
     for r in list_reviews(ctx):
         truth = truths.get(r["entity_type"], {})
-        left, right = truth.get(address(r["left_key"])), truth.get(address(r["right_key"]))
+        left, right = (truth.get(tuple(r[side].split("|", 2))) for side in ("left_key", "right_key"))
         verdict = "accept" if left is not None and left == right else "reject"
         decide(ctx, r["id"], verdict, by="bench: truth")
         decided[(r["entity_type"], verdict)] += 1

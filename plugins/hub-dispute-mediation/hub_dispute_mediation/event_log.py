@@ -166,8 +166,9 @@ class EventLog:
             start, known = 0, cursor.files.get(name)
             if known:
                 offset, seen, tail, waiting = known
-                fits = offset <= path.stat().st_size and _tail_digest(path, offset) == tail
-                if fits and path.stat().st_size == seen and not (waiting and not newest):
+                size = path.stat().st_size
+                fits = offset <= size and _tail_digest(path, offset) == tail
+                if fits and size == seen and not (waiting and not newest):
                     continue  # nothing new (a torn tail of the newest file waits for its writer)
                 if fits:
                     start = offset

@@ -32,7 +32,7 @@ from sqlalchemy.types import String
 
 from hub.connector import OP_COLUMN, REASON_COLUMN, Batch
 from hub.errors import SourceError
-from hub_population.database import column_type, connect, describe, find_table
+from hub_population.database import connect, describe, find_table
 from hub_population.tables import CANCELLED_FLAG, CURSOR, TableSpec
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def read_changes(engine: Engine, url: str, spec: TableSpec, state: dict[str, Any
     conn = connect(engine, url)
     driver_error = getattr(engine.dialect.loaded_dbapi, "Error", SQLAlchemyError)
     try:
-        name, present = find_table(conn, spec.table, url)
+        name, present, types = find_table(conn, spec.table, url)
         missing = [c for c in spec.essential if c not in present]
         if missing:
             raise SourceError(f"population: table {spec.table} lacks column(s) {', '.join(missing)}")
@@ -140,7 +140,7 @@ def read_changes(engine: Engine, url: str, spec: TableSpec, state: dict[str, Any
         source = table(name)
         gx, key = cols[CURSOR], cols[spec.key]
         gx_at, key_at = names.index(CURSOR), names.index(spec.key)
-        text_cursor = isinstance(column_type(conn, name, present[CURSOR]), String)
+        text_cursor = isinstance(types.get(CURSOR), String)
         if CURSOR not in state:
             undated = select(*picked).select_from(source).where(gx.is_(None)).order_by(key)
             yield from _stream(conn, undated, names, spec, batch_size, lambda row: {CURSOR: None, "key": None})

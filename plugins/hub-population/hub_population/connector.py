@@ -82,7 +82,7 @@ class PopulationConnector(Connector):
         try:
             with connect(engine, url) as conn:
                 for spec in TABLES:
-                    name, present = find_table(conn, spec.table, url)
+                    name, present, _ = find_table(conn, spec.table, url)
                     missing = [c for c in spec.columns if c not in present]
                     if missing:
                         raise SourceError(f"population: table {spec.table} in {safe_url(url)} lacks column(s) "

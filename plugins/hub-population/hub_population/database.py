@@ -59,16 +59,13 @@ def connect(engine: Engine, url: str) -> Connection:
         raise SourceError(f"population: cannot connect to {safe_url(url)}: {describe(exc, url)}") from None
 
 
-def find_table(conn: Connection, name: str, url: str) -> tuple[str, dict[str, str]]:
-    """The table's actual name and its columns (lower-case name -> actual), matched case-insensitively."""
+def find_table(conn: Connection, name: str, url: str) -> tuple[str, dict[str, str], dict[str, TypeEngine]]:
+    """The table's actual name, its columns (lower-case name -> actual), matched case-insensitively, and
+    their reflected types by lower-case name (``gxsj`` may be a vendor's varchar instead of a datetime)."""
     insp = inspect(conn)
     tables = insp.get_table_names()
     actual = name if name in tables else next((t for t in tables if t.lower() == name.lower()), None)
     if actual is None:
         raise SourceError(f"population: table {name} not found in {safe_url(url)}")
-    return actual, {c["name"].lower(): c["name"] for c in insp.get_columns(actual)}
-
-
-def column_type(conn: Connection, table: str, column: str) -> TypeEngine | None:
-    """The reflected type of one column (``gxsj`` may be a vendor's varchar instead of a datetime)."""
-    return next((c["type"] for c in inspect(conn).get_columns(table) if c["name"] == column), None)
+    columns = insp.get_columns(actual)
+    return actual, {c["name"].lower(): c["name"] for c in columns}, {c["name"].lower(): c["type"] for c in columns}

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.errors import SourceError
+from hub.quality.normalize import SOURCE_TZ
 
 CURSOR_FIELD = "updatedAt"
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))  # the API's clock: China Standard Time
 WINDOW_SLACK = dt.timedelta(seconds=1)
 MAX_IDLE_REQUESTS = 10_000  # a guard against a server that changes faster than it can be read
 
@@ -50,11 +50,15 @@ IdKey = tuple[int, int, str]
 Key = tuple[dt.datetime, IdKey]
 
 
+def kept_id(ident: Any) -> str | int:
+    """An id as the cursor keeps it: a JSON number stays a number, anything else becomes its text."""
+    return ident if isinstance(ident, int) and not isinstance(ident, bool) else str(ident or "")
+
+
 def id_key(ident: Any) -> IdKey:
     """A JSON number sorts as a number, anything else as its text; one total order for both."""
-    if isinstance(ident, int) and not isinstance(ident, bool):
-        return (0, ident, "")
-    return (1, 0, str(ident))
+    kept = kept_id(ident)
+    return (0, kept, "") if isinstance(kept, int) else (1, 0, kept)
 
 
 def parse_stamp(value: Any) -> dt.datetime | None:
@@ -68,7 +72,7 @@ def parse_stamp(value: Any) -> dt.datetime | None:
             stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=LOCAL_TZ)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=SOURCE_TZ)  # the API's clock is the departments'
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,7 @@ class Cursor:
     def from_state(cls, state: dict[str, Any]) -> Cursor | None:
         if not state or state.get("updatedAt") in (None, ""):
             return None
-        ident = state.get("id")
-        return cls(str(state["updatedAt"]), ident if isinstance(ident, int) and not isinstance(ident, bool)
-                   else str(ident or ""))
+        return cls(str(state["updatedAt"]), kept_id(state.get("id")))
 
 
 @dataclass
@@ -193,8 +195,7 @@ class KeysetReader:
                     break
                 emitted.add(k[1])
                 out.append(it)
-                ident = it[self.key_field]
-                cursor = Cursor(str(it[CURSOR_FIELD]), ident if isinstance(ident, int) else str(ident))
+                cursor = Cursor(str(it[CURSOR_FIELD]), kept_id(it[self.key_field]))
             idle = 0
             yield Page(out, cursor, [])
             if stop or not full:
