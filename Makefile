@@ -9,9 +9,21 @@ STAMP  := $(VENV)/.installed
 PLUGIN_PROJECTS := $(wildcard plugins/hub-*/pyproject.toml)
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGIN_PROJECTS))
 
-.PHONY: install test test-fast lint demo bench clean
+.PHONY: install system-deps test test-fast lint demo bench clean
 
 install: $(STAMP)
+
+# Debian packages the tests drive for real: a browser for the console, LibreOffice and poppler for
+# what is printed, and a CJK font (without one, screenshots and PDFs show boxes). Installed only
+# when missing; needs root (CI and the sessions run as root).
+SYSTEM_PACKAGES := chromium chromium-driver libreoffice-calc-nogui poppler-utils fonts-wqy-microhei
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends $$missing >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml $(PLUGIN_PROJECTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +34,7 @@ $(STAMP): pyproject.toml $(PLUGIN_PROJECTS)
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint
+test: install system-deps lint
 	$(BIN)/pytest -q
 
 test-fast: install
