@@ -22,7 +22,7 @@ def main() -> None:
     folder = Path(sys.argv[1]).resolve()
     os.environ["PUBLIC_SECURITY_TOKEN"] = "demo-token"
     from hub.context import HubContext
-    from hub.demo import start_public_security
+    from hub.orchestration.demo import start_public_security
     from hub.stages import sync
 
     stop = start_public_security(folder)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from hub.orchestration import RESOLVED_ASSET
+from hub.orchestration.tasks import RESOLVED_ASSET
 
 RESOLVED = Asset(**RESOLVED_ASSET)
 
@@ -27,7 +27,7 @@ RESOLVED = Asset(**RESOLVED_ASSET)
 def gridhub_events() -> None:
     @task
     def mark_overdue() -> dict[str, int]:
-        from hub.orchestration import events_task
+        from hub.orchestration.tasks import events_task
 
         return events_task()
 

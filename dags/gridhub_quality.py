@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from hub.orchestration import RESOLVED_ASSET
+from hub.orchestration.tasks import RESOLVED_ASSET
 
 RESOLVED = Asset(**RESOLVED_ASSET)
 
@@ -26,7 +26,7 @@ RESOLVED = Asset(**RESOLVED_ASSET)
 def gridhub_quality() -> None:
     @task
     def build_data_docs() -> str:
-        from hub.orchestration import quality_docs_task
+        from hub.orchestration.tasks import quality_docs_task
 
         return quality_docs_task()
 

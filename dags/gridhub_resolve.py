@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetAny, dag, task
 
-from hub.orchestration import ALL_KINDS, RESOLVED_ASSET, asset_uri
+from hub.orchestration.tasks import ALL_KINDS, RESOLVED_ASSET, asset_uri
 
 RESOLVED = Asset(**RESOLVED_ASSET)
 
@@ -25,7 +25,7 @@ RESOLVED = Asset(**RESOLVED_ASSET)
 def gridhub_resolve() -> None:
     @task(outlets=[RESOLVED])
     def resolve() -> dict[str, object]:
-        from hub.orchestration import resolve_task
+        from hub.orchestration.tasks import resolve_task
 
         return resolve_task()
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from hub.orchestration import DagSource, asset_uri, dag_sources
+from hub.orchestration.tasks import DagSource, asset_uri, dag_sources
 
 DEFAULT_ARGS = {"owner": "county-it", "retries": 2, "retry_delay": timedelta(seconds=30)}
 
@@ -34,19 +34,19 @@ def build_sync_dag(source: DagSource):  # type: ignore[no-untyped-def]
     def sync_dag() -> None:
         @task
         def extract() -> str:
-            from hub.orchestration import extract_task
+            from hub.orchestration.tasks import extract_task
 
             return extract_task(source.name)
 
         @task
         def validate(hub_run: str) -> str:
-            from hub.orchestration import validate_task
+            from hub.orchestration.tasks import validate_task
 
             return validate_task(source.name, hub_run)
 
         @task
         def load(hub_run: str) -> dict[str, int]:
-            from hub.orchestration import load_task
+            from hub.orchestration.tasks import load_task
 
             return load_task(source.name, hub_run)
 

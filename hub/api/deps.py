@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.dependencies.utils import get_flat_dependant
@@ -16,11 +16,9 @@ from hub.api.audit import note_of
 from hub.api.keys import MISS, Principal, authenticate
 from hub.api.masking import Masker
 from hub.api.problems import ApiProblem
+from hub.api.state import ApiState
 from hub.api.subtree import CodeRange, intersect, subtree
 from hub.db.models import EntityRedirect, GridCell
-
-if TYPE_CHECKING:
-    from hub.api.main import ApiState
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `hub keys create`")
 

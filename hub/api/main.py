@@ -5,20 +5,20 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from hub.api.audit import AuditLog, AuditMiddleware
-from hub.api.keys import KeyCache
 from hub.api.problems import install_problem_handlers, problem_openapi
 from hub.api.ratelimit import RateLimiter
+from hub.api.state import ApiSettings, ApiState
 from hub.context import HubContext
 from hub.db.session import JSON_CODEC
-from hub.privacy import Vault
+
+__all__ = ["ApiSettings", "create_app"]
 
 DESCRIPTION = """Unified grid data (grids, people, households, buildings, organisations, events) for
 downstream apps. Send a key from `hub keys create` as `Authorization: Bearer <key>`. Scopes decide what a
@@ -53,31 +53,6 @@ def api_engine(url: str) -> Engine:
         cur.close()
 
     return engine
-
-
-@dataclass
-class ApiSettings:
-    """What the API needs when there is no hub.yaml (tests, benchmarks, embedding)."""
-
-    database_url: str
-    vault: Vault
-    rate_limit_per_minute: int = 600
-
-
-@dataclass
-class ApiState:
-    settings: ApiSettings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    limiter: RateLimiter
-    audit: AuditLog
-    keys: KeyCache = field(default_factory=KeyCache)
-    route_params: dict[str, frozenset[str]] = field(default_factory=dict)
-    grid_levels: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def vault(self) -> Vault:
-        return self.settings.vault
 
 
 def settings_of(source: HubContext | ApiSettings) -> ApiSettings:

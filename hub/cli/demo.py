@@ -23,7 +23,7 @@ def demo(
     port: Annotated[int, typer.Option(help="port of the read API")] = 8000,
 ) -> None:
     """Synthesise a township, run every DAG on real Airflow, print a summary, serve the read API."""
-    from hub.demo import demo_key, ensure_folder, run_demo
+    from hub.orchestration.demo import demo_key, ensure_folder, run_demo
 
     ensure_folder(folder)
     summary = run_demo(folder, residents=residents)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.airflow_home import airflow_env, migrate_metadata
+from hub.orchestration.airflow_home import airflow_env, migrate_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from hub.airflow_home import airflow_bin, airflow_env, migrate_metadata
+from hub.orchestration.airflow_home import airflow_bin, airflow_env, migrate_metadata
 from tests.dags.conftest import write_county
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"

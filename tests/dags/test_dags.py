@@ -40,7 +40,7 @@ def test_dagbag_integrity(airflow_home: tuple[Path, dict[str, str]]) -> None:
 
 
 RUN = """
-from hub.airflow_run import run_dags
+from hub.orchestration.airflow_run import run_dags
 import json
 first = run_dags(["gridhub_sync__grid-registry", "gridhub_resolve"])
 second = run_dags(["gridhub_sync__grid-registry"])

@@ -73,8 +73,8 @@ def start_public_security(folder: Path) -> Any:
 
 
 def run_demo(folder: Path, *, residents: int = 20000, seed: int = 7, days: int = 3) -> DemoSummary:
-    from hub.airflow_home import airflow_env, apply, migrate_metadata
-    from hub.orchestration import dag_sources
+    from hub.orchestration.airflow_home import airflow_env, apply, migrate_metadata
+    from hub.orchestration.tasks import dag_sources
 
     folder = folder.resolve()
     config = folder / "hub.yaml"
@@ -90,7 +90,7 @@ def run_demo(folder: Path, *, residents: int = 20000, seed: int = 7, days: int =
         env = airflow_env(folder / "airflow", hub_config=config)
         migrate_metadata(env)
         apply(env)
-        from hub.airflow_run import run_dags
+        from hub.orchestration.airflow_run import run_dags
 
         dag_ids = [s.dag_id for s in dag_sources(config)] + list(FINAL_DAGS)
         summary.dags = run_dags(dag_ids)

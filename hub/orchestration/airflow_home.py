@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hub.errors import HubError
 
-REPO_DAGS = Path(__file__).resolve().parent.parent / "dags"
+REPO_DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 def airflow_env(home: Path, *, hub_config: Path, dags_folder: Path = REPO_DAGS, metadata_url: str | None = None,

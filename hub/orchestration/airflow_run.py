@@ -1,7 +1,8 @@
 """Run DAGs in-process with ``dag.test()`` (the demo and the DAG tests).
 
-Needs the environment from ``hub.airflow_home`` applied before Airflow is first imported; run as
-``python -m hub.airflow_run DAG_ID ...`` in a child process to print a JSON report.
+Needs the environment from ``hub.orchestration.airflow_home`` applied before Airflow is first
+imported; run as ``python -m hub.orchestration.airflow_run DAG_ID ...`` in a child process to print
+a JSON report.
 """
 
 from __future__ import annotations

@@ -1,0 +1,42 @@
+"""What a running API holds: its settings and the shared state every request reads.
+
+Its own module so that the app factory (``main``) and the request dependencies (``deps``) both
+import it and neither imports the other: data and imports flow one way, main → routers → deps → state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.api.audit import AuditLog
+from hub.api.keys import KeyCache
+from hub.api.ratelimit import RateLimiter
+from hub.privacy import Vault
+
+
+@dataclass
+class ApiSettings:
+    """What the API needs when there is no hub.yaml (tests, benchmarks, embedding)."""
+
+    database_url: str
+    vault: Vault
+    rate_limit_per_minute: int = 600
+
+
+@dataclass
+class ApiState:
+    settings: ApiSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    limiter: RateLimiter
+    audit: AuditLog
+    keys: KeyCache = field(default_factory=KeyCache)
+    route_params: dict[str, frozenset[str]] = field(default_factory=dict)
+    grid_levels: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def vault(self) -> Vault:
+        return self.settings.vault
