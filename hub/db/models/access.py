@@ -32,6 +32,7 @@ class AuditEntry(Base):
     at: Mapped[created_at]
     key_id: Mapped[int | None] = mapped_column(Integer)
     key_name: Mapped[str | None] = mapped_column(String(64))
+    user_name: Mapped[str | None] = mapped_column(String(64))  # a console user (key_id is then None)
     method: Mapped[str] = mapped_column(String(8))
     route: Mapped[str] = mapped_column(String(200))
     path: Mapped[str] = mapped_column(String(500))
