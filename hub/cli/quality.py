@@ -70,22 +70,24 @@ def docs(ctx: typer.Context) -> None:
 
 def list_cmd(ctx: typer.Context, source: Annotated[str | None, typer.Option(help="one source")] = None,
              stream: Annotated[str | None, typer.Option(help="one stream")] = None,
-             status: Annotated[str | None, typer.Option(help="open | replayed | dismissed")] = None,
+             status: Annotated[str | None, typer.Option(help="open | resolved | replayed | dismissed")] = None,
+             scope: Annotated[str | None, typer.Option(help="record (row refused) | field (row loaded, field withheld)")] = None,
              limit: Annotated[int | None, typer.Option(help="at most this many")] = None,
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Quarantined rows with their machine-readable reasons (raw values stay encrypted)."""
+    """Quarantined rows and withheld fields with their machine-readable reasons (raw values stay encrypted)."""
     from hub.quality.steward import list_quarantine
 
     hub = hub_of(ctx)
     hub.ensure_store()
-    rows = list_quarantine(hub, source, stream, status, limit)
+    rows = list_quarantine(hub, source, stream, status, limit, scope)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table("id", "run", "source", "stream", "source key", "status", "reasons")
+    table = Table("id", "run", "source", "stream", "source key", "scope", "column", "status", "reasons")
     for r in rows:
         reasons = "; ".join(f"{x['check']}({x.get('column') or '-'})" for x in r["reasons"] or [])
-        table.add_row(str(r["id"]), r["run_id"], r["source"], r["stream"], r["source_key"] or "-", r["status"], reasons)
+        table.add_row(str(r["id"]), r["run_id"], r["source"], r["stream"], r["source_key"] or "-", r["scope"],
+                      r["column"] or "-", r["status"], reasons)
     console.print(table)
 
 
@@ -102,6 +104,9 @@ def show(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")
         return
     typer.echo(f"#{entry['id']} {entry['source']}/{entry['stream']} key {entry['source_key']} "
                f"run {entry['run_id']} [{entry['status']}]")
+    if entry["scope"] == "field":
+        typer.echo(f"field {entry['column']} ({entry.get('raw_column')}) withheld; the record is loaded without it; "
+                   f"raw value {entry.get('value')!r}")
     for r in entry["reasons"] or []:
         typer.echo(f"  {r.get('severity', 'error')}: {r['check']} on {r.get('column') or '-'}"
                    f" ({r.get('detail') or ''}) value {r.get('value')!r}")
@@ -122,7 +127,8 @@ def replay_cmd(ctx: typer.Context, ids: Annotated[list[int] | None, typer.Argume
     for src, run in info.runs.items():
         for stream, c in run.streams.items():
             typer.echo(f"{src}/{stream}: run {run.run_id}: replayed {c['read']}, loaded {c['loaded']}, "
-                       f"unchanged {c['unchanged']}, still quarantined {c['quarantined']}")
+                       f"unchanged {c['unchanged']}, still quarantined {c['quarantined']}, "
+                       f"loaded with a field still withheld {c.get('withheld', 0)}")
     if not info.runs:
         typer.echo("nothing to replay")
 

@@ -9,6 +9,11 @@ One file per source dataset, ``<source>.<stream>.odcs.yaml``, parsed with the
 - property ``classification``: ``pii`` (blind-indexed + encrypted at load), ``sensitive``.
 - ``quality[]`` of ``type: custom, engine: great-expectations``: checks the gate compiles.
 - schema ``customProperties``: ``driftPolicy`` (``fail`` | ``warn``), ``entityType``.
+- property ``customProperties``: ``identifying`` (true | false): whether the column identifies the
+  record (legacy-systems.md "A bad field is not a bad record"). A failing check on an identifying
+  column quarantines the whole record; on any other column the record loads with that field
+  withheld and the field alone is quarantined. Default: the primary key and required columns
+  identify, the rest do not; the key always identifies.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Column:
     classification: str | None = None
     normalize: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    identifying: bool = False
 
     @property
     def is_pii(self) -> bool:
@@ -76,6 +82,19 @@ class StreamContract:
     def raw_columns(self) -> list[str]:
         return [c.raw for c in self.columns]
 
+    def identifies(self, name: str | None) -> bool:
+        """Whether a failure on this column spoils the record: a column of the contract that is not
+        identifying, and whose raw value feeds no identifying column either, is only a field."""
+        col = next((c for c in self.columns if c.name == name), None)
+        if col is None:
+            return True  # the source key, an unreadable row, a whole-row check
+        return any(c.identifying for c in self.columns if c.raw == col.raw)
+
+    def twins(self, name: str) -> list[str]:
+        """Columns read from the same raw column (``citizen_id`` and ``citizen_id_as_written``)."""
+        raw = self.column(name).raw
+        return [c.name for c in self.columns if c.raw == raw]
+
 
 def _custom(props: list[Any] | None) -> dict[str, Any]:
     return {p.property: p.value for p in props or [] if p.property}
@@ -99,6 +118,7 @@ def parse_contract(path: Path) -> list[StreamContract]:
         rules: list[QualityRule] = []
         for prop in schema.properties or []:
             custom = _custom(prop.customProperties)
+            identifying = _flag(custom.pop("identifying", None), default=bool(prop.required), where=(path, prop.name))
             col = Column(
                 name=prop.name,
                 raw=prop.physicalName or prop.name,
@@ -109,6 +129,7 @@ def parse_contract(path: Path) -> list[StreamContract]:
                 classification=prop.classification,
                 normalize=custom.pop("normalize", None),
                 options=custom,
+                identifying=identifying or bool(prop.primaryKey),
             )
             columns.append(col)
             rules.extend(_rules(prop.quality, column=col.name))
@@ -125,6 +146,19 @@ def parse_contract(path: Path) -> list[StreamContract]:
             )
         )
     return contracts
+
+
+def _flag(value: Any, *, default: bool, where: tuple[Path, str]) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise ConfigError(f"contract {where[0]}: property {where[1]!r}: identifying must be true or false, not {value!r}")
 
 
 def _rules(quality: list[Any] | None, column: str | None) -> list[QualityRule]:

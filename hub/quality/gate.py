@@ -4,7 +4,13 @@ Column at a time: normalise (``hub.quality.vector``), then run the contract's GX
 (``hub.quality.expectations``) on the canonical batch, then assemble row-level reasons
 ``{check, column, value, severity, detail}`` for the few rows that failed. ``error`` quarantines
 a row; ``warning`` flags it (``_warnings``) and lets it through. A reason's ``value`` never
-holds a clear citizen ID or phone: PII values are masked.
+holds a clear citizen ID or phone: PII values are masked, control characters escaped.
+
+An error on a column the contract does not count as identifying (``Column.identifying``) spoils
+only that field: the row stays valid with the field (and any column read from the same raw
+column) withheld as null, and carries ``_fields`` (the field's reasons) and ``_raw`` (its raw
+values) so load can write a field-scoped quarantine entry. An error on the key, an identifying
+column or the row as a whole quarantines the row.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import pyarrow.compute as pc
 from hub.connector.base import OP_COLUMN, REASON_COLUMN, UNREADABLE_COLUMN
 from hub.contracts import Column, StreamContract
 from hub.privacy import mask_citizen_id, mask_phone
+from hub.quality import control
 from hub.quality.checks import CheckEnv, DomainCheck
 from hub.quality.drift import check_drift, check_values
 from hub.quality.vector import normalize_array
 
 KEY = "_source_key"  # the record's source key inside landing files (GX is imported only to validate)
-__all__ = ["KEY", "GateResult", "apply_contract", "check_drift", "source_keys"]
+FIELDS = "_fields"  # a valid row's withheld fields: [{column, reasons}] as JSON, null when none
+RAW = "_raw"  # the raw row as JSON: every quarantined row, and a valid row with a withheld field
+__all__ = ["FIELDS", "KEY", "RAW", "GateResult", "apply_contract", "check_drift", "source_keys"]
 
 
 @dataclass
@@ -37,6 +46,7 @@ class GateResult:
     warnings: list[str] = field(default_factory=list)
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
     validations: list[Any] = field(default_factory=list)  # GX suite results, one per batch
+    withheld: int = 0  # valid rows loaded with at least one field withheld
 
     def count(self, check: str, passed: bool) -> None:
         self.add(check, int(passed), int(not passed))
@@ -83,14 +93,14 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 
 
 def _shown(col: Column | None, value: Any) -> Any:
-    """A value fit for a reason: PII masked, long text cut."""
+    """A value fit for a reason: PII masked, long text cut, control characters escaped."""
     if value is None:
         return None
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     if col is not None and col.is_pii:
         kind = col.options.get("piiKind", col.normalize)
         return mask_phone(text) if kind == "phone" else mask_citizen_id(text) if kind == "citizen_id" else None
-    return text[:64]
+    return control.visible(text[:64])
 
 
 def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult, seen: set[str],
@@ -113,17 +123,26 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
     unreadable = _column(table, UNREADABLE_COLUMN)
     for r in np.flatnonzero(pc.is_valid(unreadable).to_numpy(zero_copy_only=False) & live):
         errors[int(r)].append({"check": "unreadable", "column": None, "severity": "error",
-                               "value": str(unreadable[int(r)].as_py())[:200], "detail": "the source row could not be read"})
+                               "value": control.visible(str(unreadable[int(r)].as_py())[:200]),
+                               "detail": "the source row could not be read"})
     result.add("unreadable", int(live.sum()) - len(errors), len(errors))
 
     canonical: dict[str, pa.Array] = {}
     for col in contract.columns:
         raw = _column(table, col.raw)
+        for r in control.rows_with_control(raw, json_text=col.normalize == "keep"):
+            if live[r]:  # never stored, whatever the normaliser would make of it
+                text = raw[int(r)].as_py()
+                errors[int(r)].append({"check": control.REASON, "column": col.name, "value": _shown(col, text),
+                                       "severity": "error", "detail": control.first_control(text)})
+                failed_cols.add((int(r), col.name))
         out = normalize_array(col.normalize, raw)
         canonical[col.name] = out.values
         soft = col.options.get("invalidSeverity") == "warning"
         bad_live = [(int(r), bad) for r, bad in zip(out.bad_rows, out.bad, strict=True) if live[r]]
         for r, bad in bad_live:
+            if (r, col.name) in failed_cols:
+                continue  # a control character already explains it
             reason = {"check": bad.reason, "column": col.name, "value": _shown(col, raw[r].as_py()),
                       "severity": "warning" if soft else "error", "detail": bad.detail}
             (warns if soft else errors)[r].append(reason)
@@ -198,22 +217,41 @@ def _emit(contract: StreamContract, table: pa.Table, keys: pa.Array, canonical: 
           tomb: pa.Array, errors: dict[int, list[dict[str, Any]]], warns: dict[int, list[dict[str, Any]]],
           result: GateResult) -> None:
     n = table.num_rows
+    bad_rows, fields = _split(contract, errors)
     bad = np.zeros(n, dtype=bool)
-    bad_rows = sorted(r for r, reasons in errors.items() if reasons)
     bad[bad_rows] = True
     keep = pa.array(~bad)
     tomb_np = tomb.to_numpy(zero_copy_only=False)
     # A tombstone keeps whatever values it carries (normalised; unreadable ones are null): a cancelled
     # person still says who they were, so resolve can retire the right entity.
     cols = {c.name: canonical[c.name] for c in contract.columns}
+    withheld: dict[str, list[int]] = defaultdict(list)
+    for r, by_column in fields.items():
+        for column in by_column:
+            for twin in contract.twins(column):
+                withheld[twin].append(r)
+    for name, rows in withheld.items():
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        cols[name] = pc.if_else(pa.array(mask), pa.nulls(n, cols[name].type), cols[name])
     ops = pc.if_else(tomb, "delete", "upsert")
     reasons = _column(table, REASON_COLUMN).cast(pa.string())
-    warn_json = [None] * n
+    warn_json: list[str | None] = [None] * n
     for r, items in warns.items():
         if items and not tomb_np[r]:
             warn_json[r] = json.dumps(items, ensure_ascii=False)
+    field_json: list[str | None] = [None] * n
+    raw_json: list[str | None] = [None] * n
+    if fields:
+        rows = sorted(fields)
+        for r, raw_row in zip(rows, table.take(pa.array(rows)).to_pylist(), strict=True):
+            field_json[r] = json.dumps([{"column": c, "reasons": rs} for c, rs in fields[r].items()],
+                                       ensure_ascii=False)
+            raw_json[r] = json.dumps(raw_row, ensure_ascii=False, default=str)
+        result.withheld += len(rows)
     valid = pa.table({**cols, KEY: keys, OP_COLUMN: ops, REASON_COLUMN: pc.if_else(tomb, reasons, pa.nulls(n, pa.string())),
-                      "_warnings": pa.array(warn_json, pa.string())}).filter(keep)
+                      "_warnings": pa.array(warn_json, pa.string()), FIELDS: pa.array(field_json, pa.string()),
+                      RAW: pa.array(raw_json, pa.string())}).filter(keep)
     if valid.num_rows:
         result.valid.append(valid)
     if bad_rows:
@@ -222,8 +260,27 @@ def _emit(contract: StreamContract, table: pa.Table, keys: pa.Array, canonical: 
             KEY: keys.take(pa.array(bad_rows)),
             "_row": pa.array(bad_rows, pa.int64()),  # position in the raw batch (replay maps rows back)
             "_reasons": pa.array([json.dumps(errors[r] + warns.get(r, []), ensure_ascii=False) for r in bad_rows]),
-            "_raw": pa.array([json.dumps(row, ensure_ascii=False, default=str) for row in raw]),
+            RAW: pa.array([json.dumps(row, ensure_ascii=False, default=str) for row in raw]),
         }))
+
+
+def _split(contract: StreamContract, errors: dict[int, list[dict[str, Any]]]
+           ) -> tuple[list[int], dict[int, dict[str, list[dict[str, Any]]]]]:
+    """Rows to quarantine whole, and per remaining row the non-identifying columns to withhold."""
+    whole: list[int] = []
+    fields: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for r in sorted(errors):
+        reasons = errors[r]
+        if not reasons:
+            continue
+        if any(contract.identifies(e.get("column")) for e in reasons):
+            whole.append(r)
+            continue
+        by_column: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for e in reasons:
+            by_column[e["column"]].append(e)
+        fields[r] = dict(by_column)
+    return whole, fields
 
 
 def stream_tables(result: GateResult) -> tuple[pa.Table, pa.Table]:

@@ -18,22 +18,30 @@ from hub.db.models import QuarantinedRow, Run, RunStream
 from hub.db.session import transaction
 from hub.errors import HubError
 
-STATUSES = ("open", "replayed", "dismissed")
+STATUSES = ("open", "resolved", "replayed", "dismissed")
+SCOPES = ("record", "field")
 
 
 def _entry(q: QuarantinedRow) -> dict[str, Any]:
+    """``scope`` ``record``: the row was refused; ``field``: the record loaded without ``column``."""
     return {"id": q.id, "run_id": q.run_id, "source": q.source, "stream": q.stream, "source_key": q.source_key,
-            "reasons": q.reasons, "status": q.status,
+            "scope": q.scope or "record", "column": q.column_name, "reasons": q.reasons, "status": q.status,
+            "seen_run_id": q.seen_run_id or q.run_id,
             "created_at": q.created_at.isoformat() if q.created_at else None,
             "resolved_at": q.resolved_at.isoformat() if q.resolved_at else None,
             "resolved_run_id": q.resolved_run_id, "note": q.note}
 
 
 def list_quarantine(ctx: HubContext, source: str | None = None, stream: str | None = None,
-                    status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+                    status: str | None = None, limit: int | None = None,
+                    scope: str | None = None) -> list[dict[str, Any]]:
     if status and status not in STATUSES:
         raise HubError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+    if scope and scope not in SCOPES:
+        raise HubError(f"unknown scope {scope!r} (one of {', '.join(SCOPES)})")
     query = select(QuarantinedRow).order_by(QuarantinedRow.id)
+    if scope:
+        query = query.where(QuarantinedRow.scope == scope)
     if source:
         query = query.where(QuarantinedRow.source == source)
     if stream:
@@ -47,7 +55,8 @@ def list_quarantine(ctx: HubContext, source: str | None = None, stream: str | No
 
 
 def show_quarantine(ctx: HubContext, row_id: int) -> dict[str, Any]:
-    """One row with its raw values decrypted (for the steward's eyes only)."""
+    """One row with its raw values decrypted (for the steward's eyes only); a field entry also
+    names the field as the source wrote it (``raw_column``) and its raw ``value``."""
     with transaction(ctx.db_url) as session:
         q = session.get(QuarantinedRow, row_id)
         if q is None:
@@ -55,6 +64,14 @@ def show_quarantine(ctx: HubContext, row_id: int) -> dict[str, Any]:
         entry = _entry(q)
         raw = ctx.vault.decrypt(q.raw_enc)
     entry["raw"] = json.loads(raw) if raw else None
+    if entry["scope"] == "field" and entry["column"]:
+        try:
+            contract = ctx.contracts.find(ctx.connector_name(entry["source"]), entry["stream"])
+            raw_column = contract.column(entry["column"]).raw if contract else entry["column"]
+        except (HubError, KeyError):  # the source or the column is no longer configured
+            raw_column = entry["column"]
+        entry["raw_column"] = raw_column
+        entry["value"] = (entry["raw"] or {}).get(raw_column)
     return entry
 
 

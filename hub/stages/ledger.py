@@ -50,13 +50,24 @@ def fail_run(ctx: HubContext, run_id: str, error: str) -> None:
 
 
 def reconcile(stream: RunStream) -> None:
-    """read = loaded + unchanged + quarantined + tombstoned, or the run fails (and rolls back)."""
+    """read = loaded + unchanged + quarantined + tombstoned, or the run fails (and rolls back).
+
+    A row stored with a field withheld is loaded (or unchanged) and also counted in ``withheld``,
+    which can therefore never exceed loaded + unchanged: the field's problem waits in the
+    quarantine (scope ``field``) while the record itself is accounted for once.
+    """
     accounted = stream.loaded + stream.unchanged + stream.quarantined + stream.tombstoned
     if stream.read != accounted:
         raise LedgerMismatchError(
             f"ledger does not balance for stream {stream.stream!r} of run {stream.run_id}: read {stream.read} != "
             f"loaded {stream.loaded} + unchanged {stream.unchanged} + quarantined {stream.quarantined} "
             f"+ tombstoned {stream.tombstoned}"
+        )
+    withheld = stream.withheld or 0
+    if withheld > stream.loaded + stream.unchanged:
+        raise LedgerMismatchError(
+            f"ledger does not balance for stream {stream.stream!r} of run {stream.run_id}: {withheld} rows with a "
+            f"withheld field, but only loaded {stream.loaded} + unchanged {stream.unchanged}"
         )
 
 

@@ -3,6 +3,11 @@
 Unchanged rows cost one hash comparison; tombstones mark records deleted; quarantined rows are
 stored with their reasons; the ledger must balance and the stream state is committed with the
 data, so a failed load leaves the store and the state exactly as they were.
+
+A row with a withheld field (``_fields``) is stored without it and counts as loaded or unchanged;
+the ledger's ``withheld`` says how many of those rows lack a field, and each withheld field is a
+field-scoped quarantine entry (``hub.quality.quarantine``), opened, kept or closed in this run's
+transaction like the rows themselves.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from hub.context import HubContext
 from hub.contracts import StreamContract
 from hub.db.base import utcnow
 from hub.db.bulk import executemany
-from hub.db.models import QuarantinedRow, Run, RunStream, SourceRecord, StreamState
+from hub.db.models import Run, RunStream, SourceRecord, StreamState
 from hub.db.session import transaction
 from hub.privacy import Vault
-from hub.quality.gate import KEY
+from hub.quality.control import visible
+from hub.quality.gate import KEY, RAW
+from hub.quality.quarantine import QuarantineBook, field_issues
 from hub.stages.extract import read_extract_info
 from hub.stages.faults import crash, fault_point
 from hub.stages.ledger import reconcile
@@ -35,7 +42,8 @@ from hub.stages.validate import read_validate_info
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 20_000  # rows bound at a time: bounds the bound-parameter copy, not the transaction
-LEDGER_FIELDS = ("read", "loaded", "unchanged", "quarantined", "tombstoned")
+LEDGER_FIELDS = ("read", "loaded", "unchanged", "quarantined", "tombstoned", "withheld")
+QIDS = "_quarantine_ids"  # a replayed row's quarantine entries, as a JSON list
 
 
 @dataclass
@@ -156,7 +164,7 @@ def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
         for stream, ext in extracted.streams.items():
             contract = ctx.contracts.get(extracted.connector, stream)
             ledger = RunStream(run_id=run_id, stream=stream, read=ext.rows, loaded=0, unchanged=0, quarantined=0,
-                               tombstoned=0, warnings=0)
+                               tombstoned=0, warnings=0, withheld=0)
             _load_stream(session, contract, source, stream, run_id, folder, vault, ledger, now)
             check_stats = validated.streams[stream]
             ledger.checks = check_stats.checks
@@ -191,10 +199,18 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
     inserts: dict[str, dict[str, Any]] = {}  # by key: a key twice in one run keeps its newest row
     updates: dict[str, dict[str, Any]] = {}
     tokenised = key_is_pii(contract)
+    replaying = {i for row in (*valid, *quarantined) for i in json.loads(row.get(QIDS) or "[]")}
+    book = QuarantineBook(session, vault, source, stream, run_id, now, replaying)
     for row in valid:
         clear_key = row[KEY]
         key = stored_key(contract, clear_key, vault)
         is_delete = row.get(OP_COLUMN) == "delete"
+        book.loaded(key)
+        issues = [] if is_delete else field_issues(row)
+        if issues:  # loaded (or unchanged) with these fields withheld: each a field-scoped entry
+            ledger.withheld += 1
+            for issue in issues:
+                book.field(key, issue["column"], issue["reasons"], row[RAW], json.loads(row.get(QIDS) or "[]"))
         if is_delete and tokenised:
             _tombstone_identity(contract, row, clear_key)
         clear = form.clear(row)
@@ -223,21 +239,10 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
                        (update(table).where(table.c.id == bindparam("b_id")), list(updates.values()))):
         for start in range(0, len(rows), WRITE_BATCH):
             executemany(connection, stmt, rows[start:start + WRITE_BATCH])
-    replayed = [q for q in quarantined if q.get("_quarantine_id") is not None]
-    fresh = [q for q in quarantined if q.get("_quarantine_id") is None]
-    if fresh:
-        session.execute(insert(QuarantinedRow), [
-            {"run_id": run_id, "source": source, "stream": stream, "source_key": stored_key(contract, q[KEY], vault),
-             "reasons": json.loads(q["_reasons"]), "raw_enc": vault.encrypt(q["_raw"]), "status": "open"}
-            for q in fresh
-        ])
-    for q in replayed:  # a replayed row still failing stays quarantined, with today's reasons
-        qrow = session.get(QuarantinedRow, q["_quarantine_id"])
-        qrow.reasons, qrow.resolved_run_id = json.loads(q["_reasons"]), run_id
-    passed = [row["_quarantine_id"] for row in valid if row.get("_quarantine_id") is not None]
-    if passed:
-        session.execute(update(QuarantinedRow).where(QuarantinedRow.id.in_(passed)).values(
-            status="replayed", resolved_at=now, resolved_run_id=run_id))
+    for q in quarantined:  # refused whole: one open entry per row, however many runs refuse it
+        key = q[KEY] if q[KEY] is None else visible(stored_key(contract, q[KEY], vault) or "")[:128]
+        book.record(key, json.loads(q["_reasons"]), q[RAW], json.loads(q.get(QIDS) or "[]"))
+    book.finish()
     ledger.quarantined += len(quarantined)
 
 

@@ -30,6 +30,7 @@ class StreamValidation:
     read: int = 0
     valid: int = 0
     quarantined: int = 0
+    withheld: int = 0  # valid rows with a field withheld (load counts them again, in its ledger)
     warnings: list[str] = field(default_factory=list)
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -137,7 +138,7 @@ def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True) ->
                 n_valid += valid_out.write(valid)
                 n_quarantined += quarantine_out.write(quarantined)
         info.streams[stream] = StreamValidation(
-            read=ext.rows, valid=n_valid, quarantined=n_quarantined,
+            read=ext.rows, valid=n_valid, quarantined=n_quarantined, withheld=result.withheld,
             warnings=result.warnings, checks=result.checks,
         )
         validations[stream] = result.validations

@@ -37,7 +37,7 @@ schema:
           - {type: custom, engine: great-expectations, severity: warning, implementation: {check: citizen_id_region_known}}
       - name: birth_date
         physicalName: csrq
-        customProperties: [{property: normalize, value: date}]
+        customProperties: [{property: normalize, value: date}, {property: identifying, value: true}]
         quality:
           - {type: custom, engine: great-expectations, severity: error, implementation: {check: birth_date_range}}
           - {type: custom, engine: great-expectations, severity: warning, implementation: {check: birth_date_matches_id}}
@@ -47,12 +47,12 @@ schema:
         customProperties: [{property: normalize, value: phone}, {property: piiKind, value: phone}, {property: invalidSeverity, value: warning}]
       - name: gender
         physicalName: xb
-        customProperties: [{property: normalize, value: text}]
+        customProperties: [{property: normalize, value: text}, {property: identifying, value: true}]
         quality:
           - {type: custom, engine: great-expectations, severity: error, implementation: {check: enum, kwargs: {value_set: [M, F]}}}
       - name: grid_code
         physicalName: wg
-        customProperties: [{property: normalize, value: code}]
+        customProperties: [{property: normalize, value: code}, {property: identifying, value: true}]
         quality:
           - {type: custom, engine: great-expectations, severity: error, implementation: {check: grid_code_known}}
 """

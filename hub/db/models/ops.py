@@ -59,6 +59,8 @@ class RunStream(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     tombstoned: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[int] = mapped_column(Integer, default=0)
+    #: of loaded + unchanged, rows stored with a field withheld (a field-scoped quarantine entry each)
+    withheld: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     checks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     run: Mapped[Run] = relationship(back_populates="streams")
@@ -99,7 +101,13 @@ class SourceRecord(Base):
 
 
 class QuarantinedRow(Base):
-    """A row the gate refused, with machine-readable reasons and its raw values (encrypted)."""
+    """A problem the gate found, with machine-readable reasons and the row's raw values (encrypted).
+
+    ``scope`` ``record``: the row was refused whole (its key or an identifying field is unusable).
+    ``field``: the record loaded with ``column_name`` withheld; only that field waits for the steward.
+    One open entry per row (``record``) or per row and column (``field``), however many runs see
+    it (``seen_run_id`` is the latest); a later run loading a corrected row closes it (``resolved``).
+    """
 
     __tablename__ = "quarantine"
     __table_args__ = (Index("ix_quarantine_lookup", "source", "stream", "status"),)
@@ -109,10 +117,14 @@ class QuarantinedRow(Base):
     source: Mapped[source_name]
     stream: Mapped[str] = mapped_column(String(64))
     source_key: Mapped[str | None] = mapped_column(String(128))
+    scope: Mapped[str] = mapped_column(String(8), default="record", server_default="record")  # record|field
+    column_name: Mapped[str | None] = mapped_column(String(64))
     reasons: Mapped[list[Any]] = mapped_column(JSON)
     raw_enc: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open|replayed|dismissed
+    raw_hash: Mapped[str | None] = mapped_column(String(32))  # keyed digest of the raw row: same row, same hash
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|resolved|replayed|dismissed
     created_at: Mapped[created_at]
+    seen_run_id: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolved_run_id: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)

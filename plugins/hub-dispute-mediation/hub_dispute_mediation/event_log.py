@@ -13,7 +13,8 @@ A torn last line (no newline, not a complete event) of the newest file is left f
 writer completes it. In an older file it is quarantined (``Broken``), and still re-read should the
 file be rewritten. A broken line anywhere else is ``Broken`` too — quarantined, never dropped. A
 seq seen before comes back as ``Repeat`` when asked for, so a different event under a known seq
-can be quarantined rather than silently ignored.
+can be quarantined rather than silently ignored. A line nested deeper than ``MAX_DEPTH`` levels (one
+that would exhaust the JSON parser's stack) is ``Broken`` too: a quarantined line, not a failed source.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _SEQ_PREFIX = re.compile(rb'^\s*\{\s*"seq"\s*:\s*"?(\d+)')
 _BOM = b"\xef\xbb\xbf"
 _TAIL_BYTES = 64
 MAX_GAPS = 1000
+MAX_DEPTH = 64  # levels of JSON nesting an event may have (it needs five: event, data, parties, party)
 
 
 @dataclass
@@ -109,10 +111,14 @@ def parse_line(line: bytes, name: str, offset: int) -> Event | Broken:
     line = line.removeprefix(_BOM)
     try:
         obj = json.loads(line)
+    except RecursionError:  # the parser's own stack: a line nested thousands deep is a bad line, not a crash
+        return _broken(line, name, offset, f"nested too deep to read (more than {MAX_DEPTH} levels)")
     except (UnicodeDecodeError, ValueError) as exc:
         return _broken(line, name, offset, f"not a JSON object ({type(exc).__name__})")
     if not isinstance(obj, dict):
         return _broken(line, name, offset, "not a JSON object")
+    if _too_deep(obj):  # parsed, but every later json.dumps/Arrow conversion of it would recurse as deep
+        return _broken(line, name, offset, f"nested too deep to read (more than {MAX_DEPTH} levels)")
     seq, kind, case_no, data = obj.get("seq"), obj.get("type"), obj.get("case_no"), obj.get("data")
     if isinstance(seq, str) and seq.strip().isdecimal() and seq.strip().isascii():
         seq = int(seq)
@@ -126,6 +132,18 @@ def parse_line(line: bytes, name: str, offset: int) -> Event | Broken:
         return _broken(line, name, offset, "event data is not an object")
     ts = obj.get("ts")
     return Event(seq=seq, ts=None if ts is None else str(ts), type=kind, case_no=case_no.strip(), data=data or {})
+
+
+def _too_deep(obj: Any) -> bool:
+    """More than ``MAX_DEPTH`` levels of objects/arrays (an event needs five), found without recursion."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def _broken(line: bytes, name: str, offset: int, why: str) -> Broken:
