@@ -120,7 +120,7 @@ def _same_named_unit(out) -> tuple[str, str, str]:  # type: ignore[no-untyped-de
     shop = next(r for r in rows if r["单位类别"] == "九小场所" and r["单位名称"].endswith(("超市", "店", "饭店")))
     other = next(r for r in rows if r["单位地址"].split("村")[0] != shop["单位地址"].split("村")[0])
     new = dict(shop, 单位编号="DW900001", 统一社会信用代码="", 单位地址=other["单位地址"], 所属网格="", 经度="", 纬度="",
-               更新时间="2027-01-01 09:00:00")
+               联系电话="13900009999", 更新时间="2027-01-01 09:00:00")  # its own phone: nothing ties the two
     folder = out / "fire-safety" / f"{int(folders[-1].name) + 100:08d}"
     folder.mkdir()
     with (folder / "单位.csv").open("w", encoding="gb18030", newline="") as f:
