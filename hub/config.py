@@ -7,13 +7,15 @@ config file, so a county folder can be moved or synthesised anywhere and still w
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.config_keys import key_lines, unknown_keys, unknown_options, yaml_fields
 from hub.errors import ConfigError
 
 DEFAULT_CONFIG = Path("hub.yaml")
@@ -26,6 +28,7 @@ class SourceConfig(BaseModel):
 
     connector: str
     enabled: bool = True
+    schedule: str | None = "@hourly"  # its sync DAG's schedule (hub.orchestration); null = only when triggered
 
     def options(self) -> dict[str, Any]:
         """Connector-specific settings (everything but the keys the hub itself reads)."""
@@ -36,6 +39,54 @@ class ApiConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     rate_limit_per_minute: int = 600
+    auth_failures_allowed: int = 10  # bad keys per client address in 10 minutes before 429 lockouts
+
+
+LedgerCategory = Literal["党群组织", "经济财政", "综治司法", "社会事务", "人口计生", "劳动保障", "城区管理", "文教体育"]
+
+
+class CalendarConfig(BaseModel):
+    """County-supplied year schedules (YAML files, grid-work.md) used before chinesecalendar knows the year."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schedules: list[str] = Field(default_factory=list)
+
+
+class LedgerConfig(BaseModel):
+    """Overrides of the default mapping (hub.township.categories): kind -> {source category or "*": ledger category}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    categories: dict[str, dict[str, LedgerCategory]] = Field(default_factory=dict)
+
+
+class AssessmentConfig(BaseModel):
+    """The township's own assessment annex: composite weights, the ranking flag, the random check's share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[Literal["closure_rate", "on_time_rate", "satisfaction", "passed_up_on_time",
+                          "hazards_rectified_on_time", "inspection_coverage", "overdue_open"], float] = Field(
+        default_factory=lambda: {"closure_rate": 0.3, "on_time_rate": 0.3, "satisfaction": 0.15,
+                                 "hazards_rectified_on_time": 0.15, "inspection_coverage": 0.1})
+    bottom_places: int = Field(2, ge=1)
+    consecutive_quarters: int = Field(3, ge=2)
+    sample_share: float = Field(0.05, gt=0, le=1)
+    sample_min: int = Field(3, ge=1)
+
+
+class ConsoleConfig(BaseModel):
+    """The web console (hub/console): the map's tile layer, session length, plain-http policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tile_url: str | None = None  # e.g. "http://tiles.county.local/{z}/{x}/{y}.png"; none: the polygons are the map
+    tile_attribution: str = ""
+    session_hours: float = Field(10, gt=0)
+    # Over plain http a session cookie is not Secure; allowed on loopback only unless this is set
+    # (a county network should put TLS in front instead).
+    insecure_http: bool = False
 
 
 class HubConfig(BaseSettings):
@@ -47,9 +98,20 @@ class HubConfig(BaseSettings):
     landing: str = "var/landing"
     landing_keep_days: float = 7  # run folders (raw extracts, personal data) older than this are deleted
     secret_key_file: str = "var/hub.key"
+    cipher: Literal["aes-gcm-siv", "sm4"] = "aes-gcm-siv"  # display copies' cipher (hub.privacy.ciphers)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     api: ApiConfig = Field(default_factory=ApiConfig)
-    base_dir: Path = Path(".")
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    assessment: AssessmentConfig = Field(default_factory=AssessmentConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    contracts: list[str] | str = Field(default_factory=list)  # folders of county contract overrides
+    data_docs: str | None = None  # Great Expectations Data Docs folder (default: beside the landing zone)
+    survivorship: dict[str, str | list[str]] = Field(default_factory=dict)  # golden-record rule per attribute
+    resolve: dict[Literal["lower", "upper"], float] = Field(default_factory=dict)  # match-probability thresholds
+    base_dir: Path = Path(".")  # the config file's folder (set by load_config, not a key of the file)
+    _file: Path | None = PrivateAttr(default=None)
+    _key_lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
 
     @property
     def landing_path(self) -> Path:
@@ -69,6 +131,18 @@ class HubConfig(BaseSettings):
         except KeyError:
             known = ", ".join(sorted(self.sources)) or "none"
             raise ConfigError(f"unknown source {name!r} in config (configured: {known})") from None
+
+    def check_options(self, name: str, declared: Iterable[str] | None) -> None:
+        """A source's connector-specific keys against what its connector declares (None: it declares nothing)."""
+        if declared is None:
+            return
+        spec = self.source(name)
+        found = unknown_options(("sources", name), spec.options(), yaml_fields(SourceConfig), declared,
+                                self._key_lines)
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise ConfigError(found[0].message(self._file or DEFAULT_CONFIG, f" for connector {spec.connector!r}")
+                              + more)
 
     def resolve_path(self, value: str | os.PathLike[str]) -> Path:
         return _resolve_path(str(value), self.base_dir)
@@ -95,21 +169,30 @@ def load_config(path: str | os.PathLike[str] | None = None) -> HubConfig:
     if not cfg_path.is_file():
         raise ConfigError(f"config file not found: {cfg_path} (pass --config FILE or run `hub init`)")
     try:
-        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+        text = cfg_path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{cfg_path}{where}: not valid YAML") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{cfg_path}: expected a mapping at the top level")
+    lines = key_lines(text)
+    unknown = unknown_keys(raw, HubConfig, lines, hidden=("base_dir",))
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise ConfigError(unknown[0].message(cfg_path) + more)
     # Environment overrides win over the file (pydantic-settings gives init args priority).
     for key in ("database", "landing"):
         env = os.environ.get(f"HUB_{key.upper()}")
         if env:
             raw[key] = env
     try:
-        return HubConfig(**raw, base_dir=cfg_path.resolve().parent)
+        config = HubConfig(**raw, base_dir=cfg_path.resolve().parent)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{cfg_path}: {loc}: {first['msg']}") from None
+        line = lines.get(tuple(str(p) for p in first["loc"]))
+        raise ConfigError(f"{cfg_path}{f' line {line}' if line else ''}: {loc}: {first['msg']}") from None
+    config._file, config._key_lines = cfg_path, lines
+    return config

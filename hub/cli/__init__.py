@@ -20,7 +20,7 @@ app = typer.Typer(name="hub", help="gridhub: one grid data model from a county's
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 # Command groups, one module each; each exposes `register(app)` or is a Typer `app` of its own.
-COMMAND_MODULES = ("core", "synth", "quality", "review", "access", "demo")
+COMMAND_MODULES = ("core", "synth", "quality", "review", "access", "demo", "township", "users")
 
 
 @app.callback()
@@ -96,13 +96,14 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
+    except Exception as exc:  # usage errors (exit 2, with the usage) and the unexpected
+        from hub.cli.state import click_exceptions
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        shown, aborts = click_exceptions()
+        if isinstance(exc, shown):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, aborts):
             sys.exit(1)
         if debug or os.environ.get("HUB_DEBUG"):
             raise

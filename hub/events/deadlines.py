@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from hub.events.calendar import add_working_days
+from hub.events.calendar import PACKAGED, WorkCalendar
 
 REMIT_DAYS = {"village": 3, "township": 5, "county": 1}
 
@@ -32,8 +32,8 @@ def remit_for(kind: str, level: str | None = None) -> str:
     return KIND_REMIT.get(kind, "township")
 
 
-def due_on(start: dt.date, remit: str) -> dt.date:
-    return add_working_days(start, REMIT_DAYS[remit])
+def due_on(start: dt.date, remit: str, calendar: WorkCalendar | None = None) -> dt.date:
+    return (calendar or PACKAGED).add_working_days(start, REMIT_DAYS[remit])
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,22 @@ class DeadlineState:
     due_on: dt.date
     overdue: bool
     escalated: bool
+    provisional: bool = False  # counted on a guessed (Monday-Friday) calendar
 
 
 def assess(kind: str, remit: str, started: dt.date, status: str, today: dt.date,
-           finished: dt.date | None = None, explicit_due: dt.date | None = None) -> DeadlineState:
+           finished: dt.date | None = None, explicit_due: dt.date | None = None,
+           calendar: WorkCalendar | None = None) -> DeadlineState:
     """Where an event stands on ``today``.
 
     ``explicit_due`` (a hazard's 整改期限) wins over the plan's default. A county-remit event is
     done with once passed up (``transferred``); it is ``escalated`` either way, and overdue when it
     was not passed up within its one working day.
     """
-    due = explicit_due or due_on(started, remit)
+    calendar = calendar or PACKAGED
+    due = explicit_due or due_on(started, remit, calendar)
     done = status in CLOSED_STATUSES or (remit == "county" and status in PASSED_UP_STATUSES)
     reference = finished if (done and finished) else (None if done else today)
     overdue = reference is not None and reference > due
-    return DeadlineState(due_on=due, overdue=overdue, escalated=remit == "county")
+    provisional = explicit_due is None and calendar.provisional(started, due)
+    return DeadlineState(due_on=due, overdue=overdue, escalated=remit == "county", provisional=provisional)

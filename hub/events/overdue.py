@@ -16,6 +16,8 @@ from hub.context import HubContext
 from hub.db.base import stored_date, utcnow
 from hub.db.models import ChangeFeed, Event
 from hub.db.session import transaction
+from hub.events.calendar import WorkCalendar, calendar_for
+from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES, PASSED_UP_STATUSES, DeadlineState, assess, remit_for
 
 
@@ -26,7 +28,8 @@ def finished_on(values: dict[str, Any]) -> dt.date | None:
             or stored_date(values.get("closed_at")))
 
 
-def assess_event(values: dict[str, Any], today: dt.date) -> DeadlineState | None:
+def assess_event(values: dict[str, Any], today: dt.date,
+                 calendar: WorkCalendar | None = None) -> DeadlineState | None:
     """Deadline state of an event given its stored fields; None when it has no start date."""
     started = stored_date(values.get("accepted_at")) or stored_date(values.get("occurred_at"))
     if started is None:
@@ -34,7 +37,8 @@ def assess_event(values: dict[str, Any], today: dt.date) -> DeadlineState | None
     kind = values["kind"]
     remit = values.get("remit") or remit_for(kind)
     explicit = stored_date((values.get("details") or {}).get("rectification_due"))
-    return assess(kind, remit, started, values.get("status") or "open", today, finished_on(values), explicit)
+    return assess(kind, remit, started, values.get("status") or "open", today, finished_on(values), explicit,
+                  calendar)
 
 
 def is_open(status: str | None, remit: str | None) -> bool:
@@ -42,8 +46,11 @@ def is_open(status: str | None, remit: str | None) -> bool:
 
 
 def mark_overdue(ctx: HubContext, today: dt.date | None = None) -> dict[str, int]:
-    """Re-assess every open (or never assessed) event; write only changed deadline fields (and the feed)."""
-    today = today or dt.date.today()
+    """Re-assess every open (or never assessed) event; write only changed deadline fields (and the feed).
+
+    ``today`` defaults to Beijing's date, whatever the server's zone."""
+    today = today or beijing_today()
+    calendar = calendar_for(ctx.config)
     counts: Counter[str] = Counter()
     cols = [Event.id, Event.kind, Event.remit, Event.status, Event.accepted_at, Event.occurred_at,
             Event.resolved_at, Event.closed_at, Event.details, Event.due_on, Event.overdue, Event.escalated]
@@ -55,7 +62,7 @@ def mark_overdue(ctx: HubContext, today: dt.date | None = None) -> dict[str, int
             if not is_open(values["status"], values["remit"]) and values["due_on"] is not None:
                 continue  # handled: its deadline verdict is final (assessed when it was projected)
             counts["assessed"] += 1
-            state = assess_event(values, today)
+            state = assess_event(values, today, calendar)
             if state is None:
                 counts["without_start_date"] += 1
                 continue

@@ -31,12 +31,14 @@ from hub.db.models import (
     SourceRecord,
 )
 from hub.db.session import transaction
+from hub.events.calendar import calendar_for
+from hub.events.clock import beijing_today
 from hub.events.deadlines import remit_for
 from hub.events.overdue import assess_event
 from hub.quality.normalize import on_source_clock
 from hub.resolve.address import building_key
 from hub.resolve.gridindex import GridIndex
-from hub.resolve.placement import place_by_address
+from hub.resolve.placement import address_key, place_by_address
 from hub.resolve.upsert import (
     ChangeWriter,
     chunks,
@@ -101,6 +103,7 @@ def _advance(history: list[dict[str, Any]], status: str, at: dt.datetime | None)
 class Projector:
     def __init__(self, ctx: HubContext, session: Any, today: dt.date) -> None:
         self.ctx, self.session, self.today = ctx, session, today
+        self.calendar = calendar_for(ctx.config)
         self.index = GridIndex.load(session)
         self.writer = ChangeWriter(session)
         self.existing = fetch(session, [Event.id, *(getattr(Event, f) for f in EVENT_FIELDS)])
@@ -120,11 +123,11 @@ class Projector:
             return None
         if self._buildings is None:
             self._buildings = dict(self.session.connection().execute(select(Building.address_key, Building.grid_code)).all())
-        return self._buildings.get(key) or place_by_address(self.index, key).grid_code
+        return self._buildings.get(address_key(self.index, address) or "") or place_by_address(self.index, key).grid_code
 
     def _put(self, source: str, stream: str, key: str, values: dict[str, Any]) -> None:
         eid = event_id(source, key)
-        state = assess_event(values, self.today)
+        state = assess_event(values, self.today, self.calendar)
         values.update(due_on=state.due_on if state else None, overdue=bool(state and state.overdue),
                       escalated=bool(state and state.escalated))
         self.desired[eid] = {"source": source, "source_key": key, **values}
@@ -277,7 +280,7 @@ INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type.in_(["person", "orga
 def project_events(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
     """Project every dispute, incident and hazard; a second run with the same data and day writes nothing
     (and is skipped outright, ``{"unchanged": 1}``, when no input table changed, unless ``full``)."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     ctx.ensure_store()
     with transaction(ctx.db_url) as session:
         if not full and unchanged_since(session, "events", fingerprint(session, INPUTS, today.isoformat())):
