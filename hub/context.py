@@ -21,9 +21,27 @@ class HubContext:
     config: HubConfig
     host: PluginHost
 
+    def __post_init__(self) -> None:
+        from hub.privacy.files import private_process
+
+        private_process()  # landing, store, Data Docs, exports: 0600/0700 whatever the caller's umask
+
     @classmethod
     def from_config(cls, path: str | Path | None = None, host: PluginHost | None = None) -> HubContext:
-        return cls(config=load_config(path), host=host or get_host())
+        ctx = cls(config=load_config(path), host=host or get_host())
+        ctx.check_sources()
+        return ctx
+
+    def check_sources(self) -> None:
+        """Every source's keys against its connector's declared options: a typo fails every command.
+
+        A source naming an unknown connector is left to the command that uses it (``hub sync``'s
+        preflight names it with the installed ones).
+        """
+        connectors = self.host.connectors()
+        for name, cfg in self.config.sources.items():
+            if cfg.connector in connectors:
+                self.config.check_options(name, connectors[cfg.connector].options)
 
     @property
     def db_url(self) -> str:
@@ -45,7 +63,7 @@ class HubContext:
     def vault(self) -> Vault:
         path = self.config.key_path
         existed = path.is_file()
-        vault = Vault(load_secret(path, create=True))
+        vault = Vault(load_secret(path, create=True), cipher=self.config.cipher)
         if not existed and path.is_file():
             log.info("created a new secret key at %s (keep it: the store's PII is unreadable without it)", path)
         return vault
@@ -58,6 +76,7 @@ class HubContext:
     def source(self, name: str) -> tuple[SourceSpec, Connector]:
         cfg = self.config.source(name)
         connector = self.host.connector(cfg.connector)
+        self.config.check_options(name, connector.options)
         spec = SourceSpec(name=name, options=cfg.options(), base_dir=self.config.base_dir, vault=self.vault)
         return spec, connector
 

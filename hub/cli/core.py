@@ -7,15 +7,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.tree import Tree
 from sqlalchemy import select
 
-from hub.cli.progress import extract_progress
-from hub.cli.state import CliState, hub_of
+from hub.cli.output import Column, echo_json, print_table
+from hub.cli.progress import SyncProgress
+from hub.cli.state import CliState, UsageError, hub_of
 from hub.db.models import GridCell
 from hub.db.session import transaction
-from hub.errors import ConfigError
+from hub.errors import ConfigError, HubError
 
 console = Console()
 
@@ -66,13 +66,12 @@ def plugins(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")]
 
     infos = get_host().describe()
     if as_json:
-        typer.echo(json.dumps([vars(i) for i in infos], ensure_ascii=False, indent=1))
+        echo_json([vars(i) for i in infos])
         return
-    table = Table("plugin", "distribution", "version", "connectors", "checks", "contracts")
-    for i in infos:
-        table.add_row(i.name, i.distribution or "-", i.version or "-", ", ".join(i.connectors) or "-",
-                      ", ".join(i.checks) or "-", str(len(i.contract_paths)))
-    console.print(table)
+    print_table([Column("plugin", keep=True), "distribution", "version", Column("connectors", keep=True),
+                 "checks", "contracts"],
+                [(i.name, i.distribution, i.version, ", ".join(i.connectors), ", ".join(i.checks),
+                  len(i.contract_paths)) for i in infos])
 
 
 def check(ctx: typer.Context, source: str) -> None:
@@ -104,23 +103,53 @@ def sync_cmd(
     no_resolve: Annotated[bool, typer.Option("--no-resolve", help="stop after load")] = False,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="re-read everything, ignoring saved state")] = False,
 ) -> None:
-    """Extract, validate and load what changed in a source (then resolve)."""
-    from hub.resolve import resolve
-    from hub.stages import sync
+    """Extract, validate and load what changed in a source (then resolve).
+
+    With --all, one source failing does not stop the others: the end prints each source's outcome
+    and the exit status is non-zero when any failed.
+    """
+    from hub.stages.preflight import preflight
+    from hub.stages.sync import sync_sources
 
     hub = hub_of(ctx)
     if all_sources == (source is not None):
-        raise ConfigError("name one source or pass --all")
-    names = [n for n, s in hub.config.sources.items() if s.enabled] if all_sources else [source]
-    for name in names:
-        assert name is not None
-        with extract_progress(name) as progress:
-            info = sync(hub, name, resolve=False, progress=progress, full_refresh=full_refresh)
-        for stream, counts in info.load.streams.items():
-            typer.echo(f"{name}.{stream}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        typer.echo(f"run {info.run_id}: success")
-    if not no_resolve:
-        print_resolve(resolve(hub, sources=names))
+        raise UsageError("name one source or pass --all")
+    names = [n for n, s in hub.config.sources.items() if s.enabled] if all_sources else [str(source)]
+    if not names:
+        raise ConfigError(f"no enabled sources in {hub.config_file}: fill in hub.yaml's sources (see `hub init`)")
+    problems = preflight(hub, names)
+    if problems and not all_sources:
+        raise ConfigError(str(problems[0].reason))
+    for problem in problems:
+        typer.echo(f"not syncing {problem}", err=True)
+    progress = SyncProgress()
+    with progress.running():
+        report = sync_sources(hub, names, resolve=not no_resolve, full_refresh=full_refresh,
+                              progress_for=progress.extract_for, on_stage=progress.stage,
+                              on_resolve_step=progress.resolve_step)
+    for outcome in report.outcomes:
+        if outcome.info is None:
+            continue
+        for stream, counts in outcome.info.load.streams.items():
+            typer.echo(f"{outcome.source}.{stream}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        typer.echo(f"run {outcome.run_id}: success")
+        if outcome.quarantined:
+            typer.echo(f"{outcome.quarantined} row(s) quarantined: see `hub quarantine list --source "
+                       f"{outcome.source}`")
+    if report.resolve is not None:
+        print_resolve(report.resolve)
+    elif report.resolve_error:
+        typer.echo(f"resolve failed: {report.resolve_error}", err=True)
+    if all_sources:
+        print_table([Column("source", keep=True), "result", Column("run", keep=True), Column("reason", keep=True)],
+                    [(o.source, "ok" if o.ok else "FAILED", o.run_id, o.reason) for o in report.outcomes],
+                    title="sync summary")
+    if not all_sources and report.failed:
+        raise HubError(str(report.failed[0].reason))
+    if not report.ok:
+        failed = ", ".join(o.source for o in report.failed) or "resolve"
+        typer.echo(f"error: sync failed for {failed}", err=True)
+        raise typer.Exit(1)
 
 
 def resolve_cmd(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -161,15 +190,17 @@ def runs(ctx: typer.Context, source: Annotated[str | None, typer.Argument()] = N
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table("run", "source", "stream", "state", "read", "loaded", "unchanged", "quarantined", "tombstoned")
-    for r in rows:
-        table.add_row(r["run_id"] if r["stream"] is None else "", r["source"] if r["stream"] is None else "",
-                      r["stream"] or "(run)", r["state"],
-                      *(str(r[k]) for k in ("read", "loaded", "unchanged", "quarantined", "tombstoned")))
-    console.print(table)
+    if not rows:
+        typer.echo("no runs yet: `hub sync SOURCE` or `hub sync --all` starts one")
+        return
+    numbers = [Column(k, justify="right") for k in ("read", "loaded", "unchanged", "quarantined", "tombstoned")]
+    print_table([Column("run", keep=True), Column("source", keep=True), Column("stream", keep=True), "state",
+                 *numbers],
+                [(r["run_id"], r["source"], r["stream"] or "(run)", r["state"],
+                  *(r[k] for k in ("read", "loaded", "unchanged", "quarantined", "tombstoned"))) for r in rows])
     for r in rows:
         if r["stream"] is None and r.get("error"):
-            console.print(f"[red]{r['run_id']}[/red]: {r['error']}")
+            typer.echo(f"{r['run_id']}: {r['error']}")
 
 
 def _counts(obj: object) -> dict[str, int]:

@@ -26,3 +26,38 @@ class CliState:
 def hub_of(ctx: typer.Context) -> HubContext:
     state: CliState = ctx.obj
     return state.hub
+
+
+
+def click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseException], ...]]:
+    """(errors that show themselves, aborts) of both click and the copy typer ≥ 0.2x vendors.
+
+    typer raises its vendored click's exceptions, which are not click's: a handler catching only
+    ``click.ClickException`` let every usage error through as "unexpected" (exit 1, no usage).
+    """
+    import click
+
+    shown: list[type[Exception]] = [click.exceptions.ClickException]
+    aborts: list[type[BaseException]] = [click.exceptions.Abort, typer.Abort]
+    try:
+        from typer._click import exceptions as vendored
+
+        shown.append(vendored.ClickException)
+    except ImportError:  # a typer that uses the click package itself
+        pass
+    return tuple(shown), tuple(aborts)
+
+
+def _usage_error() -> type[Exception]:
+    try:
+        from typer._click.exceptions import UsageError as Vendored
+
+        return Vendored
+    except ImportError:
+        from click.exceptions import UsageError as Click
+
+        return Click
+
+
+#: raise UsageError("…") for a usage mistake: the usage is printed and the exit status is 2
+UsageError = _usage_error()

@@ -15,10 +15,10 @@ Reserved columns a stream may add to a batch (all optional):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -107,6 +107,9 @@ class Connector(ABC):
 
     name: str
     description: str = ""
+    #: the source keys it reads from hub.yaml beside the hub's own (key → what it sets); any other key
+    #: in the source is an error naming it. None: undeclared (a plugin written before the check).
+    options: ClassVar[Mapping[str, str] | None] = None
 
     @abstractmethod
     def check(self, source: SourceSpec) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hub.context import HubContext
@@ -33,8 +34,13 @@ class ResolveInfo:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def resolve(ctx: HubContext, sources: list[str] | None = None, today: dt.date | None = None) -> ResolveInfo:
-    """Every step over what is loaded; ``sources`` narrows what entity linking re-reads."""
+def resolve(ctx: HubContext, sources: list[str] | None = None, today: dt.date | None = None,
+            on_step: Callable[[str, str], None] | None = None) -> ResolveInfo:
+    """Every step over what is loaded; ``sources`` narrows what entity linking re-reads.
+
+    ``on_step(step, "start"|"done")`` lets a caller show progress; a caller that does also prints
+    the summary, so each step's log line is then debug-level (the summary is shown once).
+    """
     from hub.resolve.entities import resolve_entities
     from hub.resolve.events import project_events
     from hub.resolve.places import place_entities
@@ -51,7 +57,12 @@ def resolve(ctx: HubContext, sources: list[str] | None = None, today: dt.date | 
     )
     for name, step in steps:
         started = time.monotonic()
+        if on_step:
+            on_step(name, "start")
         setattr(info, name, step())
         info.seconds[name] = round(time.monotonic() - started, 2)
-        log.info("resolve %s: %s (%.1fs)", name, getattr(info, name), info.seconds[name])
+        if on_step:
+            on_step(name, "done")
+        log.log(logging.DEBUG if on_step else logging.INFO, "resolve %s: %s (%.1fs)", name, getattr(info, name),
+                info.seconds[name])
     return info

@@ -1,17 +1,24 @@
-"""A whole sync of one source: extract -> validate -> load (-> resolve), recorded in the ledger."""
+"""A whole sync: extract -> validate -> load (-> resolve) per source, recorded in the ledger.
+
+``sync_sources`` syncs several and isolates their failures: a corrupt roster or a bad token in one
+department does not stop the others, resolve runs over what loaded, and the caller gets one outcome
+per source (ok, or failed with its one-line reason) to report and to set its exit status from.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from hub.connector.landing import prune
+from hub.connector.landing import prune_all, release
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.stages.extract import ExtractInfo, Progress, extract
 from hub.stages.ledger import fail_run, mark_stage, new_run_id, start_run
 from hub.stages.load import LoadInfo, load
+from hub.stages.preflight import preflight
 from hub.stages.validate import ValidateInfo, validate
 
 log = logging.getLogger(__name__)
@@ -30,11 +37,15 @@ class SyncInfo:
 def run_stage(ctx: HubContext, source: str, run_id: str, stage: str, fn, *args: Any) -> Any:  # type: ignore[no-untyped-def]
     """Run one stage of a run; any failure marks the run failed with its one-line reason."""
     if stage == "extract":
+        prune_all(ctx.landing, ctx.config.landing_keep_days)  # every source's old folders, not only this one's
         start_run(ctx, source, run_id)
     else:
         mark_stage(ctx, run_id, stage)
     try:
-        return fn(ctx, source, run_id, *args)
+        result = fn(ctx, source, run_id, *args)
+        if stage == "load":  # committed: the run's Arrow files (clear personal data) serve no stage any more
+            release(ctx.landing, source, run_id)
+        return result
     except HubError as exc:
         fail_run(ctx, run_id, f"{stage}: {exc}")
         raise
@@ -43,14 +54,22 @@ def run_stage(ctx: HubContext, source: str, run_id: str, stage: str, fn, *args: 
         raise
 
 
+#: told (source, stage) as each stage of a sync starts: "extract", "validate", "load"
+StageHook = Callable[[str, str], None]
+
+
 def sync(ctx: HubContext, source: str, *, run_id: str | None = None, resolve: bool = True,
-         progress: Progress | None = None, full_refresh: bool = False) -> SyncInfo:
+         progress: Progress | None = None, full_refresh: bool = False, on_stage: StageHook | None = None) -> SyncInfo:
+    ctx.source(source)  # an unknown source or connector fails here, before a run is written for it
     ctx.ensure_store()
-    prune(ctx.landing, source, ctx.config.landing_keep_days)
     run_id = run_id or new_run_id()
+    stage = on_stage or (lambda _source, _stage: None)
+    stage(source, "extract")
     extracted = run_stage(ctx, source, run_id, "extract", lambda c, s, r: extract(c, s, r, progress,
                                                                                    full_refresh=full_refresh))
+    stage(source, "validate")
     validated = run_stage(ctx, source, run_id, "validate", validate)
+    stage(source, "load")
     loaded = run_stage(ctx, source, run_id, "load", load)
     info = SyncInfo(run_id=run_id, source=source, extract=extracted, validate=validated, load=loaded)
     if resolve:
@@ -58,3 +77,73 @@ def sync(ctx: HubContext, source: str, *, run_id: str | None = None, resolve: bo
 
         info.resolve = resolve_stage(ctx, sources=[source])
     return info
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    ok: bool
+    run_id: str | None = None
+    reason: str | None = None  # one line: why it failed
+    info: SyncInfo | None = None
+
+    @property
+    def quarantined(self) -> int:
+        return sum(c.get("quarantined", 0) for c in self.info.load.streams.values()) if self.info else 0
+
+
+@dataclass
+class SyncReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    resolve: Any = None
+    resolve_error: str | None = None
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.resolve_error is None
+
+
+def sync_sources(ctx: HubContext, names: list[str], *, resolve: bool = True, full_refresh: bool = False,
+                 progress_for: Callable[[str], Any] | None = None, on_stage: StageHook | None = None,
+                 on_resolve_step: Callable[[str, str], None] | None = None) -> SyncReport:
+    """Sync each source in turn; one failing is recorded and the next one runs.
+
+    Sources that fail the preflight (``hub.stages.preflight``) are reported without a run; resolve
+    runs over the sources that loaded. ``progress_for(source)`` is a context manager yielding an
+    extract progress callback (the CLI's bar), or None.
+    """
+    from contextlib import nullcontext
+
+    report = SyncReport()
+    blocked = {p.source: p.reason for p in preflight(ctx, names)}
+    for name in names:
+        if name in blocked:
+            report.outcomes.append(SourceOutcome(name, ok=False, reason=blocked[name]))
+            continue
+        run_id = new_run_id()
+        try:
+            with (progress_for(name) if progress_for else nullcontext(None)) as progress:
+                info = sync(ctx, name, run_id=run_id, resolve=False, progress=progress, full_refresh=full_refresh,
+                            on_stage=on_stage)
+        except HubError as exc:
+            report.outcomes.append(SourceOutcome(name, ok=False, run_id=run_id, reason=str(exc)))
+        except Exception as exc:  # an unexpected failure is still this source's alone
+            log.debug("sync of %s failed", name, exc_info=True)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            report.outcomes.append(SourceOutcome(name, ok=False, run_id=run_id,
+                                                 reason=f"{type(exc).__name__}: {first}"))
+        else:
+            report.outcomes.append(SourceOutcome(name, ok=True, run_id=run_id, info=info))
+    loaded = [o.source for o in report.outcomes if o.ok]
+    if resolve and loaded:
+        from hub.resolve import resolve as resolve_stage
+
+        try:
+            report.resolve = resolve_stage(ctx, sources=loaded, on_step=on_resolve_step)
+        except HubError as exc:
+            report.resolve_error = str(exc)
+    return report

@@ -148,6 +148,7 @@ class RosterStream(Stream):
 class CivilAffairsConnector(Connector):
     name = "civil-affairs"
     description = "民政综合业务系统: monthly Excel rosters (低保对象, 特困供养, 残疾人, 高龄老人)"
+    options = {"path": "folder of the monthly roster workbooks"}
 
     def check(self, source: SourceSpec) -> None:
         folder = source.path("path")

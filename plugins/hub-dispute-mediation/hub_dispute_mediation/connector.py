@@ -113,6 +113,7 @@ class CasePartiesStream(_LogStream):
 class DisputeMediationConnector(Connector):
     name = "dispute-mediation"
     description = "矛盾纠纷多元化解平台: append-only JSON Lines event log folded into cases and parties"
+    options = {"path": "folder of the JSON Lines event log"}
 
     def check(self, source: SourceSpec) -> None:
         EventLog(source.path("path")).check()

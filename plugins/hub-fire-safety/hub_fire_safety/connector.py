@@ -162,6 +162,7 @@ class DeltaStream(Stream):
 class FireSafetyConnector(Connector):
     name = "fire-safety"
     description = "消防监督管理系统: daily GB18030 CSV delta folders (units, inspections, hazards)"
+    options = {"path": "drop folder of the daily CSV deltas"}
 
     def check(self, source: SourceSpec) -> None:
         DropFolder(source.path("path")).check()

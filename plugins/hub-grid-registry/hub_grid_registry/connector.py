@@ -80,6 +80,7 @@ class GridsStream(Stream):
 class GridRegistryConnector(Connector):
     name = "grid-registry"
     description = "网格管理中心: GeoJSON grid registry (3 levels)"
+    options = {"path": "the grid registry GeoJSON file"}
 
     def check(self, source: SourceSpec) -> None:
         read_feature_collection(source.path("path"))

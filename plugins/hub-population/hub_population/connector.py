@@ -72,6 +72,9 @@ def settle_of(source: SourceSpec) -> float:
 class PopulationConnector(Connector):
     name = "population"
     description = "人口基础信息系统: households (t_rk_hu) and persons (t_rk_ry) in a SQL database"
+    options = {"url": "SQLAlchemy URL of the registry database",
+               "batch_size": "rows per Arrow batch (default 20000)",
+               "settle_seconds": "rows this recent are re-read next run (default 300)"}
 
     def check(self, source: SourceSpec) -> None:
         """Connect, then prove both tables exist with every spec column and can be selected from."""

@@ -114,6 +114,9 @@ class ApiStream(Stream):
 class PublicSecurityConnector(Connector):
     name = "public-security"
     description = "综治/公安: floating persons, special persons and incidents over an HTTP JSON API"
+    options = {"base_url": "the API's root URL", "token_env": "environment variable holding the API token",
+               "page_size": "records a page, at most 500", "timeout": "seconds a request (default 30)",
+               "max_retries": "retries of a failed request (default 5)"}
 
     def check(self, source: SourceSpec) -> None:
         """One smallest page of each endpoint: proves the address, the token and the API shape."""
