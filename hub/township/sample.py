@@ -69,8 +69,8 @@ def draw(session: Session, grid_code: str, period: Period | str, *, rules: Towns
                            .order_by(Household.id)).all()
     seed = hashlib.sha256(f"household-check:{grid_code}:{period.label}".encode()).hexdigest()[:16]
     picked = sorted(random.Random(seed).sample(rows, sample_size(len(rows), share, minimum)), key=lambda r: r.id)
-    heads = dict(session.execute(select(Person.id, Person.name).where(
-        Person.id.in_([r.head_person_id for r in picked if r.head_person_id])))) if picked else {}
+    wanted = [r.head_person_id for r in picked if r.head_person_id]
+    heads = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted))).all()) if wanted else {}
     return HouseholdSample(
         grid_code=grid_code, grid_name=cell.name, period=period.label, share=share, minimum=minimum,
         households_in_grid=len(rows), seed=seed,

@@ -136,11 +136,9 @@ def build(db_url: str, vault: Vault, events: list[Event] | None = None, extra: l
     upgrade(db_url)
     orgs, inspections = organisations(vault)
     with transaction(db_url) as s:
-        s.add_all(grids(vault))
+        s.add_all(grids(vault) + [r for r in extra or [] if isinstance(r, GridCell)])
         s.flush()
-        s.add_all(orgs)
+        s.add_all(orgs + [r for r in extra or [] if isinstance(r, Household)])
         s.flush()
-        s.add_all(inspections)
+        s.add_all(inspections + [r for r in extra or [] if not isinstance(r, GridCell | Household)])
         s.add_all(q3_events() if events is None else events)
-        for row in extra or []:
-            s.add(row)
