@@ -8,7 +8,13 @@ Layout of one run (dlt's load packages are the model)::
     <run_id>/<stream>/valid.arrow      canonical rows that passed the gate
     <run_id>/<stream>/quarantine.arrow rows that failed, with reasons
 
-Writes go to a temporary name then ``os.replace`` so a crash never leaves half a file.
+Writes go to a temporary name then ``os.replace`` so a crash never leaves half a file. Every folder
+is 0700 and every file 0600 (``hub.privacy.files``): raw batches hold clear IDs and phones.
+
+Once a run's load has committed, its Arrow files serve no stage (a retried load after the commit is a
+no-op that reads only the JSON manifests; a quarantine replay reads the store's encrypted raw rows),
+so ``release`` deletes them at once; the manifests (counts, check statistics, sealed state) stay for
+``landing_keep_days``, which ``prune_all`` applies to every source's folders.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from hub.privacy.files import open_private, private_dir
+
 
 class RunFolder:
     def __init__(self, landing: Path, source: str, run_id: str) -> None:
@@ -32,15 +40,14 @@ class RunFolder:
         self.run_id = run_id
 
     def stream_dir(self, stream: str) -> Path:
-        path = self.path / stream
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(self.path / stream)
 
     def write_json(self, name: str, payload: dict[str, Any]) -> Path:
-        self.path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path)
         target = self.path / name
         tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        with open_private(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
         os.replace(tmp, target)
         return target
 
@@ -57,9 +64,10 @@ class RunFolder:
 
 
 def write_table(path: Path, table: pa.Table | pa.RecordBatch) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, ipc.new_stream(sink, table.schema) as writer:
+    with open_private(tmp, "wb") as fh, pa.PythonFile(fh, mode="w") as sink, \
+            ipc.new_stream(sink, table.schema) as writer:
         writer.write(table)
     os.replace(tmp, path)
     return path
@@ -75,9 +83,21 @@ def iter_raw_tables(stream_dir: Path) -> Iterator[pa.Table]:
         yield read_table(part)
 
 
+def release(landing: Path, source: str, run_id: str) -> int:
+    """Delete a loaded run's Arrow files (clear personal data) and keep its JSON manifests; call only
+    after the load transaction committed. Returns the number of files deleted."""
+    removed = 0
+    run = landing / source / run_id
+    if run.is_dir():
+        for part in run.rglob("*.arrow*"):
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def prune(landing: Path, source: str, keep_days: float) -> int:
-    """Delete a source's run folders older than ``keep_days``: raw extracts hold clear personal data,
-    and once a run is loaded (or abandoned) they serve no stage; the store keeps what must be kept."""
+    """Delete a source's run folders older than ``keep_days``: a run abandoned before its load still
+    holds its raw extracts; once a run is loaded its folder serves no stage."""
     root = landing / source
     if keep_days < 0 or not root.is_dir():
         return 0
@@ -88,3 +108,12 @@ def prune(landing: Path, source: str, keep_days: float) -> int:
             shutil.rmtree(run, ignore_errors=True)
             removed += 1
     return removed
+
+
+def prune_all(landing: Path, keep_days: float) -> int:
+    """``prune`` over every source's folders, not only the one being synced: a source that stopped
+    syncing must not keep its clear extracts for ever."""
+    if not landing.is_dir():
+        return 0
+    return sum(prune(landing, source.name, keep_days) for source in landing.iterdir()
+               if source.is_dir() and not source.name.startswith("_"))

@@ -2,7 +2,7 @@
 
 The blind index is HMAC-SHA256 under a key derived from the install's secret, so equal
 normalised values match across departments without the value being recoverable from the
-store. Display copies are encrypted with AES-256-GCM-SIV under a second derived key: one
+store. Display copies are encrypted (``hub.privacy.ciphers``: AES-256-GCM-SIV, or SM4/SM3) under a second derived key: one
 C call a value (Fernet built a cipher context and an HMAC per value, 9 µs against 2 µs, a fifth
 of loading a county), and nonce-misuse resistant, so even a repeated random nonce over the
 years of a county's daily loads would reveal only that two values are equal. Values written by
@@ -21,15 +21,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 
 from hub.errors import ConfigError
+from hub.privacy.ciphers import CipherError
 
 KEY_ENV = "HUB_SECRET_KEY"
 TOKEN_PREFIX = "2."  # "." is outside base64url: no Fernet token (always "gAAAAA…") starts so
-_NONCE = 12
+LEGACY_PREFIX = "gAAAAA"  # Fernet tokens of earlier versions
 
 
 def new_secret() -> str:
@@ -58,15 +57,43 @@ def load_secret(path: Path, *, create: bool = False) -> str:
     raise ConfigError(f"no secret key: set {KEY_ENV} or run `hub init` to create {path}")
 
 
+INDEX_LINE = "index:"
+TOKEN_PREFIXES = ("2.", "3.", LEGACY_PREFIX)  # AES-GCM-SIV, SM4/SM3, Fernet (earlier versions)
+
+
+def is_token(value: str | None) -> bool:
+    """Whether a stored text is a ciphertext this hub wrote (rather than a value in clear)."""
+    return bool(value) and value.startswith(TOKEN_PREFIXES)  # type: ignore[union-attr]
+
+
+def key_parts(secret: str) -> tuple[str, str]:
+    """(encryption secret, blind-index secret). A rotated install's key holds a second line
+    ``index:<earlier secret>``: ciphertexts move to the new secret, blind indexes (referenced by every
+    link, provenance entry and source-key token) stay under the one they were made with."""
+    lines = [line.strip() for line in secret.replace(";", "\n").splitlines() if line.strip()]
+    if not lines:
+        raise ConfigError("the secret key is empty")
+    index = next((line[len(INDEX_LINE):] for line in lines[1:] if line.startswith(INDEX_LINE)), lines[0])
+    return lines[0], index
+
+
 class Vault:
     """Blind-indexes and encrypts PII under keys derived from one install secret."""
 
-    def __init__(self, secret: str) -> None:
-        root = hashlib.sha256(secret.encode()).digest()
-        self._index_key = hmac.new(root, b"gridhub/blind-index/v1", hashlib.sha256).digest()
+    def __init__(self, secret: str, cipher: str = "aes-gcm-siv") -> None:
+        from hub.privacy.ciphers import CIPHERS
+
+        if cipher not in CIPHERS:
+            raise ConfigError(f"unknown cipher {cipher!r} (known: {', '.join(CIPHERS)})")
+        enc_secret, index_secret = key_parts(secret)
+        root = hashlib.sha256(enc_secret.encode()).digest()
+        index_root = hashlib.sha256(index_secret.encode()).digest()
+        self._index_key = hmac.new(index_root, b"gridhub/blind-index/v1", hashlib.sha256).digest()
+        self._signing_key = hmac.new(root, b"gridhub/cursor-signing/v1", hashlib.sha256).digest()
         fernet_key = hmac.new(root, b"gridhub/encryption/v1", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))  # reads what earlier versions wrote
-        self._aead = AESGCMSIV(hmac.new(root, b"gridhub/encryption/v2", hashlib.sha256).digest())
+        self._readers = {prefix: kind(root) for prefix, kind in ((c.prefix, c) for c in CIPHERS.values())}
+        self.cipher = self._readers[CIPHERS[cipher].prefix]
 
     def blind_index(self, value: str | None, *, kind: str = "id") -> str | None:
         """Deterministic keyed digest; ``kind`` separates domains so an ID never matches a phone."""
@@ -74,6 +101,13 @@ class Vault:
             return None
         mac = hmac.new(self._index_key, f"{kind}:{value}".encode(), hashlib.sha256)
         return mac.hexdigest()[:32]
+
+    def sign(self, data: bytes) -> str:
+        """A short MAC (API cursors): the client may read what it holds, never forge or edit it."""
+        return base64.urlsafe_b64encode(hmac.digest(self._signing_key, data, "sha256")[:16]).decode().rstrip("=")
+
+    def verify(self, data: bytes, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(data), signature)
 
     def encrypt(self, value: str | None) -> str | None:
         if value is None or value == "":
@@ -85,18 +119,21 @@ class Vault:
             return None
         try:
             return self._open_bytes(token).decode()
-        except (InvalidToken, InvalidTag, ValueError):
+        except (InvalidToken, CipherError, ValueError):
             raise ConfigError("cannot decrypt stored value: the secret key does not match this store") from None
 
+    def written_by_current(self, token: str | None) -> bool:
+        """Whether a token is already in the configured cipher (rotation skips none: keys change too)."""
+        return bool(token) and token.startswith(self.cipher.prefix)  # type: ignore[union-attr]
+
     def _seal_bytes(self, data: bytes) -> str:
-        nonce = os.urandom(_NONCE)
-        return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + self._aead.encrypt(nonce, data, None)).decode()
+        return self.cipher.seal(data)
 
     def _open_bytes(self, token: str) -> bytes:
-        if not token.startswith(TOKEN_PREFIX):
+        reader = self._readers.get(token[:2])
+        if reader is None:
             return self._fernet.decrypt(token.encode())
-        blob = base64.urlsafe_b64decode(token[len(TOKEN_PREFIX):])
-        return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], None)
+        return reader.open(token)
 
     def seal(self, value: Any) -> str:
         """Encrypt a JSON-able value (compressed): for connector state that must hold source keys."""
@@ -106,7 +143,7 @@ class Vault:
     def unseal(self, token: str) -> Any:
         try:
             return json.loads(zlib.decompress(self._open_bytes(token)))
-        except (InvalidToken, InvalidTag, ValueError):
+        except (InvalidToken, CipherError, ValueError):
             raise ConfigError("cannot unseal saved state: the secret key does not match this store") from None
 
 
