@@ -1,0 +1,5 @@
+"""The console's pages, one router per page kind (steward work, grid office work)."""
+
+from hub.console.pages import events, grids, quarantine, review, steward
+
+ROUTERS = [steward.router, quarantine.router, review.router, grids.router, events.router]
