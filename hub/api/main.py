@@ -15,6 +15,9 @@ from hub.api.audit import AuditLog, AuditMiddleware
 from hub.api.problems import install_problem_handlers, problem_openapi
 from hub.api.ratelimit import RateLimiter
 from hub.api.state import ApiSettings, ApiState
+from hub.console import PREFIX as CONSOLE_PREFIX
+from hub.console import create_console
+from hub.console.apidocs import install_api_docs
 from hub.context import HubContext
 from hub.db.session import JSON_CODEC
 
@@ -88,10 +91,14 @@ def create_app(source: HubContext | ApiSettings) -> FastAPI:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
 
-    app = FastAPI(title="gridhub read API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="gridhub read API", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.hub = state
     for router in ROUTERS:
         app.include_router(router)
+    install_api_docs(app)  # Swagger UI from vendored assets: a closed network reaches no CDN
+    if isinstance(source, HubContext):  # the console needs hub.yaml (contracts for replay, its own config)
+        app.mount(CONSOLE_PREFIX, create_console(source, sessions))
     install_problem_handlers(app)
     problem_openapi(app)
     app.add_middleware(AuditMiddleware, audit=state.audit)
