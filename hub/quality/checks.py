@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from hub.quality.normalize import Invalid
+from hub.quality.invalid import Invalid
 
 CheckFn = Callable[[Any, dict[str, Any]], "str | Invalid | None"]
 VectorFn = Callable[[pd.Series, pd.DataFrame, "CheckEnv", dict[str, Any]], pd.Series]

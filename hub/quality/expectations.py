@@ -21,7 +21,7 @@ import pandas as pd
 from hub.contracts import StreamContract
 from hub.errors import ConfigError
 from hub.quality.checks import CheckEnv, DomainCheck
-from hub.quality.gate import KEY
+from hub.quality.columns import KEY
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 

@@ -30,12 +30,10 @@ from hub.contracts import Column, StreamContract
 from hub.privacy import mask_citizen_id, mask_phone
 from hub.quality import control
 from hub.quality.checks import CheckEnv, DomainCheck
+from hub.quality.columns import FIELDS, KEY, RAW
 from hub.quality.drift import check_drift, check_values
 from hub.quality.vector import normalize_array
 
-KEY = "_source_key"  # the record's source key inside landing files (GX is imported only to validate)
-FIELDS = "_fields"  # a valid row's withheld fields: [{column, reasons}] as JSON, null when none
-RAW = "_raw"  # the raw row as JSON: every quarantined row, and a valid row with a withheld field
 __all__ = ["FIELDS", "KEY", "RAW", "GateResult", "apply_contract", "check_drift", "source_keys"]
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from hub.quality.normalize import Invalid
+from hub.quality.invalid import Invalid
 
 
 def _positions(node: Any) -> Iterator[Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from stdnum.cn import ric, uscc
 
-from hub.quality.normalize import Invalid
+from hub.quality.invalid import Invalid
 from hub.quality.simplified import to_simplified
 
 _NUMERIC_CELL = re.compile(r"^\d+(\.\d+)?[eE][+-]?\d+$|^\d+\.\d+$")

@@ -12,12 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-
-class Invalid(ValueError):
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+from hub.quality.invalid import Invalid  # its home; still importable from here
 
 
 def text(value: Any) -> str | None:

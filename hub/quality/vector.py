@@ -16,7 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.quality.normalize import Invalid, normalizer
+from hub.quality.invalid import Invalid
+from hub.quality.normalize import normalizer
 from hub.quality.simplified import traditional_chars
 
 TYPES: dict[str, pa.DataType] = {

@@ -31,8 +31,8 @@ from hub.db.bulk import executemany
 from hub.db.models import Run, RunStream, SourceRecord, StreamState
 from hub.db.session import transaction
 from hub.privacy import Vault
+from hub.quality.columns import KEY, RAW
 from hub.quality.control import visible
-from hub.quality.gate import KEY, RAW
 from hub.quality.quarantine import QuarantineBook, field_issues
 from hub.stages.extract import read_extract_info
 from hub.stages.faults import crash, fault_point
