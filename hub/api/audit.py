@@ -1,4 +1,5 @@
-"""The audit log: every request (key, route, status, time) and which persons a response showed.
+"""The audit log: every request (key, route, query, client, status, time) and which persons it showed,
+and every read of personal data at a terminal (``record_read``).
 
 Rows are buffered and written in batches by a background thread, so auditing never puts a write
 transaction on a request's path; the buffer is flushed at shutdown and on demand.
@@ -6,22 +7,30 @@ transaction on a request's path; the buffer is flushed at shutdown and on demand
 
 from __future__ import annotations
 
+import getpass
 import logging
+import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.db.base import utcnow
-from hub.db.models import AuditEntry
+from hub.db.models import ApiKey, AuditEntry
 
 log = logging.getLogger(__name__)
 NOTE_KEY = "hub.audit"
+#: query parameters whose values are personal data (a person looked up by name)
+PERSONAL_PARAMS = frozenset({"name", "q", "phone", "citizen_id", "id_number", "person_name"})
+#: a value shaped like a citizen ID (15/18 characters) or a mobile phone, in any parameter
+PERSONAL_VALUE = re.compile(r"\d{15}|\d{17}[\dXx]|1[3-9]\d{9}")
 
 
 @dataclass
@@ -30,6 +39,7 @@ class AuditNote:
 
     key_id: int | None = None
     key_name: str | None = None
+    user_name: str | None = None  # a console user (the console authenticates people, not keys)
     person_ids: list[str] = field(default_factory=list)
 
 
@@ -120,10 +130,55 @@ class AuditMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route = scope.get("route")
+            persons = list(dict.fromkeys(note.person_ids))
             self.audit.record({
-                "at": utcnow(), "key_id": note.key_id, "key_name": note.key_name,
+                "at": utcnow(), "key_id": note.key_id, "key_name": note.key_name, "user_name": note.user_name,
                 "method": scope.get("method", "")[:8], "route": (getattr(route, "path", None) or "-")[:200],
                 "path": scope.get("path", "")[:500], "status": status,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                "person_ids": list(dict.fromkeys(note.person_ids)) or None,
+                "person_ids": persons or None, "person_count": len(persons),
+                "query": masked_query(scope.get("query_string", b"")), "client": client_of(scope),
             })
+
+
+def sent_prefix(key: str) -> str:
+    """The public part of a key as sent (``ghk_1a2b3c4d``), never its secret part."""
+    return "sent:" + key.partition(".")[0][:24]
+
+
+def sent_key_identity(sessions: sessionmaker[Session], key: str) -> tuple[int | None, str]:
+    """(id, name) of a refused key that is ours (revoked, or its secret part wrong), else (None, its prefix)."""
+    prefix = key.partition(".")[0][:24]
+    with sessions() as session:
+        row = session.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.prefix == prefix)).first()
+    return (row.id, row.name) if row else (None, sent_prefix(key))
+
+
+def client_of(scope: Scope) -> str | None:
+    """The peer's address as the server saw it (no forwarded-for header is trusted)."""
+    client = scope.get("client")
+    return str(client[0])[:100] if client else None
+
+
+def masked_query(query_string: bytes) -> str | None:
+    """The query string with every value that is personal data masked: names asked for by name, and
+    anything shaped like a citizen ID or a phone, whatever parameter carried it."""
+    if not query_string:
+        return None
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    out = [(k, "***" if k in PERSONAL_PARAMS or PERSONAL_VALUE.search(v) else v) for k, v in pairs]
+    return urlencode(out)[:1000]
+
+
+def record_read(sessions: sessionmaker[Session], *, action: str, target: str, person_ids: list[str] | None = None,
+                person_count: int | None = None) -> None:
+    """Audit a person's read of personal data outside the API (``hub links export``, ``hub quarantine
+    show``): who (the OS user and host), when, what, and how many persons, in the same log as the API's."""
+    ids = list(dict.fromkeys(person_ids or []))
+    with sessions() as session, session.begin():
+        session.execute(insert(AuditEntry), [{
+            "at": utcnow(), "key_id": None, "key_name": None, "user_name": f"cli:{getpass.getuser()}"[:64],
+            "method": "CLI", "route": action[:200], "path": target[:500], "status": 200, "duration_ms": 0.0,
+            "person_ids": ids or None, "person_count": len(ids) if person_count is None else person_count,
+            "query": None, "client": f"{socket.gethostname()} (local terminal)"[:100],
+        }])

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hub.api.audit import note_of
+from hub.api.audit import client_of, note_of, sent_key_identity, sent_prefix
 from hub.api.keys import MISS, Principal, authenticate
 from hub.api.masking import Masker
+from hub.api.pagination import CURSOR_VAULT
 from hub.api.problems import ApiProblem
 from hub.api.state import ApiState
 from hub.api.subtree import CodeRange, intersect, subtree
@@ -65,15 +66,26 @@ async def current_key(request: Request,
         raise ApiProblem(401, "send an API key as `Authorization: Bearer <key>`", title="Missing API key",
                          headers={"WWW-Authenticate": "Bearer"})
     state = state_of(request)
+    address = client_of(request.scope) or "-"
+    locked = state.auth_throttle.locked(address) if state.auth_throttle else None
+    if locked is not None:  # too many bad keys from this address: not even looked up (audited as a 429)
+        note_of(request).key_name = sent_prefix(creds.credentials)
+        raise ApiProblem(429, "too many failed authentications from this address", title="Too many attempts",
+                         headers={"Retry-After": str(locked)})
     principal = state.keys.peek(creds.credentials)
     if principal is MISS:  # never touch the pool on the event loop: a blocked loop can't return connections
         principal = await run_in_threadpool(_lookup, state, creds.credentials)
         state.keys.put(creds.credentials, principal)
     if not isinstance(principal, Principal):
+        if state.auth_throttle:
+            state.auth_throttle.failed(address)
+        note = note_of(request)  # the audit names the key that was sent: its id when it is ours (revoked)
+        note.key_id, note.key_name = await run_in_threadpool(sent_key_identity, state.sessions, creds.credentials)
         raise ApiProblem(401, "the API key is unknown or revoked", title="Invalid API key",
                          headers={"WWW-Authenticate": "Bearer"})
     note = note_of(request)
     note.key_id, note.key_name = principal.id, principal.name
+    CURSOR_VAULT.set(state.vault)
     wait = state_of(request).limiter.take(principal.id)
     if wait is not None:
         raise ApiProblem(429, f"rate limit of {state_of(request).limiter.per_minute}/min exceeded for this key",

@@ -62,7 +62,8 @@ def settings_of(source: HubContext | ApiSettings) -> ApiSettings:
     if isinstance(source, ApiSettings):
         return source
     return ApiSettings(database_url=source.db_url, vault=source.vault,
-                       rate_limit_per_minute=source.config.api.rate_limit_per_minute)
+                       rate_limit_per_minute=source.config.api.rate_limit_per_minute,
+                       auth_failures_allowed=source.config.api.auth_failures_allowed)
 
 
 def create_app(source: HubContext | ApiSettings) -> FastAPI:

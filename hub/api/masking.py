@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from hub.api.keys import Principal
 from hub.errors import ConfigError
-from hub.privacy import TOKEN_PREFIX, Vault, mask_citizen_id, mask_phone
+from hub.privacy import LEGACY_PREFIX, Vault, mask_citizen_id, mask_phone
 
 # Source keys and provenance may hold an ID "as written" (civil-affairs rosters key on it) or a phone.
 _ID_RUN = re.compile(r"[0-9０-９]{14,17}[0-9Xx０-９Ｘｘ]")
@@ -33,7 +33,7 @@ def decrypt_many(vault: Vault, tokens: Iterable[str]) -> dict[str, str]:
     fernet = getattr(vault, "_fernet", None)
     signing, encryption = getattr(fernet, "_signing_key", None), getattr(fernet, "_encryption_key", None)
     unique = [t for t in dict.fromkeys(tokens) if t]
-    current = {t: vault.decrypt(t) or "" for t in unique if t.startswith(TOKEN_PREFIX)}
+    current = {t: vault.decrypt(t) or "" for t in unique if not t.startswith(LEGACY_PREFIX)}
     unique = [t for t in unique if t not in current]
     if not isinstance(signing, bytes) or not isinstance(encryption, bytes):
         return current | {t: vault.decrypt(t) or "" for t in unique}

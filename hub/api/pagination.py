@@ -1,4 +1,5 @@
-"""Opaque keyset cursors: the last row's sort key plus a fingerprint of the filters it was made for."""
+"""Keyset cursors: the last row's sort key plus a fingerprint of the filters it was made for, signed
+with the install's key (HMAC) so a client can neither forge one nor edit the position it holds."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import base64
 import binascii
 import hashlib
 import json
+from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
 from hub.api.problems import ApiProblem
+from hub.privacy import Vault
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
@@ -22,30 +25,53 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null at the end")
 
 
+#: the install's vault for this request (set by ``deps.current_key``): cursors are signed with its key
+CURSOR_VAULT: ContextVar[Vault | None] = ContextVar("cursor_vault", default=None)
+#: a sort key that is a number must fit the smallest integer column it is compared with (PostgreSQL int4)
+INT_LIMIT = 2**31 - 1
+
+
 def fingerprint(filters: dict[str, Any]) -> str:
     text = json.dumps(filters, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+def _invalid(detail: str = "the cursor is not one this API issued") -> ApiProblem:
+    return ApiProblem(400, detail, title="Invalid cursor")
+
+
+def _vault() -> Vault:
+    vault = CURSOR_VAULT.get()
+    if vault is None:
+        raise RuntimeError("no vault for cursors: the route must depend on CurrentKey")
+    return vault
+
+
 def encode_cursor(filters: dict[str, Any], key: list[Any]) -> str:
-    raw = json.dumps([fingerprint(filters), key], separators=(",", ":"), default=str).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """``<payload>.<HMAC>``: the client may read its cursor but not forge or edit one."""
+    raw = base64.urlsafe_b64encode(json.dumps([fingerprint(filters), key], separators=(",", ":"),
+                                              default=str).encode()).decode().rstrip("=")
+    return raw + "." + _vault().sign(raw.encode())
 
 
 def decode_cursor(cursor: str | None, filters: dict[str, Any], arity: int) -> list[Any] | None:
-    """The sort key to continue after, or None for the first page; a foreign cursor is a 400."""
+    """The sort key to continue after, or None for the first page; a foreign, edited or forged
+    cursor is a 400, whatever it holds (no value from it reaches a query unsigned)."""
     if cursor is None:
         return None
+    payload, _, signature = cursor.partition(".")
+    if not payload or not signature or not _vault().verify(payload.encode(), signature):
+        raise _invalid()
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         fp, key = json.loads(raw)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise ApiProblem(400, "the cursor is not one this API issued", title="Invalid cursor") from None
+        raise _invalid() from None
     if fp != fingerprint(filters):
-        raise ApiProblem(400, "the cursor was issued for other filters: repeat the same query parameters",
-                         title="Invalid cursor")
-    if not isinstance(key, list) or len(key) != arity or not all(isinstance(k, str | int) for k in key):
-        raise ApiProblem(400, "the cursor is not one this API issued", title="Invalid cursor")
+        raise _invalid("the cursor was issued for other filters: repeat the same query parameters")
+    if (not isinstance(key, list) or len(key) != arity
+            or not all(isinstance(k, str) or (type(k) is int and abs(k) <= INT_LIMIT) for k in key)):
+        raise _invalid()
     return key
 
 

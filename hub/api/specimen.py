@@ -152,7 +152,8 @@ def build_specimen(db_url: str, vault: Vault, *, seed: int = 7, residents: int =
                                "rule": "roster", "at": "2026-11-01T08:00:00"}
             tags.add({"低保": "min_allowance", "特困供养": "extreme_poverty", "残疾人": "disabled"}.get(programme, "aged_80"))
         if rng.random() < 0.015 or not spec.sensitive_person:
-            rows[SpecialStatus].append({"person_id": p.uid, "category": rng.choice(SPECIAL), "status": "active",
+            rows[SpecialStatus].append({"person_id": p.uid, "category_enc": vault.encrypt(rng.choice(SPECIAL)),
+                                        "status": "active",
                                         "since": dt.date(2023, 1 + rng.randrange(12), 1), "supervisor": "王警官",
                                         "source_key": f"SP{p.uid[1:]}", "note": None})
             link("public-security", "special-persons", f"SP{p.uid[1:]}", "person", p.uid, "citizen_id")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.audit import AuditLog
 from hub.api.keys import KeyCache
-from hub.api.ratelimit import RateLimiter
+from hub.api.ratelimit import AuthThrottle, RateLimiter
 from hub.privacy import Vault
 
 
@@ -24,6 +24,7 @@ class ApiSettings:
     database_url: str
     vault: Vault
     rate_limit_per_minute: int = 600
+    auth_failures_allowed: int = 10  # bad keys per client address in 10 minutes before lockouts begin
 
 
 @dataclass
@@ -36,6 +37,11 @@ class ApiState:
     keys: KeyCache = field(default_factory=KeyCache)
     route_params: dict[str, frozenset[str]] = field(default_factory=dict)
     grid_levels: dict[str, int] = field(default_factory=dict)
+    auth_throttle: AuthThrottle | None = None
+
+    def __post_init__(self) -> None:
+        if self.auth_throttle is None:
+            self.auth_throttle = AuthThrottle(self.settings.auth_failures_allowed)
 
     @property
     def vault(self) -> Vault:

@@ -96,7 +96,8 @@ def audit(
             stmt = stmt.where(AuditEntry.key_id == key_id)
         rows = [{"at": e.at.isoformat(timespec="milliseconds"), "key": e.key_name, "method": e.method,
                  "route": e.route, "path": e.path, "status": e.status, "duration_ms": e.duration_ms,
-                 "person_ids": e.person_ids or []} for e in session.scalars(stmt)]
+                 "person_ids": e.person_ids or [], "person_count": e.person_count, "user": e.user_name,
+                 "query": e.query, "client": e.client} for e in session.scalars(stmt)]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -104,7 +105,10 @@ def audit(
     for r in rows:
         persons = r["person_ids"]
         shown = ", ".join(persons[:3]) + (f" (+{len(persons) - 3})" if len(persons) > 3 else "")
-        table.add_row(r["at"], r["key"] or "-", r["method"], r["route"], r["path"], str(r["status"]),
+        if not persons and r["person_count"]:
+            shown = f"{r['person_count']} persons"
+        table.add_row(r["at"], r["key"] or r["user"] or "-", r["method"], r["route"],
+                      r["path"] + (f"?{r['query']}" if r["query"] else ""), str(r["status"]),
                       f"{r['duration_ms']:.1f}", shown or "-")
     console.print(table)
 

@@ -94,11 +94,15 @@ def list_cmd(ctx: typer.Context, source: Annotated[str | None, typer.Option(help
 def show(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")],
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One quarantined row, raw values decrypted for the steward (printed, never logged)."""
+    from hub.api.audit import record_read
+    from hub.db.session import session_factory
     from hub.quality.steward import show_quarantine
 
     hub = hub_of(ctx)
     hub.ensure_store()
     entry = show_quarantine(hub, row_id)
+    record_read(session_factory(hub.db_url), action="quarantine show",
+                target=f"quarantined row {row_id} ({entry['source']}/{entry['stream']})", person_count=1)
     if as_json:
         typer.echo(json.dumps(entry, ensure_ascii=False, indent=1))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -41,10 +42,23 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": json_text, "json_deserializer":
 SQLITE_CACHE_KIB = 131_072
 
 
+def private_store(path: Path) -> None:
+    """The SQLite file is 0600 before SQLite first opens it: SQLite gives its -wal and -shm the
+    store's own mode, so names, categories and ciphertexts are never readable by other local users."""
+    from hub.privacy.files import FILE_MODE, private_dir
+
+    if not path.parent.exists():
+        private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            os.chmod(companion, FILE_MODE)
+
+
 @cache
 def get_engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        private_store(Path(url[len("sqlite:///") :].split("?", 1)[0]))
     engine = create_engine(url, future=True, pool_pre_ping=True, **JSON_CODEC)
     if engine.dialect.name == "sqlite":
 

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from hub.context import HubContext
 from hub.db.models import (
     EntityLink,
-    GridCell,
     Household,
     MatchReview,
     Organization,
@@ -30,9 +29,13 @@ from hub.db.models import (
     WelfareEnrolment,
 )
 from hub.db.session import transaction
+from hub.privacy import Vault
+from hub.privacy.sensitive import special_clear, special_stored
 from hub.resolve import store
 from hub.resolve.households import choose_head, golden_household, link_households
 from hub.resolve.organisations import golden_org, link_orgs, township_names
+from hub.resolve.organisations.expand import alike as alike_orgs
+from hub.resolve.organisations.expand import county_divisions
 from hub.resolve.persons.clusters import assign_ids
 from hub.resolve.persons.deterministic import load_decisions
 from hub.resolve.persons.golden import golden_person, rules, special_rows, welfare_rows
@@ -136,8 +139,8 @@ def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],
         touched.setdefault(PERSON, set()).update(session.scalars(select(Person.id).where(Person.citizen_id_bidx.in_(batch))))
     for batch in store.chunks(credits):
         touched.setdefault(ORG, set()).update(session.scalars(select(Organization.id).where(Organization.credit_code.in_(batch))))
-    for batch in store.chunks(names):
-        touched.setdefault(ORG, set()).update(session.scalars(select(Organization.id).where(Organization.name.in_(batch))))
+    if names:  # written another way than the golden name (藁城区华泰机械 for 华泰机械制造有限公司)
+        touched.setdefault(ORG, set()).update(alike_orgs(session, names))
     for batch in store.chunks(hhs):
         touched.setdefault(HOUSEHOLD, set()).update(session.scalars(select(Household.id).where(Household.household_no.in_(batch))))
     keys: set[tuple[str, str, str]] = set()
@@ -232,8 +235,9 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
     # organisations
     orgs = [m for m in mentions if m.etype == ORG]
     old_o = {m.address: old[ORG][m.address][0] for m in orgs if m.address in old[ORG]}
-    townships = township_names(session.execute(select(GridCell.code, GridCell.name).where(GridCell.level == 1)).tuples())
-    o_groups, o_method, o_reviews = link_orgs(orgs, old_o, load_decisions(session, ORG), townships)
+    towns, divisions = county_divisions(session)
+    o_groups, o_method, o_reviews = link_orgs(orgs, old_o, load_decisions(session, ORG), township_names(towns),
+                                              divisions)
     o_assign = assign_ids([[orgs[i] for i in g] for g in o_groups], old_o, "O",
                           set(old_o.values()) | _live(session, Organization, full),
                           store.redirected_ids(session, ORG))
@@ -263,7 +267,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         counts["links_written"] += store.write_links(session, etype, links, scope, old[etype])
         rows.clear()  # written: a county's golden rows need not outlive their table's turn
         _write_feed(session, feed, counts)
-    _programmes(session, p_clusters, p_assign.ids, full)
+    _programmes(session, p_clusters, p_assign.ids, full, ctx.vault)
     for etype, reviews in ((PERSON, plinks.reviews), (ORG, o_reviews)):
         session.add_all(MatchReview(entity_type=etype, status="pending", **review) for review in reviews)
         counts["reviews_added"] += len(reviews)
@@ -299,8 +303,9 @@ def _live(session: Session, model, full: bool) -> set[str]:  # type: ignore[no-u
     return set(session.connection().execute(select(model.id)).scalars())
 
 
-def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str], full: bool) -> None:
-    """Welfare enrolments and special statuses of the resolved persons, rewritten only when different."""
+def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str], full: bool, vault: Vault) -> None:
+    """Welfare enrolments and special statuses of the resolved persons, rewritten only when different
+    (a special status's category is compared in clear and stored encrypted: ``special_stored``)."""
     for model, build in ((WelfareEnrolment, welfare_rows), (SpecialStatus, special_rows)):
         wanted = {pid: build(members) for members, pid in zip(clusters, ids, strict=True)}
         wanted = {k: v for k, v in wanted.items() if v}
@@ -313,7 +318,8 @@ def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str],
         for query in queries:
             for row in session.execute(query).mappings():
                 if row["person_id"] in wanted_ids:
-                    have[row["person_id"]].append({c: row[c] for c in cols})
+                    have[row["person_id"]].append(special_clear(vault, {c: row[c] for c in cols})
+                                                  if model is SpecialStatus else {c: row[c] for c in cols})
         # inserts are batched, in the same order as before; a delete (only when rows exist) flushes them first
         pending: list[dict[str, Any]] = []
         connection = session.connection()
@@ -326,7 +332,7 @@ def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str],
                     connection.execute(model.__table__.insert(), pending)
                     pending = []
                 connection.execute(model.__table__.delete().where(model.person_id == pid))
-            pending += [{"person_id": pid, **r} for r in new]
+            pending += [{"person_id": pid, **(special_stored(vault, r) if model is SpecialStatus else r)} for r in new]
         if pending:
             connection.execute(model.__table__.insert(), pending)
 

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from hub.api.deps import GridsKey, SessionDep, canonical_id, check_visible
+from hub.api.audit import audit_persons
+from hub.api.deps import GridsKey, SessionDep, canonical_id, check_visible, key_range
 from hub.api.problems import ApiProblem
+from hub.api.references import shown, visible_ids
 from hub.api.schemas.places import BuildingDetail, HouseholdBrief, OrganizationBrief
 from hub.db.models import Building, Household, Organization
 
@@ -29,15 +31,19 @@ def get_building(building_id: Annotated[str, Path(min_length=1, max_length=64)],
         check_visible(request, session, key, target.grid_code, f"building {building_id}")
         return RedirectResponse(request.url_for("get_building", building_id=survivor).path, status_code=308)
     check_visible(request, session, key, building.grid_code, f"building {building_id}")
-    orgs = session.scalars(select(Organization).where(Organization.building_id == building.id)
-                           .order_by(Organization.id))
+    bound = key_range(request, session, key)  # a building may straddle grids: list only the key's part
+    orgs = [o for o in session.scalars(select(Organization).where(Organization.building_id == building.id)
+                                       .order_by(Organization.id)) if bound is None or bound.contains(o.grid_code)]
     detail = BuildingDetail(
         id=building.id, address=building.address, grid_code=building.grid_code, grid_method=building.grid_method,
         lon=building.lon, lat=building.lat,
         organizations=[OrganizationBrief(id=o.id, name=o.name, key_unit=o.key_unit) for o in orgs])
     if key.has("read:people"):
-        detail.households = [
-            HouseholdBrief(id=h.id, household_no=h.household_no, head_person_id=h.head_person_id)
-            for h in session.scalars(select(Household).where(Household.building_id == building.id)
-                                     .order_by(Household.id))]
+        households = [h for h in session.scalars(select(Household).where(Household.building_id == building.id)
+                                                 .order_by(Household.id))
+                      if bound is None or bound.contains(h.grid_code)]
+        heads = visible_ids(request, session, key, "person", (h.head_person_id for h in households))
+        detail.households = [HouseholdBrief(id=h.id, household_no=h.household_no,
+                                            head_person_id=shown(h.head_person_id, heads)) for h in households]
+        audit_persons(request, sorted(heads))
     return detail

@@ -14,6 +14,7 @@ from hub.api.deps import EventsKey, SessionDep, canonical_id, check_visible, vis
 from hub.api.keys import Principal
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
+from hub.api.references import OUTSIDE, visible_ids
 from hub.api.schemas.events import EventDetail, EventOut, Party
 from hub.db.models import Event, EventParty
 
@@ -93,9 +94,17 @@ def get_event(event_id: Annotated[str, Path(min_length=1, max_length=64)], reque
         raise ApiProblem(404, f"no event {event_id}", title="Not found")
     check_visible(request, session, key, event.grid_code, f"event {event_id}")
     parties = list(session.scalars(select(EventParty).where(EventParty.event_id == event.id).order_by(EventParty.id)))
-    audit_persons(request, [p.person_id for p in parties if p.person_id])
+    persons = visible_ids(request, session, key, "person", (p.person_id for p in parties))
+    orgs = visible_ids(request, session, key, "organization", (p.organization_id for p in parties))
+    audit_persons(request, sorted(persons))
     history = [h for h in (event.history or []) if isinstance(h, dict)]
     return EventDetail(**event_out(event), summary=event.summary, accepted_at=event.accepted_at,
                        resolved_at=event.resolved_at, closed_at=event.closed_at, history=history,
-                       parties=[Party(role=p.role, person_id=p.person_id, organization_id=p.organization_id,
-                                      name=p.name) for p in parties])
+                       parties=[_party(p, persons, orgs) for p in parties])
+
+
+def _party(p: EventParty, persons: set[str], orgs: set[str]) -> Party:
+    """A party outside a grid-bound key's subtree is named only as ``OUTSIDE``: no id, no name."""
+    if (p.person_id and p.person_id not in persons) or (p.organization_id and p.organization_id not in orgs):
+        return Party(role=p.role, person_id=None, organization_id=None, name=OUTSIDE)
+    return Party(role=p.role, person_id=p.person_id, organization_id=p.organization_id, name=p.name)

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
+from hub.api.audit import audit_persons
 from hub.api.deps import GridsKey, SessionDep, canonical_id, check_visible, masker_of, visible_range
 from hub.api.keys import Principal
 from hub.api.masking import Masker
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
+from hub.api.references import shown, visible_ids
 from hub.api.schemas.places import HazardOut, InspectionOut, OrganizationDetail, OrganizationOut
 from hub.db.models import Event, Inspection, Organization
 
@@ -78,8 +80,10 @@ def get_organization(organization_id: Annotated[str, Path(min_length=1, max_leng
     check_visible(request, session, key, org.grid_code, f"organisation {organization_id}")
     inspections = session.scalars(select(Inspection).where(Inspection.organization_id == org.id)
                                   .order_by(Inspection.inspected_on.desc(), Inspection.id))
+    responsible = visible_ids(request, session, key, "person", [org.responsible_person_id])
+    audit_persons(request, sorted(responsible))
     return OrganizationDetail(
-        **org_out(org, masker_of(request, key)), responsible_person_id=org.responsible_person_id,
+        **org_out(org, masker_of(request, key)), responsible_person_id=shown(org.responsible_person_id, responsible),
         inspections=[InspectionOut(id=i.id, inspected_on=i.inspected_on, inspector=i.inspector, kind=i.kind,
                                    hazards_found=i.hazards_found, conclusion=i.conclusion) for i in inspections],
         open_hazards=_hazards(session, org.id, key))

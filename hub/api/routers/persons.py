@@ -3,6 +3,14 @@
 Ordering follows the index that serves the leading filter, so a page never sorts the table:
 with ``grid`` (grid_code, id); else with ``tag`` person_id along the tag index; else with an age
 bound (birth_date, id); otherwise id.
+
+Where people live and where they are registered (人户分离): ``grid_code`` is the grid a person lives
+in, ``registered_grid_code`` the one their household is registered in. ``grid=`` (or a grid-bound
+key) lists, by default, everyone living in the grid's subtree and everyone registered there who
+lives elsewhere; each item's ``presence`` says which (``resident`` / ``away``). ``presence=`` narrows
+it: ``resident`` (实有人口: living here), ``registered`` (户籍人口: registered here), ``away``
+(户在人不在: registered here, living elsewhere), ``incoming`` (人在户不在: living here, registered
+elsewhere or outside the county).
 A merged id answers ``308`` with ``Location`` of the surviving person.
 """
 
@@ -13,11 +21,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, not_, or_, select
 from sqlalchemy.orm import Session
 
 from hub.api.audit import audit_persons
-from hub.api.deps import PeopleKey, SessionDep, canonical_id, check_visible, masker_of, visible_range
+from hub.api.deps import (
+    PeopleKey,
+    SessionDep,
+    canonical_id,
+    check_visible,
+    key_range,
+    masker_of,
+    visible_range,
+)
 from hub.api.keys import Principal
 from hub.api.masking import SENSITIVE_STREAMS, Masker
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
@@ -26,14 +42,17 @@ from hub.api.rendering import JsonBody
 from hub.api.schemas.persons import (
     PersonDetail,
     PersonOut,
+    Presence,
 )
+from hub.api.subtree import CodeRange
 from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
+from hub.privacy.sensitive import category_of
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 EntityId = Annotated[str, Path(min_length=1, max_length=64)]
 MOVED = {308: {"description": "a merged id: `Location` names the surviving person"}}
 LIST_COLUMNS = (Person.id, Person.name, Person.gender, Person.birth_date, Person.citizen_id_enc, Person.phone_enc,
-                Person.grid_code, Person.household_id, Person.status, Person.floating)
+                Person.grid_code, Person.household_id, Person.status, Person.floating, Person.registered_grid_code)
 
 
 def today() -> dt.date:
@@ -65,11 +84,23 @@ def tags_of(session: Session, ids: list[str], key: Principal) -> dict[str, list[
     return out
 
 
-def person_out(row: Any, masker: Masker, tags: list[str], day: dt.date) -> dict[str, Any]:
+def person_out(row: Any, masker: Masker, tags: list[str], day: dt.date, rng: CodeRange | None = None
+               ) -> dict[str, Any]:
+    presence = None if rng is None else "resident" if rng.contains(row.grid_code) else "away"
     return {"id": row.id, "name": row.name, "gender": row.gender, "birth_date": row.birth_date,
             "age": age_on(row.birth_date, day), "citizen_id": masker.citizen_id(row.citizen_id_enc),
-            "phone": masker.phone(row.phone_enc), "grid_code": row.grid_code, "household_id": row.household_id,
-            "status": row.status, "floating": bool(row.floating), "tags": tags}
+            "phone": masker.phone(row.phone_enc), "grid_code": row.grid_code,
+            "registered_grid_code": row.registered_grid_code, "presence": presence,
+            "household_id": row.household_id, "status": row.status, "floating": bool(row.floating), "tags": tags}
+
+
+def presence_clause(rng: CodeRange, presence: str) -> Any:
+    """Who of the persons a grid concerns: see the module docstring."""
+    lives, registered = rng.clause(Person.grid_code), rng.clause(Person.registered_grid_code)
+    elsewhere = or_(Person.grid_code.is_(None), not_(lives))
+    return {"all": or_(lives, registered), "resident": lives, "registered": registered,
+            "away": and_(registered, elsewhere),
+            "incoming": and_(lives, or_(Person.registered_grid_code.is_(None), not_(registered)))}[presence]
 
 
 SORT_KEYS = {"grid": lambda r: [r.grid_code, r.id], "tag": lambda r: [r.id],
@@ -91,12 +122,17 @@ def list_persons(
     name: Annotated[str | None, Query(min_length=1, max_length=50, description="exact name")] = None,
     age_min: Annotated[int | None, Query(ge=0, le=150)] = None,
     age_max: Annotated[int | None, Query(ge=0, le=150)] = None,
+    presence: Annotated[Presence, Query(description="with a grid: all (default: living or registered there), "
+                                        "resident (living there), registered, away (registered there, living "
+                                        "elsewhere), incoming (living there, registered elsewhere)")] = "all",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Any:
     day = today()
-    filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max}
+    filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max, "presence": presence}
     rng = visible_range(request, session, key, grid)
+    if rng is None and presence != "all":
+        raise ApiProblem(400, f"presence={presence} needs a grid: say which grid with grid=", title="Invalid parameter")
     mode = "grid" if rng is not None else "tag" if tag else "age" if (age_min, age_max) != (None, None) else "id"
     after = decode_cursor(cursor, filters, 2 if mode in ("grid", "age") else 1)
     stmt = select(*LIST_COLUMNS)
@@ -105,7 +141,7 @@ def list_persons(
         if not key.has("read:sensitive"):
             stmt = stmt.where(PersonTag.sensitive.is_(False))
     if rng is not None:
-        stmt = stmt.where(rng.clause(Person.grid_code))
+        stmt = stmt.where(presence_clause(rng, presence))
     if name is not None:
         stmt = stmt.where(Person.name == name)
     if age_min is not None:
@@ -138,7 +174,7 @@ def list_persons(
     masker.prefetch(t for r in page for t in (r.citizen_id_enc, r.phone_enc))
     audit_persons(request, ids)
     # built in the shape of Page[PersonOut] and serialised once, not validated again
-    return JsonBody({"items": [person_out(r, masker, tags.get(r.id, []), day) for r in page],
+    return JsonBody({"items": [person_out(r, masker, tags.get(r.id, []), day, rng) for r in page],
                      "next_cursor": next_cursor(rows, limit, filters, SORT_KEYS[mode])})
 
 
@@ -162,7 +198,7 @@ TAGS_OF = select(PersonTag.tag, PersonTag.sensitive).where(PersonTag.person_id =
 WELFARE_OF = (select(WelfareEnrolment.programme, WelfareEnrolment.status, WelfareEnrolment.since, WelfareEnrolment.until)
               .where(WelfareEnrolment.person_id == bindparam("pid"))
               .order_by(WelfareEnrolment.programme, WelfareEnrolment.id))
-SPECIAL_OF = (select(SpecialStatus.category, SpecialStatus.status, SpecialStatus.since, SpecialStatus.supervisor)
+SPECIAL_OF = (select(SpecialStatus.category_enc, SpecialStatus.status, SpecialStatus.since, SpecialStatus.supervisor)
               .where(SpecialStatus.person_id == bindparam("pid")).order_by(SpecialStatus.id))
 LINKS_OF = (select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.method, EntityLink.score)
             .where(EntityLink.entity_type == "person", EntityLink.entity_id == bindparam("pid"))
@@ -176,6 +212,28 @@ def _links(session: Session, person_id: str, key: Principal, masker: Masker) -> 
             if (r.source, r.stream) not in SENSITIVE_STREAMS or key.has("read:sensitive")]
 
 
+def _seen_in(request: Request, session: Session, key: Principal, row: Any) -> str | None:
+    """A grid-bound key sees the people living in its grid and those registered there (户在人不在)."""
+    bound = key_range(request, session, key)
+    if bound is not None and bound.contains(row.registered_grid_code):
+        return row.registered_grid_code
+    return row.grid_code
+
+
+def _residence(row: Any, key: Principal, masker: Masker) -> dict[str, Any] | None:
+    """Where the person lives and the rule that says so; the record it rests on with read:quality."""
+    basis = row.residence_basis if isinstance(row.residence_basis, dict) else None
+    if basis is None:
+        return None
+    out: dict[str, Any] = {"grid_code": row.grid_code, "registered_grid_code": row.registered_grid_code,
+                           "rule": basis.get("rule"), "at": basis.get("at"),
+                           "source": None, "stream": None, "source_key": None}
+    if key.has("read:quality") and basis.get("source"):
+        out.update(source=basis.get("source"), stream=basis.get("stream"),
+                   source_key=masker.text(str(basis.get("source_key") or "")) or None)
+    return out
+
+
 @router.get("/{person_id}", response_model=PersonDetail, responses=MOVED, summary="One person's golden record")
 def get_person(person_id: EntityId, request: Request, session: SessionDep, key: PeopleKey) -> Any:
     person = session.execute(PERSON_BY_ID, {"pid": person_id}).first()
@@ -184,9 +242,9 @@ def get_person(person_id: EntityId, request: Request, session: SessionDep, key: 
         target = session.execute(PERSON_BY_ID, {"pid": survivor}).first() if survivor else None
         if target is None:
             raise ApiProblem(404, f"no person {person_id}", title="Not found")
-        check_visible(request, session, key, target.grid_code, f"person {person_id}")
+        check_visible(request, session, key, _seen_in(request, session, key, target), f"person {person_id}")
         return RedirectResponse(request.url_for("get_person", person_id=survivor).path, status_code=308)
-    check_visible(request, session, key, person.grid_code, f"person {person_id}")
+    check_visible(request, session, key, _seen_in(request, session, key, person), f"person {person_id}")
     masker = masker_of(request, key)
     masker.prefetch((person.citizen_id_enc, person.phone_enc))
     sensitive = key.has("read:sensitive")
@@ -199,9 +257,12 @@ def get_person(person_id: EntityId, request: Request, session: SessionDep, key: 
         "household": None if household is None else {**household._mapping, "relation_to_head": person.relation_to_head},
         "welfare": [dict(w._mapping) for w in session.execute(WELFARE_OF, {"pid": person.id})],
         "special_status": None, "provenance": None, "sources": None,
+        "residence": _residence(person, key, masker),
     }
     if sensitive:
-        detail["special_status"] = [dict(s._mapping) for s in session.execute(SPECIAL_OF, {"pid": person.id})]
+        detail["special_status"] = [
+            {"category": category_of(masker.vault, s.category_enc), "status": s.status, "since": s.since,
+             "supervisor": s.supervisor} for s in session.execute(SPECIAL_OF, {"pid": person.id})]
     if key.has("read:quality"):
         detail["provenance"] = _provenance(person.provenance, key, masker)
         detail["sources"] = _links(session, person.id, key, masker)

@@ -39,4 +39,8 @@ class AuditEntry(Base):
     status: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[float] = mapped_column(Float)
     person_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    # the query string with personal-data values masked; who asked from where; how many persons were shown
+    query: Mapped[str | None] = mapped_column(String(1000))
+    client: Mapped[str | None] = mapped_column(String(100))
+    person_count: Mapped[int | None] = mapped_column(Integer)
 

@@ -26,7 +26,12 @@ class Household(Base):
 
 
 class Person(Base):
-    """The golden record. ``provenance`` maps attribute -> {source, stream, source_key, rule, at}."""
+    """The golden record. ``provenance`` maps attribute -> {source, stream, source_key, rule, at}.
+
+    ``grid_code`` is where the person lives (实有人口), ``registered_grid_code`` where their household is
+    registered (户籍; None when registered outside the county); ``residence_basis`` is the evidence the
+    residence rests on ({rule, source, stream, source_key, at}; see hub.resolve.residence).
+    """
 
     __tablename__ = "person"
     __table_args__ = (
@@ -47,6 +52,8 @@ class Person(Base):
     household_id: Mapped[str | None] = mapped_column(ForeignKey("household.id"), index=True)
     relation_to_head: Mapped[str | None] = mapped_column(String(2))
     grid_code: Mapped[str | None] = mapped_column(ForeignKey("grid_cell.code"), index=True)
+    registered_grid_code: Mapped[str | None] = mapped_column(ForeignKey("grid_cell.code"), index=True)
+    residence_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     building_id: Mapped[str | None] = mapped_column(ForeignKey("building.id"), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active|deceased|moved_out|left
@@ -82,13 +89,17 @@ class WelfareEnrolment(Base):
 
 
 class SpecialStatus(Base):
-    """Special-population status (sensitive): only keys with ``read:sensitive`` ever see it."""
+    """Special-population status (sensitive): only keys with ``read:sensitive`` ever see it.
+
+    The category (社区矫正, 吸毒人员, …) is the most sensitive value the hub holds: it is stored
+    encrypted like a citizen ID (``Vault.encrypt``), never in clear; readers decrypt it.
+    """
 
     __tablename__ = "special_status"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    category: Mapped[str] = mapped_column(String(32))
+    category_enc: Mapped[str] = mapped_column(Text)
     since: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     supervisor: Mapped[str | None] = mapped_column(String(50))
