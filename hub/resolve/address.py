@@ -10,7 +10,9 @@ The rules, applied in this order, each because a real export does it:
 5. Unit words are unified: 村民小组/居民小组/小组 → 组; 栋/幢/座/号栋/号幢/号座 → 号楼; 号房/房 → 室.
 
 ``building_key`` then drops what names a dwelling inside a building (单元, 层, 室, 户) and the
-administrative prefix above the township (省, 市, 区/县), which some systems write and others omit.
+administrative prefix above the township (省, 市, 区/县), which some systems write and others omit,
+and writes a house number one way: ``12号``, ``12号楼``, ``12号院`` and ``十二号`` are one number.
+The key names a house only within its village: :mod:`hub.resolve.placement` adds the village.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ _ADMIN_PREFIX = re.compile(
     r"^(?:[^省市]{1,7}?(?:省|自治区))?(?:[^省市县]{1,7}?市)?(?:[^省市县区]{1,7}?(?<![社小园发景])(?:区|县|旗))?")
 _DWELLING = re.compile(r"(?:\d+单元.*|\d+层.*|\d+室|\d+户)$")
 _GROUP = re.compile(r"(\d+)组")
+_HOUSE_NUMBER = re.compile(r"(\d+)号(?:楼|院)")
+# how clerks write the village's committee after its name: 东村村委会, 幸福里居委会, 东村村民委员会
+VILLAGE_SUFFIX = re.compile(r"^(?:社区居委会|社区居民委员会|村民委员会|居民委员会|村委会|居委会|社区|村)")
 
 
 def chinese_number(text: str) -> int:
@@ -92,6 +97,7 @@ def building_key(value: str | None) -> str | None:
         return None
     s = strip_admin_prefix(s)
     s = _DWELLING.sub("", s)
+    s = _HOUSE_NUMBER.sub(r"\1号", s)
     return s or None
 
 

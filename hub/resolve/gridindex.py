@@ -16,7 +16,7 @@ from shapely.geometry import shape
 from sqlalchemy import select
 
 from hub.db.models import GridCell
-from hub.resolve.address import village_stem
+from hub.resolve.address import VILLAGE_SUFFIX, village_stem
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ class GridIndex:
         stems = sorted({village_stem(n) for n in names}, key=len, reverse=True)
         self._stem_pattern = re.compile(r"(" + "|".join(re.escape(s) for s in stems) + r")(?=\d+组)") \
             if stems else None
+        # a stem that opens the address (after the township): 东12号, 东村委会3组, 幸福里居委会5号
+        self._lead_stem = re.compile(r"(" + "|".join(re.escape(s) for s in stems) + r")(?=村|社区|居委会|\d)") \
+            if stems else None
+        towns = sorted({name for name, level, _ in self.cells.values() if level == 1 and name}, key=len, reverse=True)
+        self._town_pattern = re.compile("|".join(re.escape(t) for t in towns)) if towns else None
 
     @classmethod
     def load(cls, session: Any) -> GridIndex:
@@ -122,6 +127,43 @@ class GridIndex:
                 code = self._pick(self._villages.get(m.group(1), []), key[: m.start()])
                 if code:
                     return code
+        return None
+
+    def locality(self, key: str) -> tuple[str | None, str, tuple[str, ...]]:
+        """(village, the rest, the villages the name could be) of a building key.
+
+        The rest is the house within its village (``3组12号``): what follows the village's name
+        and its committee word (村委会, 居委会), or what follows the township when no village is
+        named. The village is None when no name is found, or when the name is shared by villages
+        of several townships and the address does not say which (then the candidates list them).
+        """
+        cut = 0
+        if self._town_pattern is not None and (m := self._town_pattern.search(key)):
+            cut = m.end()
+        found: list[tuple[int, int, list[str]]] = []
+        if self._pattern is not None and (m := self._pattern.search(key, cut)):
+            found.append((m.start(), m.end(), self._full[m.group(0)]))
+        stem = self._lead_stem.match(key, cut) if self._lead_stem is not None else None
+        if stem is None and self._stem_pattern is not None:
+            stem = self._stem_pattern.search(key, cut)
+        if stem is not None:
+            found.append((stem.start(), stem.end(), self._villages.get(stem.group(1), [])))
+        if not found:
+            return None, key[cut:], ()
+        start, end, codes = min(found, key=lambda f: (f[0], -f[1]))  # the earliest, then the longest
+        codes = list(dict.fromkeys(codes))
+        rest = VILLAGE_SUFFIX.sub("", key[end:], count=1)
+        return self._pick(codes, key[:start]), rest, tuple(codes)
+
+    def village_of(self, code: str | None) -> str | None:
+        """The level-2 grid a known code is or lies in."""
+        if not code or code not in self.cells:
+            return None
+        level = self.cells[code][1]
+        if level == 2:
+            return code
+        if level == 3:
+            return self.cells[code][2] or code[:12]
         return None
 
     def village_named(self, name: str | None, township: str | None = None) -> str | None:

@@ -1,8 +1,12 @@
-"""Placement rules: which grid the evidence about one building (or record) points to.
+"""Placement rules: which building an address names, and which grid the evidence about it points to.
 
-Pure functions over a :class:`GridIndex`, in the order of :mod:`hub.resolve.places`: an explicit
-code, then a point in a polygon (swapped coordinates detected), then the village and group named
-in the address; what none of them places stays unplaced.
+A house is its village and its number (house numbers repeat in every village): a building's key is
+``<village code>|<house within the village>`` (``130203101201|3组12号``), the village taken from the
+record's own grid code when it gives one, else from the name in the address; ``?|…`` when neither
+says. Pure functions over a :class:`GridIndex`, in the order of :mod:`hub.resolve.places`: an explicit
+code, then a point in a polygon (swapped coordinates detected), then the group named in the address;
+evidence from another village than the building's own is not counted; what none of them places stays
+unplaced.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.resolve.address import group_number
+from hub.resolve.address import building_key, group_number
 from hub.resolve.gridindex import GridIndex
+
+UNKNOWN_VILLAGE = "?"
 
 
 def building_id(key: str) -> str:
@@ -21,13 +27,53 @@ def building_id(key: str) -> str:
     return "B-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Locus:
+    """Where an address is: its village (None when unknown), the house within it, the building key."""
+
+    village: str | None
+    house: str
+    candidates: tuple[str, ...] = ()  # the villages an ambiguous name could be (empty: any)
+
+    @property
+    def key(self) -> str | None:
+        """None when the address names no house (only a village or township): no building then."""
+        return f"{self.village or UNKNOWN_VILLAGE}|{self.house}" if self.house else None
+
+
+def locus(index: GridIndex, address: Any, village_hint: Any = None) -> Locus | None:
+    """The record's own grid code decides the village when it gives one; else the name in the address."""
+    key = building_key(address) if address else None
+    if key is None or len(key) > 180:
+        return None
+    village, house, candidates = index.locality(key)
+    hint = index.village_of(str(village_hint)) if village_hint else None
+    return Locus(hint or village, house, () if hint or village else candidates)
+
+
+def address_key(index: GridIndex, address: Any, village_hint: Any = None) -> str | None:
+    """The building key of an address (see :func:`locus`), as stored in ``Building.address_key``."""
+    found = locus(index, address, village_hint)
+    return found.key if found else None
+
+
+def display_address(index: GridIndex, village: str | None, house: str) -> str:
+    """``唐山镇东村3组12号``: the township and village by their registry names, then the house."""
+    if village is None:
+        return house
+    town = index.cells.get(village, ("", 0, None))[2]
+    town_name = index.name_of(town) if town else None
+    return f"{town_name or ''}{index.name_of(village) or ''}{house}"
+
+
 @dataclass
 class Evidence:
     """Everything the sources say about where one building is."""
 
     key: str
+    village: str | None = None
+    house: str = ""
     codes: Counter[str] = field(default_factory=Counter)
-    villages: Counter[str] = field(default_factory=Counter)
     points: list[tuple[Any, Any]] = field(default_factory=list)
     numbered: list[tuple[int, str]] = field(default_factory=list)  # (户号, its explicit group) at this address
     defining: bool = False  # named by a household, unit or person record (not only by an event)
@@ -62,14 +108,19 @@ def household_code(index: GridIndex, data: dict[str, Any]) -> str | None:
 
 
 def place_building(index: GridIndex, ev: Evidence) -> Placement:
-    if ev.codes:
-        code = sorted(ev.codes.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    """Codes and points from another village than the building's own are a clerk's slip: not counted."""
+    codes = [(code, n) for code, n in ev.codes.items() if ev.village is None or index.village_of(code) == ev.village]
+    if codes:
+        code = sorted(codes, key=lambda kv: (-kv[1], kv[0]))[0][0]
         return Placement(code, "code")
     for lon, lat in ev.points:
         hit = index.locate(lon, lat)
-        if hit is not None:
+        if hit is not None and (ev.village is None or index.village_of(hit.code) == ev.village):
             return Placement(hit.code, hit.method, hit.lon, hit.lat)
-    return place_by_address(index, ev.key, ev.villages)
+    if ev.village is None:
+        return UNPLACED
+    group = index.group(ev.village, group_number(ev.house))
+    return Placement(group, "address") if group else Placement(ev.village, "village_name")
 
 
 def place_by_address(index: GridIndex, key: str | None, villages: Counter[str] | None = None) -> Placement:

@@ -1,19 +1,24 @@
-"""Houses into grids (户进房、房进网格): buildings by normalised address, then a grid for every entity.
+"""Houses into grids (户进房、房进网格): buildings by village and house, then a grid for every entity.
 
 Runs after entity linking and reads what it wrote (Person, Household, Organization, EntityLink)
-plus the source records. The grid of a building, household, person or organisation is decided
-by the first rule that answers, in this order, and the rule is kept (``grid_method``):
+plus the source records. A building is a house within its village (:mod:`hub.resolve.placement`):
+house numbers repeat in every village, so two villages' ``12号`` are two buildings, and an address
+that names no village joins the one village that has such a house, or stays a building of its own.
+The grid of a building, household, person or organisation is decided by the first rule that
+answers, in this order, and the rule is kept (``grid_method``):
 
 1. ``code``: an explicit grid code written by a department (a household's 村居代码 + 组号, a unit's
    所属网格, a floating person's gridCode), majority when several records disagree;
 2. ``point``: the coordinates fall in a level-3 polygon (shapely STRtree); ``point_swapped`` when
    they only do once longitude and latitude are swapped (a clerk's classic);
-3. ``address``: the village/community named in the address (with or without 村/社区), then its
-   group when the address says ``N组``; ``village_name`` when only the village is known (level 2);
+3. ``address``: the group the address names within the building's village; ``village_name`` when
+   only the village is known (level 2);
 4. nothing: left unassigned and reported (:func:`unassigned`).
 
-A person inherits the grid of their household (人进户), an organisation that of its building
-unless its own records say better.
+A person is registered where their household is (人进户) and lives where the newest trustworthy
+sighting says (:mod:`hub.resolve.residence`): ``Person.grid_code`` is where they live,
+``registered_grid_code`` where they are registered. An organisation sits in its building unless its
+own records say better.
 """
 
 from __future__ import annotations
@@ -21,23 +26,25 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import Text, delete, select, type_coerce, update
 
 from hub.context import HubContext
 from hub.db.models import Building, EntityLink, GridCell, Household, Organization, Person, SourceRecord
 from hub.db.session import transaction
-from hub.resolve.address import building_key
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import (
     UNPLACED,
     Evidence,
     Placement,
     building_id,
+    display_address,
     explicit_code,
     household_code,
+    locus,
     nearest_registered,
     place_building,
 )
+from hub.resolve.residence import CURRENT_ADDRESS, FLOATING, REGISTERED, Sighting, residence_of, stamp
 from hub.resolve.store import decode_json
 from hub.resolve.upsert import (
     ChangeWriter,
@@ -58,101 +65,169 @@ class Placer:
     def __init__(self, ctx: HubContext, session: Any, index: GridIndex) -> None:
         self.ctx, self.session, self.index = ctx, session, index
         self.evidence: dict[str, Evidence] = {}
+        self.unknown: dict[str, tuple[str, ...]] = {}  # "?|house" key -> the villages its name could be
+        self.alias: dict[str, str] = {}
         self.writer = ChangeWriter(session)
         self.methods: Counter[str] = Counter()
         self.households: dict[str, dict[str, Any]] = {}
         self.units: dict[tuple[str, str], dict[str, Any]] = {}
         self.ps: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.keys: dict[tuple[str, ...], str | None] = {}  # (kind, source, ..., key) -> its building key
         self.places: dict[str, Placement] = {}
 
-    def _ev(self, address: Any, defining: bool = True) -> Evidence | None:
-        key = building_key(address) if address else None
-        if key is None or len(key) > 200:
+    def _ev(self, address: Any, hint: Any = None, defining: bool = True) -> str | None:
+        """The building key an address names (created as evidence when ``defining``)."""
+        found = locus(self.index, address, hint)
+        key = found.key if found else None
+        if found is None or key is None:
             return None
         ev = self.evidence.get(key)
         if ev is None:
             if not defining:
-                return None
-            ev = self.evidence[key] = Evidence(key)
+                return key
+            ev = self.evidence[key] = Evidence(key, found.village, found.house)
+            if found.village is None:
+                self.unknown[key] = found.candidates
         ev.defining = ev.defining or defining
-        return ev
+        return key
 
-    def _point(self, ev: Evidence | None, data: dict[str, Any]) -> None:
-        if ev is not None and data.get("lon") is not None and data.get("lat") is not None:
-            ev.points.append((data["lon"], data["lat"]))
+    def _point(self, key: str | None, data: dict[str, Any]) -> None:
+        if key in self.evidence and data.get("lon") is not None and data.get("lat") is not None:
+            self.evidence[key].points.append((data["lon"], data["lat"]))
+
+    def _hint(self, data: dict[str, Any]) -> str | None:
+        """The village a record's own code or point says it is in."""
+        code = explicit_code(self.index, data.get("grid_code"))
+        if code is None and (hit := self.index.locate(data.get("lon"), data.get("lat"))) is not None:
+            code = hit.code
+        return self.index.village_of(code)
 
     def collect(self) -> None:
         ctx, s, index = self.ctx, self.session, self.index
         for _, key, data in records(s, sources_of(ctx, "population"), "households"):
             self.households[key] = data
-            ev = self._ev(data.get("address"))
-            if ev is not None:
-                if code := household_code(index, data):
-                    ev.codes[code] += 1
-                    if key.isdigit():
-                        ev.numbered.append((int(key), code))
-                if index.level(str(data.get("village_code"))) == 2:
-                    ev.villages[str(data["village_code"])] += 1
+            bkey = self.keys[("hh", key)] = self._ev(data.get("address"), data.get("village_code"))
+            if bkey is not None and (code := household_code(index, data)):
+                self.evidence[bkey].codes[code] += 1
+                if key.isdigit():
+                    self.evidence[bkey].numbered.append((int(key), code))
         for source, key, data in records(s, sources_of(ctx, "fire-safety"), "units"):
             self.units[(source, key)] = data
-            ev = self._ev(data.get("address"))
-            if ev is not None and (code := explicit_code(index, data.get("grid_code"))):
-                ev.codes[code] += 1
-            self._point(ev, data)
+            bkey = self.keys[("unit", source, key)] = self._ev(data.get("address"), self._hint(data))
+            if bkey is not None and (code := explicit_code(index, data.get("grid_code"))):
+                self.evidence[bkey].codes[code] += 1
+            self._point(bkey, data)
         ps = sources_of(ctx, "public-security")
         for stream in ("floating-persons", "special-persons"):
             for source, key, data in records(s, ps, stream):
                 self.ps[(source, stream, key)] = data
                 if stream == "floating-persons":
-                    ev = self._ev(data.get("address"))
-                    if ev is not None and (code := explicit_code(index, data.get("grid_code"))):
-                        ev.codes[code] += 1
+                    bkey = self.keys[("ps", source, stream, key)] = self._ev(data.get("address"),
+                                                                              data.get("grid_code"))
+                    if bkey is not None and (code := explicit_code(index, data.get("grid_code"))):
+                        self.evidence[bkey].codes[code] += 1
         for address, in s.execute(select(Person.address).where(Person.address.is_not(None))):
             self._ev(address)
         for address, in s.execute(select(Organization.address).where(Organization.address.is_not(None))):
             self._ev(address)
         for _, _, data in records(s, ps, "incidents"):  # events confirm buildings, they do not make them
-            ev = self._ev(data.get("address"), defining=False)
-            if ev is not None and (code := explicit_code(index, data.get("grid_code"))):
-                ev.codes[code] += 1
-            self._point(ev, data)
+            bkey = self._ev(data.get("address"), self._hint(data), defining=False)
+            if bkey in self.evidence and (code := explicit_code(index, data.get("grid_code"))):
+                self.evidence[bkey].codes[code] += 1
+            self._point(bkey, data)
+        self._join_unknown()
+
+    def _join_unknown(self) -> None:
+        """An address naming no village joins the one village with that house; else it stays apart."""
+        villages: dict[str, set[str]] = {}
+        for ev in self.evidence.values():
+            if ev.village is not None:
+                villages.setdefault(ev.house, set()).add(ev.village)
+        for key, candidates in self.unknown.items():
+            ev = self.evidence[key]
+            found = villages.get(ev.house, set())
+            if candidates:
+                found = found & set(candidates)
+            if len(found) != 1:
+                continue
+            target = self.alias[key] = f"{next(iter(found))}|{ev.house}"
+            into = self.evidence[target]
+            into.codes.update(ev.codes)
+            into.points.extend(ev.points)
+            into.numbered.extend(ev.numbered)
+            into.defining = into.defining or ev.defining
+            del self.evidence[key]
+
+    def _key(self, key: str | None) -> str | None:
+        return self.alias.get(key, key) if key is not None else None
 
     def _count(self, entity: str, method: str | None) -> None:
         self.methods[f"{entity}_by_{method or 'unassigned'}"] += 1
 
     def buildings(self) -> None:
-        existing = fetch(self.session, [Building.id, Building.address, Building.address_key, Building.grid_code,
-                                        Building.grid_method, Building.lon, Building.lat])
+        existing = fetch(self.session, [Building.id, Building.address, Building.address_key, Building.village_code,
+                                        Building.grid_code, Building.grid_method, Building.lon, Building.lat])
         desired = {}
         for key, ev in self.evidence.items():
+            if not ev.defining:
+                continue
             place = self.places[key] = place_building(self.index, ev)
             self._count("building", place.method)
-            desired[building_id(key)] = {"address": key, "address_key": key, "grid_code": place.grid_code,
-                                         "grid_method": place.method, "lon": place.lon, "lat": place.lat}
+            desired[building_id(key)] = {"address": display_address(self.index, ev.village, ev.house)[:200],
+                                         "address_key": key, "village_code": ev.village,
+                                         "grid_code": place.grid_code, "grid_method": place.method,
+                                         "lon": place.lon, "lat": place.lat}
         self.writer.sync(Building, "building", existing, desired)
+        gone = sorted(set(existing) - set(desired))
+        if gone:  # addresses no record names any more (or keyed the old way): nothing may point at them
+            for model in (Household, Person, Organization):
+                for batch in chunks(gone, 500):
+                    self.session.execute(update(model).where(model.building_id.in_(batch)).values(building_id=None))
+            for batch in chunks(gone, 500):
+                self.session.execute(delete(Building).where(Building.id.in_(batch)))
+            for bid in gone:
+                self.writer.feed("building", bid, "deleted")
+            self.writer.counts["building_removed"] += len(gone)
 
-    def _building(self, address: Any) -> tuple[str | None, Placement]:
-        key = building_key(address) if address else None
+    def _building(self, key: str | None) -> tuple[str | None, Placement]:
+        key = self._key(key)
         if key is None or key not in self.places:
             return None, UNPLACED
         return building_id(key), self.places[key]
+
+    def _address(self, address: Any) -> tuple[str | None, Placement]:
+        """The building a free-text address names, and the village when it names no house."""
+        found = locus(self.index, address)
+        if found is None:
+            return None, UNPLACED
+        if found.key is None:
+            return None, Placement(found.village, "village_name") if found.village else UNPLACED
+        return self._building(found.key)
 
     def households_(self) -> dict[str, tuple[str | None, str | None]]:
         existing = fetch(self.session, [Household.id, Household.household_no, Household.address,
                                         Household.building_id, Household.grid_code])
         desired, out = {}, {}
+        index = self.index
         for hid, row in existing.items():
             number = row["household_no"] or ""
-            data = self.households.get(number, {})
-            bid, bplace = self._building(data.get("address") or row["address"])
-            code, method = household_code(self.index, data), "code"
-            if code is None and bplace.grid_code:
+            data = self.households.get(number)
+            if data is None:
+                data = {}
+                bid, bplace = self._address(row["address"])
+                key = None
+            else:
+                key = self._key(self.keys.get(("hh", number)))
+                bid, bplace = self._building(key)
+            village = index.village_of(str(data.get("village_code") or ""))
+            code, method = household_code(index, data), "code"
+            if code is None and bplace.grid_code and (village is None or index.village_of(bplace.grid_code) == village):
                 code, method = bplace.grid_code, "building"
-                ev = self.evidence[building_key(data.get("address") or row["address"])]
-                if len(ev.codes) > 1 and number.isdigit():
+                ev = self.evidence.get(key or "")
+                if ev is not None and len(ev.codes) > 1 and number.isdigit():
                     code, method = nearest_registered(ev, int(number), data.get("village_code")) or code, "neighbour"
-            if code is None and self.index.level(str(data.get("village_code"))) == 2:
-                code, method = str(data["village_code"]), "village_code"
+            if code is None and village is not None:
+                code, method = village, "village_code"
             if code is None and bid is None:  # nothing said where (e.g. a cancelled household's tombstone)
                 self._count("household", "kept" if row["grid_code"] else None)
                 out[hid] = (row["building_id"], row["grid_code"])
@@ -163,39 +238,76 @@ class Placer:
         self.writer.sync(Household, "household", existing, desired, create=False)
         return out
 
+    def _current_addresses(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """person id -> (现住址, its provenance) where the golden address comes from the population registry."""
+        population = set(sources_of(self.ctx, "population"))
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        rows = self.session.connection().execute(select(Person.id, Person.address, Person.provenance)
+                                                 .where(Person.address.is_not(None)))
+        for pid, address, prov in rows:
+            entry = (prov or {}).get("address")
+            if isinstance(entry, dict) and entry.get("source") in population and entry.get("stream") == "persons":
+                out[pid] = (address, entry)
+        return out
+
+    def _sightings(self, pid: str, recs: list[tuple[str, str, str, dict[str, Any]]],
+                   current: tuple[str, dict[str, Any]] | None) -> list[Sighting]:
+        out = []
+        for source, stream, key, data in recs:
+            if stream != "floating-persons" or str(data.get("status") or "active") != "active":
+                continue
+            bid, place = self._building(self.keys.get(("ps", source, stream, key)))
+            grid = explicit_code(self.index, data.get("grid_code")) or place.grid_code
+            if grid:
+                out.append(Sighting(stamp(data.get("updated_at")), grid, bid, FLOATING, source, stream, key))
+        if current is not None:
+            address, entry = current
+            bid, place = self._address(address)
+            if place.grid_code:
+                out.append(Sighting(stamp(entry.get("at")), place.grid_code, bid, CURRENT_ADDRESS,
+                                    str(entry.get("source")), "persons", str(entry.get("source_key"))))
+        return out
+
     def persons(self, households: dict[str, tuple[str | None, str | None]]) -> None:
         s, ctx, index = self.session, self.ctx, self.index
-        existing = fetch(s, [Person.id, Person.household_id, Person.address, Person.building_id, Person.grid_code])
-        ps_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        existing = fetch(s, [Person.id, Person.household_id, Person.address, Person.building_id, Person.grid_code,
+                             Person.registered_grid_code, Person.residence_basis])
+        ps_of: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
         for source, stream, key, pid in linked(s, "person", sources_of(ctx, "public-security"),
                                                ["floating-persons", "special-persons"]):
             if (data := self.ps.get((source, stream, key))) is not None:
-                ps_of.setdefault(pid, []).append((stream, data))
+                ps_of.setdefault(pid, []).append((source, stream, key, data))
         village_of = self._civil_villages()
         household_of = self._fallback_households({p for p, r in existing.items() if not r["household_id"]})
+        current = self._current_addresses()
         desired = {}
         for pid, row in existing.items():
-            bid, code, method = None, None, None
             hh = row["household_id"] or household_of.get(pid)
-            if hh in households:
-                bid, code = households[hh]
-                method = "household" if code else None
-            recs = sorted(ps_of.get(pid, []), key=lambda r: r[0])  # floating-persons before special-persons
-            if code is None and (found := explicit_code(index, *(d.get("grid_code") for _, d in recs))):
-                code, method = found, "code"
-            addresses = [d.get("address") for _, d in recs] + [row["address"]]
-            for address in addresses:
-                abid, place = self._building(address)
-                bid = bid or abid
-                if code is None and place.grid_code:
-                    code, method = place.grid_code, "building"
-            if code is None and (village := village_of.get(pid)):
-                code, method = village, "village_name"
-            if code is None and bid is None:
+            home = households.get(hh, (None, None)) if hh else (None, None)
+            recs = sorted(ps_of.get(pid, []), key=lambda r: r[1])  # floating-persons before special-persons
+            lives = residence_of((home[1], home[0]), self._sightings(pid, recs, current.get(pid)))
+            if lives is not None and lives.grid_code is not None:
+                method = "household" if lives.basis == {"rule": REGISTERED} else lives.basis["rule"]
+                bid, code, basis = lives.building_id, lives.grid_code, lives.basis
+            else:  # no household and no sighting: whatever else the records say
+                bid, code, method, basis = home[0], None, None, None
+                if (found := explicit_code(index, *(d.get("grid_code") for _, _, _, d in recs))):
+                    code, method = found, "code"
+                for address in [d.get("address") for _, _, _, d in recs] + [row["address"]]:
+                    abid, place = self._address(address)
+                    bid = bid or abid
+                    if code is None and place.grid_code:
+                        code, method = place.grid_code, "building" if abid else "village_name"
+                if code is None and (village := village_of.get(pid)):
+                    code, method = village, "village_name"
+                if code is not None:
+                    basis = {"rule": method}
+            if code is None and bid is None and home[0] is None:
                 self._count("person", "kept" if row["grid_code"] else None)
                 continue
             self._count("person", method)
-            desired[pid] = {"building_id": bid, "grid_code": code}
+            desired[pid] = {"building_id": bid, "grid_code": code, "registered_grid_code": home[1],
+                            "residence_basis": basis}
         self.writer.sync(Person, "person", existing, desired, create=False)
 
     def _civil_villages(self) -> dict[str, str]:
@@ -250,9 +362,11 @@ class Placer:
         existing = fetch(s, [Organization.id, Organization.address, Organization.lon, Organization.lat,
                              Organization.building_id, Organization.grid_code])
         units_of: dict[str, list[dict[str, Any]]] = {}
+        unit_keys: dict[str, list[str | None]] = {}
         for source, _, key, oid in linked(s, "organization", sources_of(self.ctx, "fire-safety"), ["units"]):
             if (data := self.units.get((source, key))) is not None:
                 units_of.setdefault(oid, []).append(data)
+                unit_keys.setdefault(oid, []).append(self.keys.get(("unit", source, key)))
         desired = {}
         for oid, row in existing.items():
             units = units_of.get(oid, [])
@@ -263,8 +377,8 @@ class Placer:
                         code, method = hit.code, hit.method
                         break
             bid: str | None = None
-            for address in [u.get("address") for u in units] + [row["address"]]:
-                abid, place = self._building(address)
+            found = [self._building(k) for k in unit_keys.get(oid, [])] + [self._address(row["address"])]
+            for abid, place in found:
                 bid = bid or abid
                 if code is None and place.grid_code:
                     code, method = place.grid_code, "building"
@@ -277,14 +391,15 @@ class Placer:
 
     def building_links(self) -> None:
         desired: dict[tuple[str, str, str], str] = {}
-        scope = [(src, "households") for src in sources_of(self.ctx, "population")]
+        population = sources_of(self.ctx, "population")
+        scope = [(src, "households") for src in population]
         scope += [(src, "units") for src in sources_of(self.ctx, "fire-safety")]
-        for src, _ in scope[: len(sources_of(self.ctx, "population"))]:
-            for hh, data in self.households.items():
-                if (bid := self._building(data.get("address"))[0]) is not None:
+        for src in population:
+            for hh in self.households:
+                if (bid := self._building(self.keys.get(("hh", hh)))[0]) is not None:
                     desired[(src, "households", hh)] = bid
-        for (src, key), data in self.units.items():
-            if (bid := self._building(data.get("address"))[0]) is not None:
+        for src, key in self.units:
+            if (bid := self._building(self.keys.get(("unit", src, key)))[0]) is not None:
                 desired[(src, "units", key)] = bid
         self.writer.links("building", desired, "address", scope)
 

@@ -15,9 +15,9 @@ SAME_BLOCK = [
 ]
 
 
-@pytest.mark.parametrize("written", SAME_BLOCK)
+@pytest.mark.parametrize("written", [*SAME_BLOCK, "唐山镇幸福里社区3号", "唐山镇幸福里社区三号院"])
 def test_one_block_however_written(written: str) -> None:
-    assert building_key(written) == "唐山镇幸福里社区3号楼"
+    assert building_key(written) == "唐山镇幸福里社区3号"  # 3号楼, 3号, 三号院: one house number
 
 
 @pytest.mark.parametrize(("written", "key"), [
@@ -34,9 +34,10 @@ def test_village_houses(written: str, key: str) -> None:
 def test_different_houses_stay_different() -> None:
     assert building_key("唐山镇东村3组17号") != building_key("唐山镇东村3组71号")
     assert building_key("唐山镇幸福里社区3号楼") != building_key("唐山镇幸福里社区13号楼")
+    assert building_key("唐山镇东村12号") == building_key("唐山镇东村十二号") == building_key("唐山镇东村12号楼")
     # the prefix is only dropped above the township: 社区 and 开发区 are part of the address
     assert building_key("唐山市开发区建设路5号") == "开发区建设路5号"
-    assert building_key("幸福里社区5号楼") == "幸福里社区5号楼"
+    assert building_key("幸福里社区5号楼") == "幸福里社区5号"
 
 
 def test_full_form_keeps_the_flat() -> None:

@@ -68,18 +68,19 @@ def test_households_by_code_then_building_then_address_then_village(placed) -> N
     assert hh["H2"][0] == EAST + "002"  # 東村第二村民小组７号: traditional, ordinal, full-width digit
     assert hh["H3"][0] == COMM + "002"
     assert hh["H4"][0] == COMM + "002"  # same block as H3 although another flat and 栋 for 号楼
-    assert hh["H3"][1] == hh["H4"][1] == building_id("唐山镇幸福里社区5号楼")
-    assert hh["H5"][0] == COMM  # only the community is known: level 2
-    assert counts["household_by_code"] == 2 and counts["household_by_building"] == 3
+    assert hh["H3"][1] == hh["H4"][1] == building_id(f"{COMM}|5号")
+    assert hh["H5"] == (COMM, None)  # only the community is known: level 2, and no house to sit in
+    assert counts["household_by_code"] == 2 and counts["household_by_building"] == 2
+    assert counts["household_by_village_code"] == 1
 
 
 def test_persons_follow_their_household_or_their_own_records(placed) -> None:  # type: ignore[no-untyped-def]
     ctx, counts = placed
     people = grids(ctx, Person)
-    assert people["P1"] == (EAST + "001", building_id("唐山镇东村1组3号"))
+    assert people["P1"] == (EAST + "001", building_id(f"{EAST}|1组3号"))
     assert people["P4"][0] == COMM + "002"
     assert people["P6"][0] == EAST + "001"
-    assert people["P7"] == (COMM + "002", building_id("唐山镇幸福里社区5号楼"))  # 12室 is a flat of block 5
+    assert people["P7"] == (COMM + "002", building_id(f"{COMM}|5号"))  # 12室 is a flat of block 5
     assert people["P8"][0] == COMM  # 幸福里 without 社区, from the roster: village level
     assert people["P9"] == (None, None)
     assert counts["person_by_unassigned"] == 1
@@ -92,11 +93,11 @@ def test_organisations_by_code_point_swapped_point_and_address(placed) -> None: 
     assert orgs["O2"][0] == COMM + "002"
     assert orgs["O3"][0] == COMM + "001"  # lon/lat swapped: found once read the other way
     assert orgs["O4"][0] == EAST + "001"  # no coordinates: 东村1组 in the address
-    assert orgs["O5"] == (None, building_id("某地"))  # longitude 500 and an address naming no village
+    assert orgs["O5"] == (None, building_id("?|某地"))  # longitude 500 and an address naming no village
     assert orgs["O6"] == (None, None)
     assert counts["organization_by_point_swapped"] == 1 and counts["organization_by_point"] == 1
     with transaction(ctx.db_url) as s:
-        swapped = s.get(Building, building_id("唐山镇幸福里社区31号楼"))
+        swapped = s.get(Building, building_id(f"{COMM}|31号"))
         assert swapped.grid_method == "point_swapped" and (swapped.lon, swapped.lat) == (118.12, 39.07)
     report = unassigned(ctx)
     assert set(report["organization"]) == {"O5", "O6"} and report["person"] == ["P9"]
@@ -122,7 +123,7 @@ def test_building_links_for_the_crosswalk(placed) -> None:  # type: ignore[no-un
         links = {(r.source, r.stream, r.source_key): r.entity_id for r in s.scalars(
             select(EntityLink).where(EntityLink.entity_type == "building"))}
     assert links[("population", "households", "00100001")] == links[("population", "households", "00100002")]
-    assert links[("fire-safety", "units", "DW3")] == building_id("唐山镇幸福里社区31号楼")
+    assert links[("fire-safety", "units", "DW3")] == building_id(f"{COMM}|31号")
 
 
 def test_a_moved_household_moves_its_grid_and_link(placed) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +135,7 @@ def test_a_moved_household_moves_its_grid_and_link(placed) -> None:  # type: ign
         rec.data = {**rec.data, "address": "唐山镇东村1组5号"}
     counts = place_entities(ctx)
     assert counts["household_updated"] == 1 and counts["building_links_written"] == 1
-    assert grids(ctx, Household)["H2"] == (EAST + "001", building_id("唐山镇东村1组5号"))
+    assert grids(ctx, Household)["H2"] == (EAST + "001", building_id(f"{EAST}|1组5号"))
     assert grids(ctx, Person)["P1"][0] == EAST + "001"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from hub.api.deps import GridsKey, SessionDep, check_visible, masker_of, visible_range
@@ -40,9 +40,13 @@ def summary(session: Session, rng: CodeRange, key: Principal) -> GridSummary:
     events = select(func.count()).select_from(Event).where(rng.clause(Event.grid_code), Event.status.not_in(CLOSED))
     if not key.has("read:sensitive"):
         events = events.where(Event.sensitive.is_(False), Event.kind != "incident")
+    people = select(func.count()).select_from(Person).where(Person.status == "active")
+    lives, registered = rng.clause(Person.grid_code), rng.clause(Person.registered_grid_code)
     return GridSummary(
-        residents=count(select(func.count()).select_from(Person).where(rng.clause(Person.grid_code),
-                                                                          Person.status == "active")),
+        residents=count(people.where(lives)),
+        registered=count(people.where(registered)),
+        registered_away=count(people.where(registered, or_(Person.grid_code.is_(None), not_(lives)))),
+        incoming=count(people.where(and_(lives, or_(Person.registered_grid_code.is_(None), not_(registered))))),
         households=count(select(func.count()).select_from(Household).where(rng.clause(Household.grid_code),
                                                                              Household.active.is_(True))),
         buildings=count(select(func.count()).select_from(Building).where(rng.clause(Building.grid_code))),

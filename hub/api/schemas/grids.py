@@ -8,9 +8,15 @@ from pydantic import BaseModel
 
 
 class GridSummary(BaseModel):
-    """Counts over the grid's whole subtree."""
+    """Counts over the grid's whole subtree. People (active): ``residents`` live here (实有人口),
+    ``registered`` are registered here (户籍人口), ``registered_away`` are registered here and live
+    elsewhere (户在人不在), ``incoming`` live here and are registered elsewhere or outside the county
+    (人在户不在): residents + registered_away = registered + incoming = ``/persons?grid=`` (active)."""
 
     residents: int
+    registered: int
+    registered_away: int
+    incoming: int
     households: int
     buildings: int
     organizations: int

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from hub.api.schemas import UtcDateTime
 
+Presence = Literal["all", "resident", "registered", "away", "incoming"]
+
 
 class PersonOut(BaseModel):
+    """``grid_code``: the grid the person lives in; ``registered_grid_code``: the grid their household is
+    registered in (None when registered outside the county). ``presence`` (lists filtered by a grid
+    only): ``resident`` when the person lives in that grid, ``away`` when registered there and living
+    elsewhere (户在人不在)."""
+
     id: str
     name: str | None
     gender: str | None
@@ -19,6 +26,8 @@ class PersonOut(BaseModel):
     citizen_id: str | None
     phone: str | None
     grid_code: str | None
+    registered_grid_code: str | None = None
+    presence: Literal["resident", "away"] | None = None
     household_id: str | None
     status: str
     floating: bool
@@ -55,6 +64,21 @@ class SourceLink(BaseModel):
     score: float | None
 
 
+class ResidenceOut(BaseModel):
+    """Where the person lives, the rule that placed them there (``floating_person``: a public-security
+    floating-persons record; ``current_address``: the population registry's 现住址; ``registered``:
+    no sighting, so where they are registered; ``code``/``building``/``village_name``: people with no
+    registered household) and when; the record it rests on only for keys with ``read:quality``."""
+
+    grid_code: str | None
+    registered_grid_code: str | None
+    rule: str | None
+    at: str | None
+    source: str | None = None
+    stream: str | None = None
+    source_key: str | None = None
+
+
 class PersonDetail(PersonOut):
     ethnicity: str | None
     address: str | None
@@ -65,6 +89,7 @@ class PersonDetail(PersonOut):
     special_status: list[SpecialStatusOut] | None = None
     provenance: dict[str, Any] | None = None
     sources: list[SourceLink] | None = None
+    residence: ResidenceOut | None = None
 
 
 class Member(BaseModel):

@@ -35,13 +35,18 @@ class GridCell(Base):
 
 
 class Building(Base):
-    """A house or block, found by normalised address; households and organisations sit in one."""
+    """A house or block: its village and its house there (house numbers repeat in every village).
+
+    ``address_key`` is ``<village code>|<house>`` (``?|<house>`` when no record says the village);
+    households and organisations sit in one.
+    """
 
     __tablename__ = "building"
 
     id: Mapped[str_id]
     address: Mapped[str] = mapped_column(String(200))
     address_key: Mapped[str] = mapped_column(String(200), unique=True)
+    village_code: Mapped[str | None] = mapped_column(ForeignKey("grid_cell.code"), index=True)
     grid_code: Mapped[str | None] = mapped_column(ForeignKey("grid_cell.code"), index=True)
     grid_method: Mapped[str | None] = mapped_column(String(16))  # code|point|village_name|None
     lon: Mapped[float | None] = mapped_column(Float)
