@@ -111,9 +111,9 @@ def sync_cmd(
     from hub.stages.preflight import preflight
     from hub.stages.sync import sync_sources
 
-    hub = hub_of(ctx)
     if all_sources == (source is not None):
         raise UsageError("name one source or pass --all")
+    hub = hub_of(ctx)
     names = [n for n, s in hub.config.sources.items() if s.enabled] if all_sources else [str(source)]
     if not names:
         raise ConfigError(f"no enabled sources in {hub.config_file}: fill in hub.yaml's sources (see `hub init`)")
@@ -186,7 +186,7 @@ def runs(ctx: typer.Context, source: Annotated[str | None, typer.Argument()] = N
                 "finished_at": _iso(run.finished_at), "state": run.state}
         rows.append(base | {"stream": None} | _counts(run) | {"stage": run.stage, "error": run.error})
         for s in sorted(run.streams, key=lambda s: s.stream):
-            rows.append(base | {"stream": s.stream} | _counts(s))
+            rows.append(base | {"stream": s.stream} | _counts(s) | {"withheld": s.withheld})  # of loaded+unchanged
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
