@@ -143,6 +143,8 @@ def test_a_bad_field_loads_the_unit_onto_its_grid_with_a_field_entry(town, tmp_p
     assert "\\x00" in by_key["DW900003"]["reasons"][0]["value"]  # the NUL shown, never stored
     fields = json.loads(hub_cli(config, "quarantine", "list", "--scope", "field", "--json").stdout)
     assert {r["source_key"] for r in fields} == {"DW900002", "DW900004"}
+    ledger = json.loads(hub_cli(config, "runs", "fire-safety", "--json").stdout)
+    assert [(r["loaded"], r["quarantined"], r["withheld"]) for r in ledger if r["stream"] == "units"] == [(3, 1, 2)]
     shown = json.loads(hub_cli(config, "quarantine", "show", str(by_key["DW900002"]["id"]), "--json").stdout)
     assert shown["raw_column"] == "责任人身份证号" and shown["value"] == BAD_ID  # the raw value, for the steward
 

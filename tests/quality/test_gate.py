@@ -144,3 +144,59 @@ def test_unknown_check_is_a_clear_config_error(tmp_path: Path) -> None:
     path.write_text(CONTRACT.replace("{policy}", "fail").replace("check: grid_code_known", "check: no_such_check"))
     with pytest.raises(ConfigError, match="unknown check 'no_such_check'"):
         apply_contract(parse_contract(path)[0], pa.Table.from_pylist([row()]), GateResult(), set(), CHECKS)
+
+
+UNITS = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: urn:test:units
+name: units
+version: 1.0.0
+status: active
+customProperties: [{property: source, value: test}]
+schema:
+  - name: units
+    physicalName: units
+    properties:
+      - {name: unit_no, physicalName: unitno, required: true, primaryKey: true, customProperties: [{property: normalize, value: code}]}
+      - {name: org_name, physicalName: name, required: true, customProperties: [{property: normalize, value: text}]}
+      - {name: address, physicalName: addr, customProperties: [{property: normalize, value: text}]}
+      - name: person_id
+        physicalName: rid
+        classification: pii
+        customProperties: [{property: normalize, value: citizen_id}, {property: piiKind, value: citizen_id},
+                           {property: identifying, value: false}]
+      - {name: person_id_as_written, physicalName: rid, classification: pii, customProperties: [{property: normalize, value: code}]}
+      - {name: history, physicalName: history, customProperties: [{property: normalize, value: keep}]}
+"""
+
+
+def test_a_failing_non_identifying_field_is_withheld_not_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "test.units.odcs.yaml"
+    path.write_text(UNITS, encoding="utf-8")
+    units = parse_contract(path)[0]
+    assert [c.name for c in units.columns if c.identifying] == ["unit_no", "org_name"]
+    rows = [{"unitno": "1", "name": "鸿运五金店", "addr": "东村12号", "rid": GOOD, "history": "[]"},
+            {"unitno": "2", "name": "康乐足浴", "addr": "东村\t13号\r\n(后院)", "rid": "110105194912310021", "history": "[]"},
+            {"unitno": "3", "name": "王记\x00超市", "addr": "东村14号", "rid": GOOD, "history": "[]"},
+            {"unitno": "4", "name": "佳美理发店", "addr": "东村\x1f15号", "rid": GOOD, "history": '[{"note":"a\\u0000b"}]'}]
+    result = GateResult()
+    apply_contract(units, pa.Table.from_pylist(rows), result, set(), CHECKS, CheckEnv())
+    valid, quarantined = stream_tables(result)
+    by_key = {r[KEY]: r for r in valid.to_pylist()}
+    assert set(by_key) == {"1", "2", "4"} and quarantined.column(KEY).to_pylist() == ["3"]
+    refused = json.loads(quarantined.column("_reasons")[0].as_py())
+    assert [(r["check"], r["column"], r["value"]) for r in refused] == [("control_character", "org_name", "王记\\x00超市")]
+    # the bad ID is withheld with its twin (same raw column), everything else of the row is kept
+    two = by_key["2"]
+    assert two["person_id"] is None and two["person_id_as_written"] is None and two["org_name"] == "康乐足浴"
+    assert two["address"] == "东村 13号 (后院)"  # tab and line breaks are free text's, folded
+    fields = json.loads(two["_fields"])
+    assert [(f["column"], [r["check"] for r in f["reasons"]]) for f in fields] == [("person_id", ["id_checksum"])]
+    assert "110105194912310021" not in two["_fields"] and json.loads(two["_raw"])["rid"] == "110105194912310021"
+    four = json.loads(by_key["4"]["_fields"])
+    assert sorted((f["column"], f["reasons"][0]["check"]) for f in four) == [
+        ("address", "control_character"), ("history", "control_character")]  # \\u0000 in kept JSON text too
+    assert by_key["4"]["address"] is None and by_key["4"]["history"] is None
+    assert by_key["1"]["_fields"] is None and by_key["1"]["_raw"] is None and by_key["1"]["person_id"] == GOOD
+    assert result.withheld == 2
