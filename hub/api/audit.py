@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 NOTE_KEY = "hub.audit"
 #: query parameters whose values are personal data (a person looked up by name)
 PERSONAL_PARAMS = frozenset({"name", "q", "phone", "citizen_id", "id_number", "person_name"})
-#: a value shaped like a citizen ID (15/18 characters) or a mobile phone, in any parameter
-PERSONAL_VALUE = re.compile(r"\d{15}|\d{17}[\dXx]|1[3-9]\d{9}")
+#: a value shaped like a citizen ID or a mobile phone, in any parameter (a 15-digit grid code is not one)
+PERSONAL_VALUE = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9})(?![0-9])")
 
 
 @dataclass

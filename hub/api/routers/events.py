@@ -17,17 +17,22 @@ from hub.api.problems import ApiProblem
 from hub.api.references import OUTSIDE, visible_ids
 from hub.api.schemas.events import EventDetail, EventOut, Party
 from hub.db.models import Event, EventParty
+from hub.township import eventview
+from hub.township.rules import TownshipRules, rules_of
 
 router = APIRouter(prefix="/events", tags=["events"])
 MOVED = {308: {"description": "a merged id: `Location` names the surviving event"}}
 KINDS = ("dispute", "hazard", "incident")
+#: the days an event may be asked about: far wider than any record, narrower than the date type
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 Kind = Literal["dispute", "hazard", "incident"]
 
 
-def event_out(e: Event) -> dict[str, Any]:
+def event_out(e: Event, rules: TownshipRules) -> dict[str, Any]:
     return {"id": e.id, "kind": e.kind, "category": e.category, "grid_code": e.grid_code, "location": e.location,
             "remit": e.remit, "status": e.status, "occurred_at": e.occurred_at, "due_on": e.due_on,
-            "overdue": bool(e.overdue), "escalated": bool(e.escalated), "organization_id": e.organization_id}
+            "overdue": bool(e.overdue), "escalated": bool(e.escalated), "organization_id": e.organization_id,
+            **eventview.listed(e, rules)}
 
 
 def sensitive_hidden(e: Event, key: Principal) -> bool:
@@ -50,6 +55,9 @@ def list_events(
     filters = {"grid": grid, "kind": kind, "status": status, "overdue": overdue, "category": category,
                "from": occurred_from, "to": occurred_to}
     after = decode_cursor(cursor, filters, 1)
+    for name, day in (("occurred_from", occurred_from), ("occurred_to", occurred_to)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:  # 9999-12-31 + 1 day overflows: not a 500
+            raise ApiProblem(400, f"{name} must lie between {FIRST_DAY} and {LAST_DAY}", title="Invalid parameter")
     sensitive = key.has("read:sensitive")
     if kind == "incident" and not sensitive:
         return Page(items=[], next_cursor=None)
@@ -75,7 +83,8 @@ def list_events(
     if after:
         stmt = stmt.where(Event.id > after[0])
     rows = list(session.scalars(stmt))
-    return Page(items=[EventOut(**event_out(e)) for e in rows[:limit]],
+    rules = rules_of(request)
+    return Page(items=[EventOut(**event_out(e, rules)) for e in rows[:limit]],
                 next_cursor=next_cursor(rows, limit, filters, lambda e: [e.id]))
 
 
@@ -97,9 +106,10 @@ def get_event(event_id: Annotated[str, Path(min_length=1, max_length=64)], reque
     persons = visible_ids(request, session, key, "person", (p.person_id for p in parties))
     orgs = visible_ids(request, session, key, "organization", (p.organization_id for p in parties))
     audit_persons(request, sorted(persons))
-    history = [h for h in (event.history or []) if isinstance(h, dict)]
-    return EventDetail(**event_out(event), summary=event.summary, accepted_at=event.accepted_at,
-                       resolved_at=event.resolved_at, closed_at=event.closed_at, history=history,
+    rules = rules_of(request)
+    return EventDetail(**event_out(event, rules), **eventview.detailed(event, rules), summary=event.summary,
+                       accepted_at=event.accepted_at, resolved_at=event.resolved_at, closed_at=event.closed_at,
+                       history=eventview.history(event),
                        parties=[_party(p, persons, orgs) for p in parties])
 
 
