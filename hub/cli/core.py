@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub.cli.output import Column, echo_json, print_table
 from hub.cli.progress import SyncProgress
+from hub.cli.starter import STARTER_CONFIG
 from hub.cli.state import CliState, UsageError, hub_of
 from hub.db.models import GridCell
 from hub.db.session import transaction
@@ -19,13 +20,6 @@ from hub.errors import ConfigError, HubError
 
 console = Console()
 
-STARTER_CONFIG = """\
-database: sqlite:///var/hub.db      # any SQLAlchemy URL; env HUB_DATABASE overrides
-landing: var/landing                # where stages hand data to each other
-secret_key_file: var/hub.key        # keys the blind index and encryption of IDs and phones
-sources:
-  grid-registry: {connector: grid-registry, path: data/grids.geojson}
-"""
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +42,7 @@ def init(ctx: typer.Context) -> None:
     state: CliState = ctx.obj
     if not state.config_path.exists():
         state.config_path.write_text(STARTER_CONFIG, encoding="utf-8")
-        typer.echo(f"wrote {state.config_path}")
+        typer.echo(f"wrote {state.config_path}: every department system is listed, disabled until you fill it in")
     hub = state.hub
     key = hub.config.key_path
     if key.exists():
@@ -58,6 +52,7 @@ def init(ctx: typer.Context) -> None:
         typer.echo(f"wrote a new secret key: {key} (back it up: stored IDs and phones are unreadable without it)")
     hub.ensure_store()
     typer.echo(f"store ready: {hub.config.database_url}")
+    typer.echo(f"next: edit {state.config_path}, then `hub check SOURCE`, `hub discover SOURCE`, `hub sync --all`")
 
 
 def plugins(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -116,7 +111,7 @@ def sync_cmd(
     hub = hub_of(ctx)
     names = [n for n, s in hub.config.sources.items() if s.enabled] if all_sources else [str(source)]
     if not names:
-        raise ConfigError(f"no enabled sources in {hub.config_file}: fill in hub.yaml's sources (see `hub init`)")
+        raise ConfigError(f"no enabled sources in {ctx.obj.config_path}: fill one in and set `enabled: true`")
     problems = preflight(hub, names)
     if problems and not all_sources:
         raise ConfigError(str(problems[0].reason))

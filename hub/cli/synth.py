@@ -48,6 +48,18 @@ def synth(
             raise _fail(f"population database {population_url}: {first}") from None
         raise
     typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+    typer.echo(next_steps(out), err=True)
+
+
+def next_steps(out: Path) -> str:
+    """What to do with the county just written (on stderr: stdout stays one JSON line for scripts)."""
+    config = out.resolve() / "hub.yaml"
+    return (f"\nwrote a synthetic county to {out.resolve()}; its hub.yaml already points at every source there.\n"
+            f"1. use it: pass `--config {config}` to every hub command (or set HUB_CONFIG={config}),\n"
+            f"   or copy its sources: section into your own hub.yaml\n"
+            f"2. start its simulated public-security API (the URL its hub.yaml names) in another terminal:\n"
+            f"   hub synth serve --data {out.resolve()} --token demo-token --port 8765\n"
+            f"3. then: export PUBLIC_SECURITY_TOKEN=demo-token; hub --config {config} sync --all")
 
 
 @app.command()

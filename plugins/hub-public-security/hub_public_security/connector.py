@@ -90,7 +90,7 @@ class ApiStream(Stream):
                 total = body.get("total")
                 return (total if isinstance(total, int) else 0), body["items"]
 
-            reader = KeysetReader(fetch, self.key_field, size)
+            reader = KeysetReader(fetch, self.key_field, size, endpoint=self.name)
             rows: list[dict[str, Any]] = []
             cursor = start
             for page in reader.read(start):

@@ -114,8 +114,10 @@ class Page:
 class KeysetReader:
     """Reads everything after a cursor; see the module docstring for why it neither skips nor repeats."""
 
-    def __init__(self, fetch: Fetch, key_field: str, size: int) -> None:
+    def __init__(self, fetch: Fetch, key_field: str, size: int, endpoint: str = "") -> None:
         self.fetch, self.key_field, self.size = fetch, key_field, size
+        self.endpoint = endpoint or key_field
+        self.served: dict[str, set[tuple[str | None, int]]] = {}  # a page's content -> the requests that got it
         self.requests = 0
         self.step_backs = 0  # pages that began after C: the window's head moved while we paged
         self.stopped_early = False  # a record changed again after it was emitted in this run
@@ -144,6 +146,7 @@ class KeysetReader:
                 raise SourceError(f"public-security paging made no progress after {MAX_IDLE_REQUESTS} requests")
             total, items = self.fetch(since, page, self.size)
             self.requests += 1
+            self._check_repeat(since, page, items)
             if 0 < len(items) < self.size and (page - 1) * self.size + len(items) < total:
                 # the server capped the page below the size asked: page at its size from now on
                 self.size = len(items)
@@ -206,6 +209,26 @@ class KeysetReader:
                 since, page = new_since, 1
             else:
                 page += 1
+
+    def _check_repeat(self, since: str | None, page: int, items: list[Any]) -> None:
+        """A server serving the same records for a third different request ignores paging: stop now.
+
+        One repeat is legitimate (a new window's first page can be the page just read, when all of it
+        sits in the cursor's second); a second one is not, and without this check the reader would
+        walk page numbers until the idle guard (about 10,000 requests).
+        """
+        if not items:
+            return
+        blob = json.dumps(items, ensure_ascii=False, sort_keys=True, default=str)
+        requests = self.served.setdefault(blob, set())
+        requests.add((since, page))
+        if len(requests) >= 3:
+            first = min(requests, key=lambda r: (r[0] or "", r[1]))
+            raise SourceError(
+                f"public-security endpoint /{self.endpoint} served the same page again for page {page}"
+                f"{f' (updated_since={since})' if since else ''}: the same {len(items)} records as page {first[1]}"
+                f"{f' (updated_since={first[0]})' if first[0] else ''}; the server ignores page/updated_since, "
+                f"so it cannot be read without skipping or looping")
 
     def _unreadable(self, items: list[Any], seen: set[str]) -> list[tuple[Any, str]]:
         """Items the cursor cannot place (no id, no updatedAt): reported once per run, never dropped."""
