@@ -188,7 +188,8 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
     table = read_table(stream_dir / "valid.arrow")
     form = StoredForm(contract, vault, (f.name for f in table.schema if pa.types.is_temporal(f.type)))
     valid = table.to_pylist()
-    quarantined = read_table(stream_dir / "quarantine.arrow").to_pylist()
+    refused = read_table(stream_dir / "quarantine.arrow")
+    quarantined = refused.to_pylist()
     existing = {
         key: (rid, digest, deleted)
         for rid, key, digest, deleted in session.execute(
@@ -199,7 +200,8 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
     inserts: dict[str, dict[str, Any]] = {}  # by key: a key twice in one run keeps its newest row
     updates: dict[str, dict[str, Any]] = {}
     tokenised = key_is_pii(contract)
-    replaying = {i for row in (*valid, *quarantined) for i in json.loads(row.get(QIDS) or "[]")}
+    replaying = ({i for row in (*valid, *quarantined) for i in json.loads(row.get(QIDS) or "[]")}
+                 if QIDS in table.column_names or QIDS in refused.column_names else set())  # only a replay's carry them
     book = QuarantineBook(session, vault, source, stream, run_id, now, replaying)
     for row in valid:
         clear_key = row[KEY]

@@ -248,3 +248,23 @@ def test_hub_quarantine_list_refuses_an_unknown_scope(town, tmp_path: Path, hub_
     proc = hub_cli(config, "quarantine", "list", "--scope", "row")
     assert proc.returncode != 0 and "unknown scope 'row'" in (proc.stderr + proc.stdout)
     assert "Traceback" not in proc.stderr and isinstance(proc, subprocess.CompletedProcess)
+
+
+def test_copies_left_by_earlier_versions_fold_into_one_open_entry(town, tmp_path: Path) -> None:
+    """A store written before entries were kept one per problem holds an open copy per run: the next
+    run that sees the row keeps the newest and closes the others, saying why."""
+    county, fire, _ = town
+    ctx = make_context(_config(tmp_path / "hub", county, fire))
+    sync(ctx, "grid-registry", resolve=False)
+    sync(ctx, "fire-safety", resolve=False)
+    refused = next(e for e in _entries(ctx) if e.source_key == "DW900003")
+    with transaction(ctx.db_url) as session:  # two more copies, as earlier versions wrote them (no scope, no hash)
+        for run_id in ("20261101T000000-aaaa", "20261101T000001-bbbb"):
+            session.add(QuarantinedRow(run_id=run_id, source="fire-safety", stream="units", source_key="DW900003",
+                                       reasons=refused.reasons, raw_enc=refused.raw_enc, status="open"))
+    assert len([e for e in _entries(ctx, "open") if e.source_key == "DW900003"]) == 3
+    sync(ctx, "fire-safety", resolve=False, full_refresh=True)
+    copies = [e for e in _entries(ctx) if e.source_key == "DW900003"]
+    assert [e.status for e in copies] == ["resolved", "resolved", "open"]
+    assert all("superseded" in (e.note or "") for e in copies[:2])
+    assert len(_entries(ctx, "open")) == 3  # one per problem across the stream
