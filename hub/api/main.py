@@ -63,7 +63,7 @@ def settings_of(source: HubContext | ApiSettings) -> ApiSettings:
         return source
     return ApiSettings(database_url=source.db_url, vault=source.vault,
                        rate_limit_per_minute=source.config.api.rate_limit_per_minute,
-                       auth_failures_allowed=source.config.api.auth_failures_allowed)
+                       auth_failures_allowed=source.config.api.auth_failures_allowed, config=source.config)
 
 
 def create_app(source: HubContext | ApiSettings) -> FastAPI:

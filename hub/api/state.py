@@ -7,6 +7,7 @@ import it and neither imports the other: data and imports flow one way, main →
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +26,7 @@ class ApiSettings:
     vault: Vault
     rate_limit_per_minute: int = 600
     auth_failures_allowed: int = 10  # bad keys per client address in 10 minutes before lockouts begin
+    config: Any = None  # the HubConfig it was started from: the county's calendar, ledger categories, annex
 
 
 @dataclass

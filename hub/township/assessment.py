@@ -56,9 +56,9 @@ class GridFigures:
     def rates(self) -> dict[str, float | None]:
         return {"closure_rate": self._rate(self.finished, self.accepted),
                 "on_time_rate": self._rate(self.finished_on_time, self.finished),
-                "passed_up_on_time": self._rate(self.passed_up_on_time, self.county_remit),
+                "passed_up_on_time_rate": self._rate(self.passed_up_on_time, self.county_remit),
                 "satisfaction": self._rate(self.satisfied, self.closed_with_feedback),
-                "hazards_rectified_on_time": self._rate(self.hazards_rectified_on_time, self.hazards_found),
+                "hazards_rectified_on_time_rate": self._rate(self.hazards_rectified_on_time, self.hazards_found),
                 "inspection_coverage": self._rate(self.key_units_inspected, self.key_units)}
 
     def to_dict(self) -> dict[str, Any]:

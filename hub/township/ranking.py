@@ -53,6 +53,9 @@ class Ranking:
 
 def score(figures: GridFigures, weights: dict[str, float]) -> float | None:
     rates = dict(figures.rates)
+    # a weight names a figure; where the figure is a count as well, its rate is the `_rate` entry
+    rates["passed_up_on_time"] = rates.pop("passed_up_on_time_rate")
+    rates["hazards_rectified_on_time"] = rates.pop("hazards_rectified_on_time_rate")
     rates["overdue_open"] = None if not figures.accepted else 1 - figures.overdue_open / figures.accepted
     parts = [(w, rates[name]) for name, w in weights.items() if rates.get(name) is not None and w]
     total = sum(w for w, _ in parts)

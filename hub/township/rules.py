@@ -23,3 +23,13 @@ class TownshipRules:
             return cls()
         return cls(calendar=calendar_for(config), categories=CategoryMap.from_config(config),
                    assessment=getattr(config, "assessment", None) or AssessmentConfig())
+
+
+def rules_of(request: Any) -> TownshipRules:
+    """The API's rules, read once from the hub.yaml it was started with (``ApiSettings.config``)."""
+    state = request.app.state.hub
+    rules = getattr(state, "township_rules", None)
+    if rules is None:
+        rules = TownshipRules.from_config(getattr(state.settings, "config", None))
+        state.township_rules = rules
+    return rules

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.db.migrate import upgrade
-from hub.db.models import Event, GridCell, Household, Inspection, Organization, Person
+from hub.db.models import Building, Event, GridCell, Household, Inspection, Organization, Person
 from hub.db.session import transaction
 from hub.privacy import Vault
 
@@ -136,9 +136,8 @@ def build(db_url: str, vault: Vault, events: list[Event] | None = None, extra: l
     upgrade(db_url)
     orgs, inspections = organisations(vault)
     with transaction(db_url) as s:
-        s.add_all(grids(vault) + [r for r in extra or [] if isinstance(r, GridCell)])
-        s.flush()
-        s.add_all(orgs + [r for r in extra or [] if isinstance(r, Household)])
-        s.flush()
-        s.add_all(inspections + [r for r in extra or [] if not isinstance(r, GridCell | Household)])
-        s.add_all(q3_events() if events is None else events)
+        rows = [*grids(vault), *orgs, *inspections, *(q3_events() if events is None else events), *(extra or [])]
+        for model in (GridCell, Building, Household, Person, Organization):  # parents before children
+            s.add_all([r for r in rows if isinstance(r, model)])
+            s.flush()
+        s.add_all([r for r in rows if not isinstance(r, GridCell | Building | Household | Person | Organization)])

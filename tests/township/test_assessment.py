@@ -63,12 +63,12 @@ def test_village_figures_by_hand(store: str) -> None:
     assert (east.closed_with_feedback, east.satisfied) == (2, 1)
     assert (east.hazards_found, east.hazards_rectified_on_time) == (2, 1)
     assert (east.key_units, east.key_units_inspected) == (2, 1)
-    assert east.rates == {"closure_rate": 0.75, "on_time_rate": 0.6667, "passed_up_on_time": 0.0,
-                          "satisfaction": 0.5, "hazards_rectified_on_time": 0.5, "inspection_coverage": 0.5}
+    assert east.rates == {"closure_rate": 0.75, "on_time_rate": 0.6667, "passed_up_on_time_rate": 0.0,
+                          "satisfaction": 0.5, "hazards_rectified_on_time_rate": 0.5, "inspection_coverage": 0.5}
     west = g[V2]
     assert (west.accepted, west.finished, west.finished_on_time, west.overdue_open) == (2, 1, 1, 1)
     assert west.rates["satisfaction"] == 1.0 and west.rates["inspection_coverage"] == 1.0
-    assert west.rates["passed_up_on_time"] is None  # no county-remit case: no rate, not 0
+    assert west.rates["passed_up_on_time_rate"] is None  # no county-remit case: no rate, not 0
     south = g[V3]
     assert south.accepted == 0 and south.rates["closure_rate"] is None and south.rates["inspection_coverage"] == 0.0
 
@@ -110,6 +110,8 @@ def test_utc_server_clock_near_midnight_uses_beijings_date(store: str, tmp_path:
     assert doc["as_of"] == "2026-10-12"
     east = next(g for g in doc["grids"] if g["code"] == V1)
     assert (east["finished"], east["finished_on_time"], east["satisfied"]) == (6, 4, 1)
+    assert (east["hazards_rectified_on_time"], east["hazards_rectified_on_time_rate"]) == (1, 0.5)  # count and rate
+    assert (east["passed_up_on_time"], east["passed_up_on_time_rate"], east["closure_rate"]) == (0, 0.0, 0.75)
 
 
 SCHEDULE_2027 = """\

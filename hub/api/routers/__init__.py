@@ -1,6 +1,7 @@
 """One router per resource."""
 
 from hub.api.routers import (
+           assessment,
            buildings,
            changes,
            events,
@@ -13,4 +14,4 @@ from hub.api.routers import (
 )
 
 ROUTERS = [health.router, grids.router, persons.router, households.router, buildings.router,
-           organizations.router, events.router, changes.router, sources.router]
+           organizations.router, events.router, changes.router, sources.router, assessment.router]

@@ -4,19 +4,40 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from hub.api.audit import audit_persons
-from hub.api.deps import GridsKey, SessionDep, canonical_id, check_visible, key_range
+from hub.api.deps import GridsKey, SessionDep, canonical_id, check_visible, key_range, visible_range
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
 from hub.api.references import shown, visible_ids
 from hub.api.schemas.places import BuildingDetail, HouseholdBrief, OrganizationBrief
+from hub.api.schemas.township import BuildingOut
 from hub.db.models import Building, Household, Organization
 
 router = APIRouter(prefix="/buildings", tags=["buildings"])
 MOVED = {308: {"description": "a merged id: `Location` names the surviving building"}}
+
+
+@router.get("", response_model=Page[BuildingOut], summary="List buildings (of a grid's subtree)")
+def list_buildings(request: Request, session: SessionDep, key: GridsKey,
+                   grid: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$")] = None,
+                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                   cursor: str | None = None) -> Page[BuildingOut]:
+    filters = {"grid": grid}
+    after = decode_cursor(cursor, filters, 1)
+    stmt = select(Building).order_by(Building.id).limit(limit + 1)
+    rng = visible_range(request, session, key, grid)
+    if rng is not None:
+        stmt = stmt.where(rng.clause(Building.grid_code))
+    if after:
+        stmt = stmt.where(Building.id > after[0])
+    rows = list(session.scalars(stmt))
+    return Page(items=[BuildingOut(id=b.id, address=b.address, grid_code=b.grid_code, grid_method=b.grid_method,
+                                   lon=b.lon, lat=b.lat) for b in rows[:limit]],
+                next_cursor=next_cursor(rows, limit, filters, lambda b: [b.id]))
 
 
 @router.get("/{building_id}", response_model=BuildingDetail, responses=MOVED, summary="A building")

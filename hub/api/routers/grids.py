@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from hub.api.deps import GridsKey, SessionDep, check_visible, masker_of, visible_range
+from hub.api.audit import audit_persons
+from hub.api.deps import GridsKey, SessionDep, check_visible, masker_of, state_of, visible_range
 from hub.api.keys import Principal
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
 from hub.api.schemas.grids import Feature, FeatureCollection, GridDetail, GridOut, GridSummary
+from hub.api.schemas.township import GridCardOut
 from hub.api.subtree import CodeRange, subtree
 from hub.db.models import Building, Event, GridCell, Household, Organization, Person, PersonTag
+from hub.township.rules import rules_of
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 GridCode = Annotated[str, Path(pattern=r"^[0-9]{12}([0-9]{3})?$", description="12- or 15-digit division code")]
@@ -123,3 +128,34 @@ def grid_children(code: GridCode, request: Request, session: SessionDep, key: Gr
     rows = list(session.scalars(stmt))
     return Page(items=[grid_out(c, request, key) for c in rows[:limit]],
                 next_cursor=next_cursor(rows, limit, filters, lambda c: [c.code]))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/{code}/ledger.xlsx", summary="The grid's printable ledger (一格一台账) as the key may see it",
+            response_class=Response, responses={200: {"content": {XLSX: {}}, "description": "the workbook"}})
+def grid_ledger(code: GridCode, request: Request, session: SessionDep, key: GridsKey,
+                as_of: Annotated[dt.date | None, Query(description="current to this day (default: today in Beijing)")]
+                = None) -> Response:
+    from hub.township.ledger import export_ledger
+
+    visible_cell(request, session, key, code)
+    if as_of is not None and not dt.date(2000, 1, 1) <= as_of <= dt.date(2999, 12, 31):
+        raise ApiProblem(400, "as_of must lie between 2000-01-01 and 2999-12-31", title="Invalid parameter")
+    buffer = io.BytesIO()
+    info = export_ledger(session, state_of(request).vault, code, buffer, key, as_of=as_of, rules=rules_of(request))
+    audit_persons(request, info.person_ids)
+    return Response(buffer.getvalue(), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="ledger-{code}.xlsx"'})
+
+
+@router.get("/{code}/card", response_model=GridCardOut, summary="The grid's publicity card and household contact cards")
+def grid_card_route(code: GridCode, request: Request, session: SessionDep, key: GridsKey,
+                    households: bool = False) -> GridCardOut:
+    from hub.township.cards import grid_card
+
+    visible_cell(request, session, key, code)
+    card = grid_card(session, state_of(request).vault, code, key, households=households)
+    audit_persons(request, card.person_ids)
+    return GridCardOut.model_validate(card.to_dict())

@@ -4,19 +4,47 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from hub.api.audit import audit_persons
-from hub.api.deps import PeopleKey, SessionDep, canonical_id, check_visible
+from hub.api.deps import PeopleKey, SessionDep, canonical_id, check_visible, visible_range
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
 from hub.api.references import shown, visible_ids
 from hub.api.schemas.persons import HouseholdDetail, Member
+from hub.api.schemas.township import HouseholdOut
 from hub.db.models import Household, Person
 
 router = APIRouter(prefix="/households", tags=["households"])
 MOVED = {308: {"description": "a merged id: `Location` names the surviving household"}}
+
+
+@router.get("", response_model=Page[HouseholdOut], summary="List households (of a grid's subtree)")
+def list_households(request: Request, session: SessionDep, key: PeopleKey,
+                    grid: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$")] = None,
+                    active: bool | None = None,
+                    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+                    cursor: str | None = None) -> Page[HouseholdOut]:
+    filters = {"grid": grid, "active": active}
+    after = decode_cursor(cursor, filters, 1)
+    stmt = select(Household).order_by(Household.id).limit(limit + 1)
+    rng = visible_range(request, session, key, grid)
+    if rng is not None:
+        stmt = stmt.where(rng.clause(Household.grid_code))
+    if active is not None:
+        stmt = stmt.where(Household.active.is_(active))
+    if after:
+        stmt = stmt.where(Household.id > after[0])
+    rows = list(session.scalars(stmt))
+    page = rows[:limit]
+    heads = visible_ids(request, session, key, "person", [h.head_person_id for h in page])
+    audit_persons(request, sorted(heads))
+    return Page(items=[HouseholdOut(id=h.id, household_no=h.household_no, address=h.address, building_id=h.building_id,
+                                    grid_code=h.grid_code, head_person_id=shown(h.head_person_id, heads),
+                                    active=h.active) for h in page],
+                next_cursor=next_cursor(rows, limit, filters, lambda h: [h.id]))
 
 
 @router.get("/{household_id}", response_model=HouseholdDetail, responses=MOVED, summary="A household and its members")

@@ -56,11 +56,15 @@ def list_organizations(
                 next_cursor=next_cursor(rows, limit, filters, lambda o: [o.id]))
 
 
+# a hazard is done with once rectified (已整改); a fire-safety hazard is never "resolved" or "closed"
+RECTIFIED = ("rectified", "resolved", "closed")
+
+
 def _hazards(session: Any, org_id: str, key: Principal) -> list[HazardOut] | None:
     if not key.has("read:events"):
         return None
     rows = session.scalars(select(Event).where(Event.organization_id == org_id, Event.kind == "hazard",
-                                               Event.status.not_in(("resolved", "closed"))).order_by(Event.id))
+                                               Event.status.not_in(RECTIFIED)).order_by(Event.id))
     return [HazardOut(id=e.id, category=e.category, status=e.status, due_on=e.due_on, overdue=e.overdue)
             for e in rows]
 
