@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 
+from hub.cli.output import Column, print_table
 from hub.cli.state import hub_of
 from hub.db.models import ApiKey, AuditEntry
 from hub.db.session import transaction
 from hub.errors import HubError
-
-console = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +22,7 @@ def register(app: typer.Typer) -> None:
     keys.command("create")(keys_create)
     keys.command("list")(keys_list)
     keys.command("revoke")(keys_revoke)
+    keys.command("rotate-secret")(keys_rotate_secret)
     app.add_typer(keys, name="keys")
     app.command("audit")(audit)
     app.command("serve")(serve)
@@ -59,11 +58,10 @@ def keys_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json"
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table("name", "prefix", "scopes", "grid", "created", "revoked")
-    for r in rows:
-        table.add_row(str(r["name"]), str(r["prefix"]), ", ".join(r["scopes"]),  # type: ignore[arg-type]
-                      str(r["grid"] or "-"), str(r["created_at"]), str(r["revoked_at"] or "-"))
-    console.print(table)
+    print_table([Column("name", keep=True), Column("prefix", keep=True), "scopes", Column("grid", keep=True),
+                 "created", "revoked"],
+                [(r["name"], r["prefix"], ", ".join(r["scopes"]), r["grid"], r["created_at"],  # type: ignore[arg-type]
+                  r["revoked_at"]) for r in rows])
 
 
 def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="the key's name")]) -> None:
@@ -76,6 +74,33 @@ def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="th
         key = revoke_key(session, name)
         when = key.revoked_at
     typer.echo(f"revoked {name!r} at {when:%Y-%m-%d %H:%M:%S} UTC")
+
+
+def keys_rotate_secret(
+    ctx: typer.Context,
+    cipher: Annotated[str | None, typer.Option("--cipher", help="re-encrypt into this cipher: aes-gcm-siv or sm4 "
+                                                "(default: cipher in hub.yaml)")] = None,
+    keep_secret: Annotated[bool, typer.Option("--keep-secret", help="keep the secret; only re-encrypt "
+                                              "(a cipher change, or values still in clear after an upgrade)")] = False,
+) -> None:
+    """Re-encrypt every ciphertext in the store under a new secret, in one transaction; then replace the key file."""
+    from hub.privacy.ciphers import CIPHERS
+    from hub.privacy.rotation import rotate_key_file
+
+    hub = hub_of(ctx)
+    hub.ensure_store()
+    target = cipher or hub.config.cipher
+    if target not in CIPHERS:
+        raise HubError(f"unknown cipher {target!r} (known: {', '.join(CIPHERS)})")
+    info = rotate_key_file(hub.db_url, hub.config.key_path, hub.config.cipher, cipher=target, keep_secret=keep_secret)
+    typer.echo(f"re-encrypted {info.values} values ({', '.join(f'{t} {n}' for t, n in info.by_column.items()) or '-'}) "
+               f"with {target} in {info.seconds:.1f} s; {'kept the secret' if keep_secret else 'new secret in'} "
+               f"{info.key_file}")
+    if target != hub.config.cipher:
+        typer.echo(f"set `cipher: {target}` in hub.yaml so new values are written with it too", err=True)
+    if not keep_secret:
+        typer.echo("restart `hub serve` and every Airflow worker: they hold the old key (API cursors issued "
+                   "before now answer 400)", err=True)
 
 
 def audit(
@@ -101,16 +126,17 @@ def audit(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table("at", "key", "method", "route", "path", "status", "ms", "persons")
+    table = []
     for r in rows:
         persons = r["person_ids"]
         shown = ", ".join(persons[:3]) + (f" (+{len(persons) - 3})" if len(persons) > 3 else "")
         if not persons and r["person_count"]:
             shown = f"{r['person_count']} persons"
-        table.add_row(r["at"], r["key"] or r["user"] or "-", r["method"], r["route"],
-                      r["path"] + (f"?{r['query']}" if r["query"] else ""), str(r["status"]),
-                      f"{r['duration_ms']:.1f}", shown or "-")
-    console.print(table)
+        table.append((r["at"], r["key"] or r["user"] or "-", r["method"], r["route"],
+                      r["path"] + (f"?{r['query']}" if r["query"] else ""), r["status"],
+                      f"{r['duration_ms']:.1f}", shown or "-"))
+    print_table(["at", Column("key", keep=True), "method", "route", Column("path", keep=True), "status", "ms",
+                 Column("persons", keep=True)], table)
 
 
 def serve(
@@ -127,5 +153,22 @@ def serve(
     hub.ensure_store()
     app = create_app(hub)
     cfg = hub.config.api
-    uvicorn.run(app, host=host or cfg.host, port=port or cfg.port, workers=1, log_level="warning",
-                access_log=False, limit_concurrency=MAX_IN_FLIGHT)
+    host, port = host or cfg.host, port or cfg.port
+    quiet = logging.getLogger().getEffectiveLevel() > logging.INFO  # --quiet (benchmarks): no access log
+    for line in serve_banner(host, port, app):
+        typer.echo(line)
+    uvicorn.run(app, host=host, port=port, workers=1, log_level="warning" if quiet else "info",
+                access_log=not quiet, limit_concurrency=MAX_IN_FLIGHT)
+
+
+def serve_banner(host: str, port: int, app: object) -> list[str]:
+    """The URLs `hub serve` answers on, so a person knows where to point a browser or an app."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    mounted = {getattr(r, "path", "") for r in getattr(app, "routes", [])}
+    lines = [f"gridhub read API on {base}  (listening on {host}:{port})",
+             f"  API docs:  {base}/docs   (OpenAPI: {base}/openapi.json)"]
+    if "/console" in mounted:
+        lines.append(f"  console:   {base}/console")
+    lines.append("  every request is logged below; Ctrl-C stops")
+    return lines
