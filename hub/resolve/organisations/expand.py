@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.models import GridCell, Organization
-from hub.resolve.organisations.names import Divisions, canonical, relation, slip_keys
+from hub.resolve.organisations.names import Divisions, canonical, relation, sound_key
 
 
 def county_divisions(session: Session) -> tuple[list[tuple[str, str]], Divisions]:
@@ -25,14 +25,13 @@ def alike(session: Session, names: Iterable[str]) -> set[str]:
     wanted = [c for n in set(names) if (c := canonical(n, divisions)) is not None]
     if not wanted:
         return set()
-    keys = {k for c in wanted for k in (c.core, *slip_keys(c.core))}
+    keys = {k for c in wanted for k in (c.core, *sound_key(c.core))}
     out: set[str] = set()
     for oid, name in session.execute(select(Organization.id, Organization.name)).tuples():
         c = canonical(name, divisions)
         if c is None:
             continue
-        near = c.core in keys or any(k in keys for k in slip_keys(c.core)) or any(
-            c.core.startswith(w.core) or w.core.startswith(c.core) for w in wanted)
+        near = c.core in keys or any(k in keys for k in sound_key(c.core))
         if near and any(relation(w, c) for w in wanted):
             out.add(oid)
     return out

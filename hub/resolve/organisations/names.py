@@ -132,7 +132,9 @@ class OrgName:
         mine, theirs = dict(self.places), dict(other.places)
         if any(theirs.get(level, code) != code for level, code in mine.items()):
             return False
-        return not (self.generic or other.generic) or mine == theirs
+        if not (self.generic or other.generic):
+            return True
+        return mine == theirs or ("township" in mine and "township" in theirs)  # 廉州镇人民政府, 藁城区廉州镇人民政府
 
 
 def canonical(name: str | None, divisions: Divisions | None = None) -> OrgName | None:
@@ -176,32 +178,61 @@ def _sounds(ch: str) -> frozenset[str]:
     return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
 
 
+def _alike(x: str, y: str) -> int | None:
+    """0 for the same character, 1 for another of the same sound, None otherwise."""
+    if x == y:
+        return 0
+    han = "\u4e00" <= x <= "\u9fff" and "\u4e00" <= y <= "\u9fff"
+    return 1 if han and _sounds(x) & _sounds(y) else None
+
+
 def same_sound_slip(a: str, b: str) -> bool:
     """One character slipped to another of the same sound (宏运/鸿运), names otherwise equal."""
     if len(a) != len(b) or len(a) < 3 or a == b:
         return False
-    diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-    if len(diff) != 1:
-        return False
-    x, y = diff[0]
-    return "\u4e00" <= x <= "\u9fff" and "\u4e00" <= y <= "\u9fff" and bool(_sounds(x) & _sounds(y))
+    costs = [_alike(x, y) for x, y in zip(a, b, strict=True)]
+    return None not in costs and sum(costs) == 1  # type: ignore[arg-type]
 
 
-def slip_keys(core: str) -> list[str]:
-    """Blocking keys: the core with one character masked, so names one character apart meet."""
-    return [f"{core[:i]}*{core[i + 1:]}" for i in range(len(core))] if len(core) >= 3 else []
+def _embedding(short: str, long: str) -> int | None:
+    """Fewest same-sound slips with which ``short`` is ``long`` with characters left out, its first two
+    characters (the firm's own word: 恒通, 王记) kept in place; None when it is not."""
+    if len(short) < 2 or len(long) < 2 or _alike(short[0], long[0]) is None or _alike(short[1], long[1]) is None:
+        return None
+    inf = len(short) + 1
+    best = [0] + [inf] * len(short)  # best[k]: slips to embed short[:k] in the prefix of long seen so far
+    for j, ch in enumerate(long):
+        for k in range(min(len(short), j + 1), 0, -1):
+            cost = _alike(short[k - 1], ch)
+            if cost is not None and best[k - 1] + cost < best[k] and (k > 2 or k - 1 == j):
+                best[k] = best[k - 1] + cost
+    return best[len(short)] if best[len(short)] < inf else None
 
 
-def abbreviates(short: str, long: str) -> bool:
-    """The name people use: the start of the registered core (康乐足浴 for 康乐足浴中心), long enough to
-    name a firm rather than a trade."""
-    return len(short) < len(long) and long.startswith(short) and (
-        len(short) >= 4 or (len(short) == 3 and len(long) - len(short) <= 2))
+def abbreviation(a: str, b: str) -> str | None:
+    """The name people use: one core is the other with characters left out (康乐足浴 for 康乐足浴中心,
+    腾飞汽配 for 腾飞汽车配件), long enough to name a firm rather than a trade. ``abbreviation``, or
+    ``abbreviation_sound`` when one character of it also slipped to one of the same sound."""
+    short, long = sorted((a, b), key=len)
+    if len(short) == len(long) or len(short) < 3:
+        return None
+    if len(short) == 3 and not (long.startswith(short) and len(long) - len(short) <= 2):
+        return None
+    slips = _embedding(short, long)
+    return None if slips is None or slips > 1 or (slips and len(short) < 4) else (
+        "abbreviation" if slips == 0 else "abbreviation_sound")
+
+
+def sound_key(core: str) -> list[str]:
+    """Blocking keys: the readings of the first two characters, so look-alike names meet."""
+    if len(core) < 2:
+        return []
+    return [f"{x}|{y}" for x in sorted(_sounds(core[0]) or {core[0]}) for y in sorted(_sounds(core[1]) or {core[1]})]
 
 
 def relation(a: OrgName, b: OrgName) -> str | None:
-    """How two canonical names compare: ``same_text``, ``same_core``, ``abbreviation``, ``same_sound``
-    or None (not the same name as far as the name can tell)."""
+    """How two canonical names compare: ``same_text``, ``same_core``, ``abbreviation``,
+    ``abbreviation_sound``, ``same_sound`` or None (not the same name as far as the name can tell)."""
     if not a.compatible(b):
         return None
     if a.text == b.text:
@@ -210,8 +241,6 @@ def relation(a: OrgName, b: OrgName) -> str | None:
         return "same_core"
     if a.generic or b.generic:
         return None
-    if abbreviates(a.core, b.core) or abbreviates(b.core, a.core):
-        return "abbreviation"
     if same_sound_slip(a.core, b.core):
         return "same_sound"
-    return None
+    return abbreviation(a.core, b.core)

@@ -13,27 +13,19 @@ equally or a loose relation has nothing beside it; the pair goes to the review q
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.resolve.organisations.names import (
-    Divisions,
-    OrgName,
-    abbreviates,
-    canonical,
-    same_sound_slip,
-    slip_keys,
-)
+from hub.resolve.organisations.names import Divisions, OrgName, canonical, relation, sound_key
 from hub.resolve.organisations.places import PLACE_LEVELS, Places, merge, near, placed, places
 from hub.resolve.persons.clusters import UnionFind
 from hub.resolve.persons.deterministic import Decisions
 from hub.resolve.persons.records import Mention
 
 CLOSE = ("same_core",)  # relations that link on the name when one firm fits
-LOOSE_SCORE = {"same_core": 1.0, "abbreviation": 0.7, "same_sound": 0.6}
+LOOSE_SCORE = {"same_core": 1.0, "abbreviation": 0.7, "same_sound": 0.6, "abbreviation_sound": 0.5}
 
 
 @dataclass
@@ -52,7 +44,7 @@ class Register:
                  townships: Mapping[str, str], canon: Sequence[OrgName | None]) -> None:
         self.mentions, self.uf, self.townships, self.canon = mentions, uf, townships, canon
         self.by_core: dict[str, set[int]] = defaultdict(set)
-        self.by_slip: dict[str, set[int]] = defaultdict(set)
+        self.by_sound: dict[str, set[int]] = defaultdict(set)
         self.where: dict[int, Places] = {}
         self.members: list[int] = []
         for i, m in enumerate(mentions):
@@ -61,30 +53,25 @@ class Register:
                 continue
             self.members.append(i)
             self.by_core[c.core].add(i)
-            for key in slip_keys(c.core):
-                self.by_slip[key].add(i)
+            for key in sound_key(c.core):
+                self.by_sound[key].add(i)
             if m.attrs.get("party_kind") is None:  # a party's case is not where its firm is
                 self.where[i] = places(m, townships, c)
-        self.cores = sorted(self.by_core)
 
     def related(self, c: OrgName) -> tuple[str | None, list[int]]:
         """The closest relation at which any member is compatible with ``c``, and those members."""
         same = [j for j in self.by_core.get(c.core, ()) if c.compatible(self.canon[j])]  # type: ignore[arg-type]
         if same or c.generic:
             return ("same_core" if same else None), same
-        short = [j for size in range(3, len(c.core)) if abbreviates(c.core[:size], c.core)
-                 for j in self.by_core.get(c.core[:size], ())]
-        at = bisect.bisect_right(self.cores, c.core)
-        while at < len(self.cores) and self.cores[at].startswith(c.core):
-            if abbreviates(c.core, self.cores[at]):
-                short += self.by_core[self.cores[at]]
-            at += 1
-        short = [j for j in short if c.compatible(self.canon[j])]  # type: ignore[arg-type]
-        if short:
-            return "abbreviation", short
-        sound = {j for key in slip_keys(c.core) for j in self.by_slip.get(key, ())
-                 if same_sound_slip(c.core, self.canon[j].core) and c.compatible(self.canon[j])}  # type: ignore[union-attr]
-        return ("same_sound", sorted(sound)) if sound else (None, [])
+        found: dict[str, list[int]] = defaultdict(list)
+        for j in {j for key in sound_key(c.core) for j in self.by_sound.get(key, ())}:
+            how = relation(c, self.canon[j])  # type: ignore[arg-type]
+            if how:
+                found[how].append(j)
+        for how in ("abbreviation", "same_sound", "abbreviation_sound"):  # written out before sounded alike
+            if found.get(how):
+                return how, sorted(found[how])
+        return None, []
 
     def choose(self, i: int, m: Mention, decisions: Decisions) -> Choice:
         c = self.canon[i]
@@ -119,12 +106,14 @@ class Register:
             exact = [r for r, t in texts.items() if c.text in t]
             if len(exact) == 1:  # several firms share the core; one is registered under this very name
                 return Choice(exact[0], "name_exact")
-        else:
-            fit = [r for r, p in roots.items() if near(mine, p)]
-            if len(roots) == 1 and fit:
-                return Choice(fit[0], f"{how}_place")
-            if len(fit) == 1 and (pick := placed(mine, roots)) == fit[0]:
-                return Choice(pick, f"{how}_place")
+        elif len(roots) == 1:  # the only firm so named: the place must not speak against it
+            root, theirs = next(iter(roots.items()))
+            town = mine["township"] & theirs["township"]
+            conflict = bool(mine["township"] and theirs["township"] and not town)
+            if near(mine, theirs) or town or (how == "abbreviation" and not conflict):
+                return Choice(root, f"{how}_place")
+        elif (pick := placed(mine, roots)) is not None and near(mine, roots[pick]):
+            return Choice(pick, f"{how}_place")
         evidence = {"rule": _RULES[how] if len(roots) == 1 else "several organisations fit; nothing tells which",
                     "relation": how, "name": m.name, "core": c.core, "candidates": len(roots),
                     "mention_place": {k: sorted(v) for k, v in mine.items() if v}}
@@ -139,8 +128,9 @@ class Register:
         return Choice(None, "name_ambiguous" if len(roots) > 1 else f"{how}_review", ask)
 
 
-_RULES = {"same_core": "same name as registered", "abbreviation": "the name people use; nothing else ties it",
-          "same_sound": "one character of the same sound; nothing else ties it"}
+_RULES = {"same_core": "same name as registered", "abbreviation": "the name people use; the place speaks against it",
+          "same_sound": "one character of the same sound; nothing else ties it",
+          "abbreviation_sound": "the name people use with one character of the same sound; nothing else ties it"}
 
 
 def canon_all(mentions: Sequence[Mention], divisions: Divisions | None) -> list[OrgName | None]:

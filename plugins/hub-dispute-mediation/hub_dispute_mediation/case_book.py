@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from hub.connector import UNREADABLE_COLUMN
@@ -38,6 +39,12 @@ EFFECTS: dict[str, tuple[str | None, str | None, dict[str, str]]] = {
 ORGANISATION_SUFFIXES = ("公司", "厂", "店", "合作社", "协会", "中心", "医院", "学校", "幼儿园", "超市", "饭店", "酒店",
                          "宾馆", "旅馆", "诊所", "药房", "集团", "银行", "委员会", "加油站", "事务所", "工作室", "经营部",
                          "商行", "门市部", "农场", "养殖场", "网吧", "棋牌室")
+# words only a firm's name carries, wherever they stand (the name people use: 恒通物流, 康乐足浴, 王记蔬菜)
+ORGANISATION_WORDS = ("有限", "公司", "政府", "小学", "中学", "卫生院", "派出所", "物流", "足浴", "蔬菜", "服装", "机械",
+                      "建材", "陶瓷", "食品", "包装", "汽配", "配件", "塑料", "科技", "五金", "理发", "农资", "超市",
+                      "便利", "饭店", "药房", "诊所", "网吧", "个体工商户")
+_NOTE = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]$")
+_SHOP = re.compile(r"^[\u4e00-\u9fff]{1,2}记[\u4e00-\u9fff]{2,}$")  # 王记蔬菜: the X记 shop
 _CITIZEN_ID = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
 _CREDIT_CODE = re.compile(r"^[0-9A-Z]{18}$")
 
@@ -122,7 +129,9 @@ def party_kind(name: str | None, id_no: str | None) -> str:
     ident = (id_no or "").replace(" ", "").upper()
     if ident and not _CITIZEN_ID.match(ident) and _CREDIT_CODE.match(ident):
         return "organisation"
-    if name and name.strip().endswith(ORGANISATION_SUFFIXES):
+    bare = _NOTE.sub("", re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")))  # (二分店), stray spaces
+    if bare and (bare.endswith(ORGANISATION_SUFFIXES) or any(w in bare for w in ORGANISATION_WORDS)
+                 or _SHOP.match(bare) or (len(bare) >= 6 and "·" not in bare)):
         return "organisation"
     return "person"
 
