@@ -91,7 +91,7 @@ def dismiss_quarantine(ctx: HubContext, row_id: int, note: str) -> dict[str, Any
 def quality_report(ctx: HubContext, source: str | None = None, runs: int = 10) -> list[dict[str, Any]]:
     """Per source and stream: pass rate of every check in the latest run, and its trend over recent runs."""
     query = (select(Run.source, Run.run_id, Run.started_at, RunStream.stream, RunStream.read, RunStream.quarantined,
-                    RunStream.warnings, RunStream.checks)
+                    RunStream.warnings, RunStream.checks, RunStream.warning_list)
              .join(RunStream, RunStream.run_id == Run.run_id).where(Run.state == "success")
              .order_by(Run.started_at, Run.run_id))
     if source:
@@ -119,6 +119,7 @@ def quality_report(ctx: HubContext, source: str | None = None, runs: int = 10) -
                            "pass_rate": _rate(stat), "trend": trend})
         report.append({"source": src, "stream": stream, "runs": [r.run_id for r in recent],
                        "read": latest.read, "quarantined": latest.quarantined, "warnings": latest.warnings,
+                       "warning_messages": list(latest.warning_list or []),
                        "quarantine_rate_trend": [round(r.quarantined / r.read, 4) for r in recent],
                        "checks": checks, "open_quarantine": dict(open_reasons.get((src, stream), {}))})
     return report

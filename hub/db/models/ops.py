@@ -62,6 +62,8 @@ class RunStream(Base):
     #: of loaded + unchanged, rows stored with a field withheld (a field-scoped quarantine entry each)
     withheld: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     checks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: what each of ``warnings`` was (drift, extra columns, ...): the quality report names them
+    warning_list: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     run: Mapped[Run] = relationship(back_populates="streams")
 
