@@ -32,16 +32,18 @@ class RateLimiter:
 
 
 class AuthThrottle:
-    """Failed authentication per client address: ``allowed`` bad keys in ``window`` seconds go free, then
-    each further failure doubles a lockout (1 s, 2 s, 4 s … at most ``max_lock``) during which the address
+    """Failed authentication per client address: the ``allowed``-th bad key in ``window`` seconds locks the
+    address out for ``first_lock`` seconds, and each failure after a lockout doubles it (5 s, 10 s, 20 s …
+    at most ``max_lock``); while locked out the address
     gets 429 with ``Retry-After`` before its key is even looked at. 0 disables.
 
     A guesser sending 200 keys in 0.2 s gets ``allowed`` answers of 401 and 429 for the rest; a client
     that mistypes its key a few times is not held up. In process, like the per-key limiter.
     """
 
-    def __init__(self, allowed: int = 10, window: float = 600.0, max_lock: float = 900.0) -> None:
-        self.allowed, self.window, self.max_lock = allowed, window, max_lock
+    def __init__(self, allowed: int = 10, window: float = 600.0, first_lock: float = 5.0,
+                 max_lock: float = 900.0) -> None:
+        self.allowed, self.window, self.first_lock, self.max_lock = allowed, window, first_lock, max_lock
         self._fails: dict[str, tuple[int, float, float]] = {}  # address -> (failures, first at, locked until)
         self._lock = threading.Lock()
 
@@ -71,6 +73,6 @@ class AuthThrottle:
             if now - first > self.window and now >= until:
                 count, first = 0, now
             count += 1
-            if count > self.allowed:
-                until = now + min(self.max_lock, 2.0 ** (count - self.allowed - 1))
+            if count >= self.allowed:
+                until = now + min(self.max_lock, self.first_lock * 2.0 ** (count - self.allowed))
             self._fails[address] = (count, first, until)
