@@ -97,3 +97,51 @@ def grid_accuracy(ctx: HubContext, out: Path) -> dict[str, dict[str, Any]]:
     report["all"] = {"reached": total, "correct": sum(r["correct"] for r in report.values()),
                      "accuracy": sum(r["correct"] for r in report.values()) / total if total else 1.0}
     return report
+
+
+def record_accuracy(ctx: HubContext, out: Path) -> dict[str, dict[str, Any]]:
+    """Per record that says where its entity is (truth/record_places.csv): is the entity there?
+
+    A record of the registry or a roster states where the person is registered: scored against the
+    person's ``registered_grid_code`` (their ``grid_code`` when they have none); a floating-persons
+    record states where they live: scored against ``grid_code``. Households and units: ``grid_code``.
+    ``group`` is the exact level-3 grid, ``village`` its first 12 digits. Accuracies are over the
+    records the hub should hold (``held``: not quarantined by the truth, e.g. an ID with a wrong check
+    digit, which no ledger may show); a held record the hub did not link counts as unplaced; ``_all``
+    accuracies count every record. Rows per stream, "separated" (records of people registered in one
+    village and living in another), and "all".
+    """
+    with (out / "truth" / "record_places.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with (out / "truth" / "quarantine.csv").open(encoding="utf-8") as f:
+        quarantined = {(r["source"], r["stream"], r["source_key"]) for r in csv.DictReader(f)}
+    separated = {r["entity_uid"] for r in rows if r["says"] == "residence"} & {
+        r["entity_uid"] for r in rows if r["says"] == "registered" and r["stream"] == "persons"}
+    with transaction(ctx.db_url) as s:
+        links = {(a, b, c, t): e for a, b, c, t, e in s.execute(select(
+            EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id))}
+        lives = {t: dict(s.execute(select(m.id, m.grid_code)).tuples().all()) for t, m in MODELS.items()}
+        registered = dict(s.execute(select(Person.id, Person.registered_grid_code)).tuples().all())
+    report: dict[str, Counter[str]] = {}
+    for r in rows:
+        key = stored_source_key(ctx, r["source"], r["stream"], r["source_key"])
+        eid = links.get((r["source"], r["stream"], key, r["entity_type"]))
+        grid = None
+        if eid is not None:
+            grid = lives[r["entity_type"]].get(eid)
+            if r["says"] == "registered":
+                grid = registered.get(eid) or grid
+        truth = r["grid_code"]
+        for row in (r["stream"], "all", *(["separated"] if r["entity_uid"] in separated and r["entity_type"] == "person"
+                                           else [])):
+            c = report.setdefault(row, Counter())
+            c["records"] += 1
+            held = (r["source"], r["stream"], r["source_key"]) not in quarantined
+            c["held"] += held
+            c["linked"] += eid is not None
+            c["group"] += held and grid == truth
+            c["village"] += held and grid is not None and grid[:12] == truth[:12]
+    return {row: {**c, "group_accuracy": c["group"] / max(1, c["held"]),
+                  "village_accuracy": c["village"] / max(1, c["held"]),
+                  "group_accuracy_all": c["group"] / c["records"], "village_accuracy_all": c["village"] / c["records"]}
+            for row, c in sorted(report.items(), key=lambda kv: (kv[0] in ("all", "separated"), kv[0]))}

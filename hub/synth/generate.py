@@ -16,6 +16,7 @@ from hub.synth.fire_safety import FireSafety
 from hub.synth.grids import build_grids, write_geojson
 from hub.synth.organisations import add_floating, build_organisations
 from hub.synth.public_security import PublicSecurity
+from hub.synth.separated import separate, write_record_places
 from hub.synth.truth import Truth
 from hub.synth.world import World
 
@@ -93,10 +94,12 @@ def generate(out: Path, *, seed: int = 7, residents: int = 20000, townships: int
     build_organisations(world, stream("organisations"))
     floating = max(10, residents * 8 // 100)
     add_floating(world, stream("floating"), floating)
+    separate(world, stream("separated"))
 
     civil = CivilAffairs(world, out, stream("civil-affairs"), profile, truth, days)
     fire = FireSafety(world, out, stream("fire-safety"), profile, truth, days)
-    police = PublicSecurity(world, out, stream("public-security"), profile, truth)
+    police = PublicSecurity(world, out, stream("public-security"), profile, truth,
+                            separated_rng=stream("public-security-separated"))
     disputes = DisputeMediation(world, out, stream("dispute-mediation"), profile, truth, days)
     life = stream("changes")
     for day in range(days + 1):
@@ -109,7 +112,7 @@ def generate(out: Path, *, seed: int = 7, residents: int = 20000, townships: int
     n_hu, n_ry = population.write(world, out, population_url, stream("population"), profile, truth, days)
 
     for p in world.persons:
-        truth.grid("person", p.uid, p.building.grid.code)
+        truth.grid("person", p.uid, (p.residence or p.building).grid.code)  # where they live
     for h in world.households:
         truth.grid("household", h.uid, h.group.code)
     for b in world.buildings:
@@ -121,6 +124,7 @@ def generate(out: Path, *, seed: int = 7, residents: int = 20000, townships: int
                    "floating_persons": sum(p.floating for p in world.persons),
                    "registered_persons": sum(p.ryid is not None for p in world.persons)}
     truth.write(out, days)
+    write_record_places(out, world, truth)
     url = population_url or "sqlite:///population.db"
     (out / "hub.yaml").write_text(HUB_YAML.format(population_url=url), encoding="utf-8")
     return SynthSummary(

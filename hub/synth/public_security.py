@@ -31,8 +31,12 @@ EMPLOYER_IN_VILLAGE, EMPLOYER_IN_TOWNSHIP = 0.7, 0.92  # cumulative: the rest wo
 
 
 class PublicSecurity:
-    def __init__(self, world: World, out: Path, rng: random.Random, p: nz.NoiseProfile, truth: Truth) -> None:
+    def __init__(self, world: World, out: Path, rng: random.Random, p: nz.NoiseProfile, truth: Truth,
+                 separated_rng: random.Random | None = None) -> None:
         self.world, self.rng, self.p, self.truth = world, rng, p, truth
+        # people of the county living away from home (人户分离) draw from their own stream, so adding them
+        # leaves every other record as it was
+        self.separated_rng = separated_rng or random.Random(0)
         self.dir = out / SOURCE
         self.known = {g.code for g in world.grids}
         self.employers = [o for o in world.organisations if o.authority in ("91", "92") or o.category == SMALL]
@@ -46,16 +50,18 @@ class PublicSecurity:
         self.incidents: list[dict] = []
         self.fp_ids: dict[str, str] = {}
 
-    def _grid(self, stream: str, key: str, code: str) -> str | None:
-        r = self.rng.random()
+    def _grid(self, stream: str, key: str, code: str, rng: random.Random | None = None) -> str | None:
+        r = (rng or self.rng).random()
         if r < self.p.grid_code_unknown:
             self.truth.fault(SOURCE, stream, key, "grid_code_unknown", "gridCode not in the registry")
             self.truth.quarantined(SOURCE, stream, key, "grid_code_unknown")
             return code[:12] + "9" + code[13:]
         return None if r > 1 - self.p.grid_blank / 5 else code
 
-    def _floating(self, person: Person) -> dict:
-        rng, t = self.rng, self.truth
+    def _floating(self, person: Person, rng: random.Random | None = None) -> dict:
+        """A migrant where they live, or a person of the county where they live away from home."""
+        rng, t = rng or self.rng, self.truth
+        home = person.residence or person.building
         key = self.fp_ids.setdefault(person.uid, f"FP{len(self.fp_ids) + 1:08d}")
         s = self.static.get(key)
         if s is None:
@@ -64,28 +70,28 @@ class PublicSecurity:
             t.faults_of(SOURCE, "floating-persons", key, idw)
             t.faults_of(SOURCE, "floating-persons", key, name)
             t.entity(SOURCE, "floating-persons", key, "person", person.uid)
-            employer = self._employer(person) if self.employers and rng.random() < 0.7 else None
+            employer = self._employer(home, rng) if self.employers and rng.random() < 0.7 else None
             if employer is not None:
                 t.entity(SOURCE, "floating-persons", f"{key}#employer", "organization", employer.uid)
             registered = person.changed.date()
             s = self.static[key] = {
                 "id": key, "name": name.text, "idNo": idw.text, "gender": "M" if person.sex == "1" else "F",
                 "birthDate": person.birth.isoformat(), "nativePlace": PROVINCE_OF.get(person.native, ""),
-                "address": f"{person.building.address}{rng.randrange(1, 30)}室",
-                "gridCode": self._grid("floating-persons", key, person.building.grid.code),
+                "address": f"{home.address}{rng.randrange(1, 30)}室",
+                "gridCode": self._grid("floating-persons", key, home.grid.code, rng),
                 "registeredAt": registered.isoformat(),
                 "permitExpiry": (registered + dt.timedelta(days=365 * rng.choice([1, 2, 3]))).isoformat(),
                 "employer": employer.name if employer else None, "phone": person.phone,
             }
         return dict(s, status="active" if person.status == "active" else "left", updatedAt=iso(person.changed))
 
-    def _employer(self, person: Person):  # type: ignore[no-untyped-def]
+    def _employer(self, home, rng: random.Random):  # type: ignore[no-untyped-def]
         """Migrants mostly work where they live: their village, else their township, rarely farther."""
-        village = self.world.village_of[person.building.grid.code]
-        r = self.rng.random()
+        village = self.world.village_of[home.grid.code]
+        r = rng.random()
         near = self.employers_in.get(village.code) if r < EMPLOYER_IN_VILLAGE else \
             self.employers_in.get(village.parent or "") if r < EMPLOYER_IN_TOWNSHIP else None
-        return self.rng.choice(near or self.employers)
+        return rng.choice(near or self.employers)
 
     def _special(self, person: Person, since: dt.date, updated: dt.datetime, status: str = "active") -> dict:
         key = f"SP{len(self.special) + 1:07d}"
@@ -121,6 +127,9 @@ class PublicSecurity:
             for person in self.world.persons:
                 if person.floating:
                     out["floating-persons"].append(self._floating(person))
+            for person in self.world.persons:
+                if person.residence is not None:
+                    out["floating-persons"].append(self._floating(person, self.separated_rng))
             residents = [x for x in self.world.persons if x.ryid is not None and x.status == "active"
                          and 18 <= x.age_on(DAY0) <= 70]
             for person in rng.sample(residents, min(len(residents), max(3, len(residents) * 3 // 1000))):
@@ -137,6 +146,9 @@ class PublicSecurity:
         else:
             for person in changes.arrivals + changes.departures:
                 out["floating-persons"].append(self._floating(person))
+            for person in changes.deaths + changes.moved_out:  # 人户分离 people who die or move out have left
+                if person.residence is not None and person.uid in self.fp_ids:
+                    out["floating-persons"].append(self._floating(person, self.separated_rng))
             when = lambda: stamp(day, office_second(rng))  # noqa: E731
             by_uid = {rec["_uid"]: rec for rec in self.special.values()}
             for person in changes.deaths + changes.moved_out:

@@ -50,6 +50,7 @@ class Person:
     native: str = ""
     changed: dt.datetime = dt.datetime(2015, 1, 1)
     xzz: str | None = None
+    residence: Building | None = field(default=None, repr=False)  # 人户分离: living away from the registered home
 
     def age_on(self, d: dt.date) -> int:
         return d.year - self.birth.year - ((d.month, d.day) < (self.birth.month, self.birth.day))

@@ -60,6 +60,18 @@ def test_grid_assignment_matches_the_truth(county) -> None:  # type: ignore[no-u
         assert report[etype]["accuracy"] >= 0.98, report[etype]
 
 
+def test_each_record_places_its_entity_where_it_says(county) -> None:  # type: ignore[no-untyped-def]
+    """Registry and roster records: where the person is registered; floating-persons: where they live."""
+    ctx, out, _ = county
+    report = _helpers().record_accuracy(ctx, out)
+    assert report["all"]["group_accuracy"] >= 0.99, report["all"]
+    assert report["all"]["village_accuracy"] >= 0.99, report["all"]
+    # people of the county registered in one village and living in another are in both, each as such
+    separated = report["separated"]
+    assert separated["held"] >= 20 and separated["group_accuracy"] >= 0.98, separated
+    assert report["floating-persons"]["group_accuracy"] >= 0.98, report["floating-persons"]
+
+
 def test_every_event_record_becomes_an_event(county) -> None:  # type: ignore[no-untyped-def]
     ctx, _, counts = county
     with transaction(ctx.db_url) as s:

@@ -80,6 +80,11 @@ def _rank(m: Mention, order: list[str]) -> int:
     return len(order)
 
 
+def _loose_tie(m: Mention, attr: str) -> int:
+    """A person the registry holds in two households: the one naming a family tie (not 99 其他) is home."""
+    return int(attr in ("household", "relation_to_head") and str(m.attrs.get("relation_to_head") or "") == "99")
+
+
 def by_recency(mentions: Sequence[Mention]) -> list[Mention]:
     """Live mentions, most recent first (arrival order breaks ties): survive() expects this order."""
     live = [m for m in mentions if not m.deleted] or list(mentions)
@@ -106,7 +111,8 @@ def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str],
             if rule == "most_recent":
                 chosen = (m, v)
                 break
-            key = (_rank(m, rule), 0 if mention_status(m) in (None, "active") else 1)  # type: ignore[arg-type]
+            key = (_rank(m, rule), 0 if mention_status(m) in (None, "active") else 1,  # type: ignore[arg-type]
+                   _loose_tie(m, attr))
             if best is None or key < best:
                 best, chosen = key, (m, v)
     if chosen is None:
