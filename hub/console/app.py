@@ -41,7 +41,7 @@ PREFIX = "/console"
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     state = console_of(request)
     user = getattr(request.state, "user", None)
-    base = {"user": user, "role_name": ROLE_NAMES.get(user.role, "") if user else "", "prefix": PREFIX,
+    base = {"user": user, "assessment_available": state.assessment, "ledger_available": state.ledger, "role_name": ROLE_NAMES.get(user.role, "") if user else "", "prefix": PREFIX,
             "now": beijing_now().strftime("%Y-%m-%d %H:%M"), "partial": request.headers.get("hx-request") == "true"}
     return state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
@@ -88,7 +88,10 @@ def create_console(ctx: HubContext, sessions: sessionmaker[Session]) -> FastAPI:
     templates.env.filters["dt"] = local_time
     templates.env.globals["sparkline"] = sparkline
     app = FastAPI(title="gridhub console", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.console = ConsoleState(ctx=ctx, sessions=sessions, templates=templates, config=ctx.config.console)
+    from hub.console.pages.assessment import available
+
+    app.state.console = ConsoleState(ctx=ctx, sessions=sessions, templates=templates, config=ctx.config.console,
+                                     assessment=available(), ledger=available("hub.township.ledger"))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(SecurityHeaders, csp=_csp(ctx.config.console.tile_url))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,7 +38,8 @@ class ConsoleState:
     sessions: sessionmaker[Session]
     templates: Jinja2Templates
     config: ConsoleConfig
-    grid_names: dict[str, str] = field(default_factory=dict)
+    assessment: bool = False  # the assessment page is there (hub.township installed)
+    ledger: bool = False  # and the printable ledger
 
     @property
     def vault(self) -> Vault:

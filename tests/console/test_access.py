@@ -7,14 +7,14 @@ import re
 
 from sqlalchemy import select
 
-from hub.db.models import AuditEntry, Building, Event, GridCell, QuarantinedRow
+from hub.db.models import AuditEntry, Building, Event, GridCell, Person, QuarantinedRow
 from hub.db.session import transaction
 
 # every console URL that reads data; {grid} is filled with a grid inside / outside the grid user's subtree
 GRID_URLS = ["/console/map?grid={grid}", "/console/map/data?grid={grid}", "/console/grids/{grid}",
              "/console/grids/{grid}?tab=care", "/console/grids/{grid}?tab=buildings", "/console/grids/{grid}?tab=children",
              "/console/events?grid={grid}", "/console/map?grid={grid}&figure=events_open",
-             "/console/map/data?grid={grid}&figure=elderly_alone"]
+             "/console/map/data?grid={grid}&figure=elderly_alone", "/console/grids/{grid}/ledger.xlsx"]
 STEWARD_URLS = ["/console/overview", "/console/quarantine", "/console/quarantine/{qid}", "/console/review",
                 "/console/review/{rid}", "/console/quality"]
 HOST = re.compile(r"""(?:src|href|action|url)\s*[=(]\s*["']?(?:https?:)?//([^/"'\s)]+)""", re.I)
@@ -51,7 +51,8 @@ def test_grid_user_reaches_only_their_subtree(served) -> None:  # type: ignore[n
         if r.status_code != 403:
             failures.append(f"{template}: {r.status_code}, expected 403")
     # lists without a grid are cut to the user's subtree
-    for path in ("/console/map", "/console/map/data", "/console/events", "/console/map/data?figure=events_open"):
+    for path in ("/console/map", "/console/map/data", "/console/events", "/console/map/data?figure=events_open",
+                 "/console/assessment", "/console/assessment?period=2026Q3"):
         r = client.get(path)
         codes = set(re.findall(r"\b\d{12}(?:\d{3})?\b", r.text))
         outside = {c for c in codes if not c.startswith(county.village) and not county.village.startswith(c)}
@@ -130,8 +131,9 @@ def test_no_page_names_an_outside_host(served) -> None:  # type: ignore[no-untyp
     with transaction(served.county.ctx.db_url) as s:
         building = s.scalar(select(Building.grid_code).where(Building.grid_code.is_not(None)).limit(1))
         event_grid = s.scalar(select(Event.grid_code).where(Event.grid_code.is_not(None)).limit(1))
-    pages = [p.format(**ids) for p in STEWARD_URLS] + [u.format(grid=g) for u in GRID_URLS for g in (building, event_grid)]
-    pages += ["/console/login", "/console/map", "/console/events", "/docs"]
+    pages = [p.format(**ids) for p in STEWARD_URLS] + [u.format(grid=g) for u in GRID_URLS for g in (building, event_grid)
+                                                       if not u.endswith(".xlsx")]
+    pages += ["/console/login", "/console/map", "/console/events", "/console/assessment", "/docs"]
     found = {}
     for path in pages:
         r = steward.get(path)
@@ -147,3 +149,27 @@ def test_no_page_names_an_outside_host(served) -> None:  # type: ignore[no-untyp
     assert not found, found
     csp = steward.get("/console/overview").headers["content-security-policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp
+
+
+def test_ledger_download_is_masked_for_grid_users_and_audited(served) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import openpyxl
+
+    village = served.county.village
+    r = served.login("grid").get(f"/console/grids/{village}/ledger.xlsx")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
+    cells = " ".join(str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if c)
+    with transaction(served.county.ctx.db_url) as s:
+        tokens = s.scalars(select(Person.citizen_id_enc).where(Person.grid_code.like(f"{village}%"),
+                                                               Person.citizen_id_enc.is_not(None)))
+        clear = {served.county.ctx.vault.decrypt(t) for t in tokens}
+    assert clear and not {c for c in clear if c and c in cells}  # no clear citizen ID for a grid user
+    assert re.search(r"\b\d{6}\*{8}\d{3}[\dX]\b", cells)  # masked ones instead
+    assert served.login("viewer").get(f"/console/grids/{village}/ledger.xlsx").status_code == 403
+    served.flush_audit()
+    with transaction(served.county.ctx.db_url) as s:
+        row = s.scalar(select(AuditEntry).where(AuditEntry.path == f"/console/grids/{village}/ledger.xlsx",
+                                                AuditEntry.user_name == "grid"))
+    assert row is not None and row.person_ids

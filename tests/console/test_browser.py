@@ -125,7 +125,7 @@ def test_every_page_and_docs_ask_only_loopback(steward, served) -> None:  # type
     village = served.county.village
     for path in ("/console/overview", "/console/quality", "/console/quarantine", "/console/review",
                  "/console/map", f"/console/map?grid={served.county.township}&figure=events_open",
-                 f"/console/grids/{village}", f"/console/grids/{village}?tab=care", "/console/events"):
+                 f"/console/grids/{village}", f"/console/grids/{village}?tab=care", "/console/events", "/console/assessment"):
         page.goto(path)
         page.wait_for_load_state("networkidle")
         assert page.locator("main h1").count() + page.locator("main .title-block").count() >= 1, path

@@ -4,6 +4,7 @@ reason was noted (注明原因); filters by grid, kind and remit."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -16,7 +17,7 @@ from hub.console.deps import SessionDep, UserDep
 from hub.console.display import Paging, beijing_today, page_url
 from hub.console.pages.grids import visible_cell
 from hub.db.models import Event, GridCell
-from hub.events.calendar import working_days_between
+from hub.events.calendar import is_working_day
 from hub.events.deadlines import CLOSED_STATUSES
 
 router = APIRouter()
@@ -26,11 +27,20 @@ STATUS_NAMES = {"open": "待处理", "accepted": "已受理", "assigned": "已�
                 "transferred": "已移交", "overdue": "逾期"}
 
 
+@lru_cache(maxsize=8192)
+def _working(day: dt.date) -> bool:
+    """One day of the official calendar (a date's status never changes while the hub runs)."""
+    return is_working_day(day)
+
+
 def days_left(today: dt.date, due: dt.date | None) -> int | None:
-    """Working days until the due date (negative: working days past it)."""
+    """Working days until the due date (negative: working days past it), counted as
+    ``working_days_between`` counts them: the days in (earlier, later]."""
     if due is None:
         return None
-    return working_days_between(today, due) if due >= today else -working_days_between(due, today)
+    lo, hi = sorted((today, due))
+    n = sum(_working(lo + dt.timedelta(days=i)) for i in range(1, (hi - lo).days + 1))
+    return n if due >= today else -n
 
 
 def reason_noted(e: Event) -> bool:
