@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.resolve.address import building_key, group_number
+from hub.resolve.address import building_key, group_number, normalize_address
 from hub.resolve.gridindex import GridIndex
 
 UNKNOWN_VILLAGE = "?"
@@ -98,29 +98,47 @@ def explicit_code(index: GridIndex, *codes: Any) -> str | None:
 
 
 def household_code(index: GridIndex, data: dict[str, Any]) -> str | None:
+    """村居代码 + 组号; the 组号 as clerks type it: ``3``, ``003``, ``三``, ``3组``, ``第三村民小组``."""
     village, group = data.get("village_code"), data.get("group_no")
-    if village and group not in (None, ""):
-        try:
-            return explicit_code(index, f"{village}{int(str(group)):03d}")
-        except ValueError:
-            return None
-    return None
+    if not village or group in (None, ""):
+        return None
+    number = group_number(normalize_address(f"{group}组") or "")
+    return explicit_code(index, f"{village}{number:03d}") if number is not None and number < 1000 else None
+
+
+def finer(index: GridIndex, code: str | None, other: str | None) -> str | None:
+    """``other`` when it is a group inside the village or township ``code`` names (or ``code`` is None)."""
+    if code is None:
+        return other
+    if other and index.level(other) == 3 and (index.level(code) or 3) < 3 \
+            and other.startswith(code[:9] if index.level(code) == 1 else code):
+        return other
+    return code
 
 
 def place_building(index: GridIndex, ev: Evidence) -> Placement:
     """Codes and points from another village than the building's own are a clerk's slip: not counted."""
-    codes = [(code, n) for code, n in ev.codes.items() if ev.village is None or index.village_of(code) == ev.village]
-    if codes:
-        code = sorted(codes, key=lambda kv: (-kv[1], kv[0]))[0][0]
-        return Placement(code, "code")
-    for lon, lat in ev.points:
+    codes = [(code, n) for code, n in ev.codes.items() if ev.village is None or index.village_of(code) == ev.village
+             or (index.level(code) == 1 and ev.village.startswith(code[:9]))]
+    groups = [(code, n) for code, n in codes if index.level(code) == 3]
+    if groups:
+        return Placement(sorted(groups, key=lambda kv: (-kv[1], kv[0]))[0][0], "code")
+    coarse = sorted(codes, key=lambda kv: (-index.level(kv[0]), -kv[1], kv[0]))[0][0] if codes else None
+    village = ev.village or index.village_of(coarse)
+
+    def fits(group: str) -> bool:
+        return (village is None or index.village_of(group) == village) and finer(index, coarse, group) == group
+
+    for lon, lat in ev.points:  # a code naming only the village (or township): the point says the group
         hit = index.locate(lon, lat)
-        if hit is not None and (ev.village is None or index.village_of(hit.code) == ev.village):
+        if hit is not None and fits(hit.code):
             return Placement(hit.code, hit.method, hit.lon, hit.lat)
-    if ev.village is None:
-        return UNPLACED
-    group = index.group(ev.village, group_number(ev.house))
-    return Placement(group, "address") if group else Placement(ev.village, "village_name")
+    group = index.group(village, group_number(ev.house)) if village else None
+    if group and fits(group):
+        return Placement(group, "address")
+    if coarse:
+        return Placement(coarse, "code")
+    return Placement(village, "village_name") if village else UNPLACED
 
 
 def place_by_address(index: GridIndex, key: str | None, villages: Counter[str] | None = None) -> Placement:

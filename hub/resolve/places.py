@@ -39,6 +39,7 @@ from hub.resolve.placement import (
     building_id,
     display_address,
     explicit_code,
+    finer,
     household_code,
     locus,
     nearest_registered,
@@ -257,7 +258,7 @@ class Placer:
             if stream != "floating-persons" or str(data.get("status") or "active") != "active":
                 continue
             bid, place = self._building(self.keys.get(("ps", source, stream, key)))
-            grid = explicit_code(self.index, data.get("grid_code")) or place.grid_code
+            grid = finer(self.index, explicit_code(self.index, data.get("grid_code")), place.grid_code)
             if grid:
                 out.append(Sighting(stamp(data.get("updated_at")), grid, bid, FLOATING, source, stream, key))
         if current is not None:
@@ -371,16 +372,16 @@ class Placer:
         for oid, row in existing.items():
             units = units_of.get(oid, [])
             code, method = explicit_code(index, *(u.get("grid_code") for u in units)), "code"
-            if code is None:
+            if code is None or index.level(code) != 3:  # none, or only the village: a point may say the group
                 for lon, lat in [(u.get("lon"), u.get("lat")) for u in units] + [(row["lon"], row["lat"])]:
-                    if (hit := index.locate(lon, lat)) is not None:
+                    if (hit := index.locate(lon, lat)) is not None and finer(index, code, hit.code) == hit.code:
                         code, method = hit.code, hit.method
                         break
             bid: str | None = None
             found = [self._building(k) for k in unit_keys.get(oid, [])] + [self._address(row["address"])]
             for abid, place in found:
                 bid = bid or abid
-                if code is None and place.grid_code:
+                if place.grid_code and place.grid_code != code and finer(index, code, place.grid_code) == place.grid_code:
                     code, method = place.grid_code, "building"
             if code is None and bid is None:
                 self._count("organization", "kept" if row["grid_code"] else None)

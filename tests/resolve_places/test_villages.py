@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from hub.db.models import Building, Household, Organization
+from hub.db.models import Building, Household, Organization, Person
 from hub.db.session import transaction
 from hub.resolve.placement import building_id
 from hub.resolve.places import place_entities
@@ -56,3 +56,30 @@ def test_two_villages_with_a_12hao_are_two_buildings(tmp_path: Path, town) -> No
     assert all(len(v) == 1 for v in villages_of.values()), villages_of
     assert all(buildings[bid].village_code in v for bid, v in villages_of.items())
     assert buildings[hh["HC"][1]].address == "唐山镇东村1组12号"
+
+
+def test_a_village_code_and_a_group_however_written(tmp_path: Path, town) -> None:  # type: ignore[no-untyped-def]
+    """组号 typed as 二 / 第二村民小组 / 02; a code naming only the village is refined by the point or address."""
+    ctx = town.make_context(tmp_path)
+    st = town.Store(ctx)
+    st.household("H1", "20100021", "唐山镇东村21号", village=EAST, group="二")
+    st.household("H2", "20100022", "唐山镇东村22号", village=EAST, group="第二村民小组")
+    st.household("H3", "20100023", "唐山镇东村23号", village=EAST, group="02")
+    st.household("H4", "20100024", "唐山镇东村24号", village=EAST, group="九十九")  # no such group: the village
+    # a unit whose 所属网格 names only the village, with a point in group 002
+    st.org("O1", "DW1", grid_code=EAST, lon=118.07, lat=39.05, address="唐山镇东村工业街1号")
+    # a floating person whose gridCode names only the community; the address says block 5 of group 002
+    st.household("H5", "00100005", "唐山镇幸福里社区5号楼1单元1室", village=COMM, group="002")
+    st.person("P1", floating=True)
+    st.record("public-security", "floating-persons", "FP1", grid_code=COMM, status="active",
+              address="唐山镇幸福里社区5号楼3室", updated_at="2026-11-01 10:00:00")
+    st.link("public-security", "floating-persons", "FP1", "person", "P1")
+    st.commit()
+    place_entities(ctx)
+    with transaction(ctx.db_url) as s:
+        hh = {r.id: r.grid_code for r in s.scalars(select(Household))}
+        org = s.get(Organization, "O1").grid_code
+        person = s.get(Person, "P1").grid_code
+    assert hh == {"H1": EAST + "002", "H2": EAST + "002", "H3": EAST + "002", "H4": EAST, "H5": COMM + "002"}
+    assert org == EAST + "002"
+    assert person == COMM + "002"
