@@ -80,3 +80,34 @@ def test_years_beyond_the_calendar_fall_back_to_weekdays_and_say_so(caplog: pyte
 def test_working_days_between_counts_the_used_days() -> None:
     assert working_days_between(D(2026, 9, 30), D(2026, 10, 10)) == 3
     assert working_days_between(D(2026, 10, 10), D(2026, 10, 1)) == 0
+
+
+def test_county_schedule_wins_and_unknown_years_are_provisional(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    from hub.events.calendar import WorkCalendar, read_schedule
+
+    path = tmp_path / "2099.yaml"
+    path.write_text("year: 2099\nholidays:\n  - {name: 元旦, from: 2099-01-01, to: 2099-01-03}\nworkdays: [2099-01-10]\n",
+                    encoding="utf-8")
+    county = WorkCalendar.with_schedules(read_schedule(path))
+    # Wed 31 Dec 2098 (guessed) + 1 working day: Thu 1 Jan 2099 is the county's holiday -> Mon 5 Jan
+    assert county.add_working_days(D(2099, 1, 2), 1) == D(2099, 1, 5)  # Fri 2 Jan off, Sat-Sun off
+    assert county.is_working_day(D(2099, 1, 10)) and D(2099, 1, 10).weekday() == 5  # a make-up Saturday
+    assert not county.provisional(D(2099, 1, 2), D(2099, 1, 5))
+    with caplog.at_level(logging.WARNING):
+        state = assess("dispute", "village", D(2098, 12, 30), "accepted", today=D(2099, 1, 2), calendar=county)
+    assert state.provisional  # 2098 is known to nobody: the days counted in it were guessed
+    assert any("PROVISIONAL" in r.message and "2098" in r.message for r in caplog.records)
+    assert not assess("dispute", "village", D(2026, 9, 30), "accepted", today=D(2026, 10, 1)).provisional
+
+
+def test_a_bad_schedule_names_the_file_and_the_entry(tmp_path) -> None:
+    from hub.errors import ConfigError
+    from hub.events.calendar import read_schedule
+
+    path = tmp_path / "cal.yaml"
+    path.write_text("year: 2027\nholidays: [2026-12-31]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"cal.yaml entry 1: 2026-12-31 is not in 2027"):
+        read_schedule(path)
+    path.write_text("- year: 2027\n  holidays: [2027-01-01]\n  workdays: [2027-01-01]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="both a holiday and a working day"):
+        read_schedule(path)

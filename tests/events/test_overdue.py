@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +80,17 @@ def test_hazard_overdue_after_its_rectification_deadline(ctx: HubContext) -> Non
     assert not state(ctx)["E-h"][1]
     mark_overdue(ctx, D(2026, 10, 31))
     assert state(ctx)["E-h"][1]
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime (Debian package) is not installed")
+def test_a_utc_server_just_after_beijing_midnight_marks_overdue_on_beijings_day(ctx: HubContext, tmp_path: Path) -> None:
+    """16:30 UTC on Saturday 10 October is 00:30 on Sunday the 11th in Beijing: the village case due on the
+    10th is overdue now, not a day later (the daily pass takes no date: "today" is its own reading)."""
+    code = ("from hub.context import HubContext; from hub.events.overdue import mark_overdue; "
+            f"print(mark_overdue(HubContext.from_config({str(tmp_path / 'hub.yaml')!r}))['overdue'])")
+    out = subprocess.run(["faketime", "2026-10-10 16:30:00", sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "TZ": "UTC"}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    s = state(ctx)
+    assert s["E-v"] == (D(2026, 10, 10), True, False)  # on the server's own (UTC) date it was not yet late
+    assert not s["E-t"][1]
