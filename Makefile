@@ -9,14 +9,14 @@ STAMP  := $(VENV)/.installed
 PLUGIN_PROJECTS := $(wildcard plugins/hub-*/pyproject.toml)
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(PLUGIN_PROJECTS))
 
-.PHONY: install system-deps test test-fast lint demo bench clean
+.PHONY: install system-deps test test-fast lint demo bench screenshots clean
 
 install: $(STAMP)
 
 # Debian packages the tests drive for real: a browser for the console, LibreOffice and poppler for
 # what is printed, and a CJK font (without one, screenshots and PDFs show boxes). Installed only
 # when missing; needs root (CI and the sessions run as root).
-SYSTEM_PACKAGES := chromium chromium-driver libreoffice-calc-nogui poppler-utils fonts-wqy-microhei
+SYSTEM_PACKAGES := chromium chromium-driver libreoffice-calc-nogui poppler-utils fonts-wqy-microhei faketime
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -42,6 +42,11 @@ test-fast: install
 
 demo: install
 	$(BIN)/hub demo
+
+# The console's main pages as PNG (docs/screenshots/, shown in the README): a small synthetic county,
+# served over loopback, photographed by the system chromium.
+screenshots: install system-deps
+	$(BIN)/python tests/console/screenshots.py docs/screenshots
 
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -20,7 +20,8 @@ FIGURES = {"residents": "常住人口", "households": "户数", "events_open": "
            "elderly_alone": "独居老人", "care": "关爱对象", "key_units": "消防重点单位"}
 CARE_TAGS = ("elderly_alone", "min_allowance", "extreme_poverty", "disabled", "aged_80")
 TAG_NAMES = {"elderly": "60岁以上老人", "elderly_alone": "独居老人", "min_allowance": "低保", "extreme_poverty": "特困供养",
-             "disabled": "残疾人", "aged_80": "高龄老人", "special_population": "特殊人群", "floating": "流动人口"}
+             "disabled": "残疾人", "aged_80": "高龄老人", "special_population": "特殊人群", "floating": "流动人口", "minor": "未成年人", "lives_alone": "独居",
+             "unrectified_hazard_in_building": "所在房屋有未整改隐患"}
 PREFIX_OF_LEVEL = {1: 9, 2: 12, 3: 15}
 
 

@@ -48,7 +48,18 @@ def row(request: Request, row_id: int, user: StewardDep) -> HTMLResponse:
     except HubError:
         raise Refused(404, f"没有编号为 {row_id} 的隔离行") from None
     flagged = {str(r.get("column")) for r in entry["reasons"] or [] if isinstance(r, dict) and r.get("column")}
+    flagged |= _raw_names(request, entry["source"], entry["stream"], flagged)
     return render(request, "quarantine_row.html", entry=entry, flagged=flagged, title=f"隔离行 {row_id}")
+
+
+def _raw_names(request: Request, source: str, stream: str, canonical: set[str]) -> set[str]:
+    """The source's own column names for the canonical ones a reason names (``citizen_id`` is ``sfzh``)."""
+    ctx = console_of(request).ctx
+    try:
+        contract = ctx.contracts.get(ctx.connector_name(source), stream)
+    except Exception:  # a source no longer configured: the canonical names are all there is
+        return set()
+    return {c.raw for c in contract.columns if c.name in canonical}
 
 
 def _ids(form: dict) -> list[int]:  # type: ignore[type-arg]
