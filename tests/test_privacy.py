@@ -66,3 +66,29 @@ def test_each_encryption_is_fresh() -> None:
     """Equal values encrypt differently: ciphertexts do not reveal which people share a phone."""
     vault = Vault("k1")
     assert len({vault.encrypt("13812345678") for _ in range(50)}) == 50
+
+
+def test_sm4_tokens_are_the_same_whether_made_by_gmssl_or_openssl() -> None:
+    """The pure-Python reference (gmssl) and OpenSSL's SM4/SM3 read each other's tokens; tampering fails."""
+    import hashlib as _hashlib
+
+    from hub.privacy.ciphers import CipherError, Sm4Sm3, openssl_has_sm
+
+    root = _hashlib.sha256(b"k1").digest()
+    reference = Sm4Sm3(root, engine="gmssl")
+    engines = [reference] + ([Sm4Sm3(root, engine="openssl")] if openssl_has_sm() else [])
+    for maker in engines:
+        for reader in engines:
+            for value in (b"110105194912310021", b"", b"x" * 16, "社区矫正".encode()):
+                assert reader.open(maker.seal(value)) == value
+    token = reference.seal(b"13812345678")
+    blob = bytearray(base64.urlsafe_b64decode(token[2:]))
+    blob[20] ^= 1
+    with pytest.raises(CipherError):
+        engines[-1].open("3." + base64.urlsafe_b64encode(bytes(blob)).decode())
+    vault = Vault("k1", cipher="sm4")
+    sealed = vault.encrypt("110105194912310021")
+    assert sealed and sealed.startswith("3.") and vault.decrypt(sealed) == "110105194912310021"
+    assert Vault("k1").decrypt(sealed) == "110105194912310021"  # an AES-configured install reads SM4 tokens
+    with pytest.raises(ConfigError, match="secret key does not match"):
+        Vault("k2", cipher="sm4").decrypt(sealed)
