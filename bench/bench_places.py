@@ -5,7 +5,9 @@
 Generates the county, syncs every installed source (resolve off), projects grids and links
 entities (the linking step's own cost is reported but is not this benchmark's subject), then times
 place_entities, project_events, derive_tags and mark_overdue on the full store and again as a
-no-change re-run; scores grid assignment against truth/grid_assignment.csv. Appends to
+no-change re-run; scores grid assignment against truth/grid_assignment.csv (per entity) and
+truth/record_places.csv (per record: the entity in the group and the village the record says,
+registration for registry and roster records, residence for floating-persons). Appends to
 bench/results/places.md.
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from places_county import build_county, grid_accuracy, sync_and_link  # noqa: E402
+from places_county import build_county, grid_accuracy, record_accuracy, sync_and_link  # noqa: E402
 
 from hub.events.overdue import mark_overdue  # noqa: E402
 from hub.resolve.events import project_events  # noqa: E402
@@ -63,6 +65,7 @@ def main() -> None:
                 "mark_overdue": timed(mark_overdue, ctx, TODAY),
             }
         score = grid_accuracy(ctx, args.out)
+        per_record = record_accuracy(ctx, args.out)
     finally:
         stop()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -92,6 +95,16 @@ def main() -> None:
                      f"{r['unassigned']:,} | {r['accuracy']:.4f} |")
     lines.append(f"| all | | {score['all']['reached']:,} | {score['all']['correct']:,} | | | "
                  f"{score['all']['accuracy']:.4f} |")
+    lines.append("\nPer record (each record's entity in the level-3 group / the village the record says; registry "
+                 "and roster records: where the person is registered, floating-persons: where they live; over the "
+                 "records the hub should hold, i.e. not quarantined by the truth; \"all records\" counts those too):\n")
+    lines.append("| records | total | held | linked | right group | right village | group | village | "
+                 "group (all records) |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row, r in per_record.items():
+        lines.append(f"| {row} | {r['records']:,} | {r['held']:,} | {r['linked']:,} | {r['group']:,} | "
+                     f"{r['village']:,} | {r['group_accuracy']:.4f} | {r['village_accuracy']:.4f} | "
+                     f"{r['group_accuracy_all']:.4f} |")
     methods = {k: v for k, v in full["place_entities"][1].items() if "_by_" in k}
     lines.append(f"\nPlacement rules used: `{json.dumps(methods, ensure_ascii=False)}`\n")
     text = "\n".join(lines) + "\n"

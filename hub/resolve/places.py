@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Text, delete, select, type_coerce, update
+from sqlalchemy import delete, select, update
 
 from hub.context import HubContext
 from hub.db.models import Building, EntityLink, GridCell, Household, Organization, Person, SourceRecord
@@ -45,8 +45,7 @@ from hub.resolve.placement import (
     nearest_registered,
     place_building,
 )
-from hub.resolve.residence import CURRENT_ADDRESS, FLOATING, REGISTERED, Sighting, residence_of, stamp
-from hub.resolve.store import decode_json
+from hub.resolve.residents import Residents
 from hub.resolve.upsert import (
     ChangeWriter,
     chunks,
@@ -60,7 +59,7 @@ from hub.resolve.upsert import (
 )
 
 
-class Placer:
+class Placer(Residents):
     """One pass over the store: collect evidence, decide every placement, write only what changed."""
 
     def __init__(self, ctx: HubContext, session: Any, index: GridIndex) -> None:
@@ -237,125 +236,6 @@ class Placer:
             desired[hid] = {"building_id": bid, "grid_code": code}
             out[hid] = (bid, code)
         self.writer.sync(Household, "household", existing, desired, create=False)
-        return out
-
-    def _current_addresses(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        """person id -> (现住址, its provenance) where the golden address comes from the population registry."""
-        population = set(sources_of(self.ctx, "population"))
-        out: dict[str, tuple[str, dict[str, Any]]] = {}
-        rows = self.session.connection().execute(select(Person.id, Person.address, Person.provenance)
-                                                 .where(Person.address.is_not(None)))
-        for pid, address, prov in rows:
-            entry = (prov or {}).get("address")
-            if isinstance(entry, dict) and entry.get("source") in population and entry.get("stream") == "persons":
-                out[pid] = (address, entry)
-        return out
-
-    def _sightings(self, pid: str, recs: list[tuple[str, str, str, dict[str, Any]]],
-                   current: tuple[str, dict[str, Any]] | None) -> list[Sighting]:
-        out = []
-        for source, stream, key, data in recs:
-            if stream != "floating-persons" or str(data.get("status") or "active") != "active":
-                continue
-            bid, place = self._building(self.keys.get(("ps", source, stream, key)))
-            grid = finer(self.index, explicit_code(self.index, data.get("grid_code")), place.grid_code)
-            if grid:
-                out.append(Sighting(stamp(data.get("updated_at")), grid, bid, FLOATING, source, stream, key))
-        if current is not None:
-            address, entry = current
-            bid, place = self._address(address)
-            if place.grid_code:
-                out.append(Sighting(stamp(entry.get("at")), place.grid_code, bid, CURRENT_ADDRESS,
-                                    str(entry.get("source")), "persons", str(entry.get("source_key"))))
-        return out
-
-    def persons(self, households: dict[str, tuple[str | None, str | None]]) -> None:
-        s, ctx, index = self.session, self.ctx, self.index
-        existing = fetch(s, [Person.id, Person.household_id, Person.address, Person.building_id, Person.grid_code,
-                             Person.registered_grid_code, Person.residence_basis])
-        ps_of: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
-        for source, stream, key, pid in linked(s, "person", sources_of(ctx, "public-security"),
-                                               ["floating-persons", "special-persons"]):
-            if (data := self.ps.get((source, stream, key))) is not None:
-                ps_of.setdefault(pid, []).append((source, stream, key, data))
-        village_of = self._civil_villages()
-        household_of = self._fallback_households({p for p, r in existing.items() if not r["household_id"]})
-        current = self._current_addresses()
-        desired = {}
-        for pid, row in existing.items():
-            hh = row["household_id"] or household_of.get(pid)
-            home = households.get(hh, (None, None)) if hh else (None, None)
-            recs = sorted(ps_of.get(pid, []), key=lambda r: r[1])  # floating-persons before special-persons
-            lives = residence_of((home[1], home[0]), self._sightings(pid, recs, current.get(pid)))
-            if lives is not None and lives.grid_code is not None:
-                method = "household" if lives.basis == {"rule": REGISTERED} else lives.basis["rule"]
-                bid, code, basis = lives.building_id, lives.grid_code, lives.basis
-            else:  # no household and no sighting: whatever else the records say
-                bid, code, method, basis = home[0], None, None, None
-                if (found := explicit_code(index, *(d.get("grid_code") for _, _, _, d in recs))):
-                    code, method = found, "code"
-                for address in [d.get("address") for _, _, _, d in recs] + [row["address"]]:
-                    abid, place = self._address(address)
-                    bid = bid or abid
-                    if code is None and place.grid_code:
-                        code, method = place.grid_code, "building" if abid else "village_name"
-                if code is None and (village := village_of.get(pid)):
-                    code, method = village, "village_name"
-                if code is not None:
-                    basis = {"rule": method}
-            if code is None and bid is None and home[0] is None:
-                self._count("person", "kept" if row["grid_code"] else None)
-                continue
-            self._count("person", method)
-            desired[pid] = {"building_id": bid, "grid_code": code, "registered_grid_code": home[1],
-                            "residence_basis": basis}
-        self.writer.sync(Person, "person", existing, desired, create=False)
-
-    def _civil_villages(self) -> dict[str, str]:
-        """person id -> the village a civil-affairs roster names for them (level 2)."""
-        sources = sources_of(self.ctx, "civil-affairs")
-        if not sources:
-            return {}
-        villages: dict[tuple[str, str, str], str] = {}
-        rows = self.session.connection().execute(
-            select(SourceRecord.source, SourceRecord.stream, SourceRecord.source_key,
-                   type_coerce(SourceRecord.data, Text))
-            .where(SourceRecord.source.in_(sources), SourceRecord.deleted.is_(False)))
-        for source, stream, key, text in rows:
-            data = decode_json(text)
-            code = self.index.village_named((data or {}).get("village"), (data or {}).get("township"))
-            if code:
-                villages[(source, stream, key)] = code
-        out: dict[str, str] = {}
-        for link in self.session.connection().execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key,
-                                                EntityLink.entity_id)
-                                         .where(EntityLink.entity_type == "person", EntityLink.source.in_(sources))):
-            if (code := villages.get(tuple(link[:3]))) is not None:
-                out.setdefault(link[3], code)
-        return out
-
-    def _fallback_households(self, persons: set[str]) -> dict[str, str]:
-        """For persons the linker left without a household: the household their population record names."""
-        if not persons:
-            return {}
-        sources = sources_of(self.ctx, "population")
-        wanted = {(src, key): pid for src, _, key, pid in linked(self.session, "person", sources, ["persons"])
-                  if pid in persons}
-        if not wanted:
-            return {}
-        by_no = {no: hid for hid, no in self.session.connection().execute(select(Household.id, Household.household_no))}
-        out: dict[str, str] = {}
-        for source in sources:
-            keys = sorted(k for s, k in wanted if s == source)
-            for batch in chunks(keys, 500):
-                rows = self.session.connection().execute(
-                    select(SourceRecord.source_key, SourceRecord.data).where(
-                        SourceRecord.source == source, SourceRecord.stream == "persons",
-                        SourceRecord.source_key.in_(batch), SourceRecord.deleted.is_(False)))
-                for key, data in rows:
-                    hid = by_no.get((data or {}).get("household_no") or "")
-                    if hid and data.get("relation_to_head") != "99":
-                        out.setdefault(wanted[(source, key)], hid)
         return out
 
     def organisations(self) -> None:
