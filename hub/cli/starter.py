@@ -14,11 +14,13 @@ database: sqlite:///var/hub.db  # the unified store: any SQLAlchemy URL, e.g. po
 landing: var/landing            # where the stages hand data over; raw extracts hold personal data (env HUB_LANDING overrides)
 landing_keep_days: 7            # run folders in the landing zone older than this many days are deleted
 secret_key_file: var/hub.key    # keys the blind index and encryption of IDs and phones: back it up (or set env HUB_SECRET_KEY)
+cipher: aes-gcm-siv             # display copies of IDs and phones: aes-gcm-siv, or sm4 (SM4 + SM3, 商用密码); `hub keys rotate-secret --cipher` moves a store
 
 api:                            # the read API that `hub serve` starts
   host: 127.0.0.1               # the interface it listens on (0.0.0.0: every interface)
   port: 8000                    # its TCP port
   rate_limit_per_minute: 600    # requests a key may make a minute before it gets 429
+  auth_failures_allowed: 10     # bad keys from one address in 10 minutes before it is locked out (429, doubling)
 
 sources:                        # one entry per department system; the name is yours, `connector` says which kind
   grid-registry:                # 网格管理中心: the grid tree and its shapes (sync it first: everything is placed in it)
