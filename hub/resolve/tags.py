@@ -44,6 +44,17 @@ from hub.resolve.upsert import (
     unchanged_since,
 )
 
+#: every person tag resolve derives, and what it means (README "Person tags"; the API refuses others)
+PERSON_TAGS: dict[str, str] = {
+    "elderly": "60 or older",
+    "elderly_alone": "60 or older and the only active member of the household, or 是否独居=是 on the 高龄老人 roster",
+    "minor": "under 18",
+    "disabled": "on the civil-affairs 残疾人 roster",
+    "min_allowance": "在保 on the civil-affairs 低保对象 roster",
+    "extreme_poverty": "在保 on the civil-affairs 特困供养 roster",
+    "floating": "an active public-security floating-population record",
+    "special_population": "an active public-security special-persons record (sensitive: needs read:sensitive)",
+}
 KEY_UNIT = "消防安全重点单位"
 MAJOR = "重大"
 SENSITIVE_TAGS = {"special_population"}

@@ -47,6 +47,7 @@ from hub.api.schemas.persons import (
 from hub.api.subtree import CodeRange
 from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
 from hub.privacy.sensitive import category_of
+from hub.resolve.tags import PERSON_TAGS
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 EntityId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -118,7 +119,7 @@ def _cursor_date(value: object) -> dt.date:
 def list_persons(
     request: Request, session: SessionDep, key: PeopleKey,
     grid: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$", description="the grid's whole subtree")] = None,
-    tag: Annotated[str | None, Query(max_length=32)] = None,
+    tag: Annotated[str | None, Query(max_length=32, description="one of: " + ", ".join(PERSON_TAGS))] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=50, description="exact name")] = None,
     age_min: Annotated[int | None, Query(ge=0, le=150)] = None,
     age_max: Annotated[int | None, Query(ge=0, le=150)] = None,
@@ -128,6 +129,8 @@ def list_persons(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Any:
+    if tag is not None and tag not in PERSON_TAGS:  # an empty page would read as "nobody has it"
+        raise ApiProblem(400, f"unknown tag {tag!r}; known tags: {', '.join(PERSON_TAGS)}", title="Unknown tag")
     day = today()
     filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max, "presence": presence}
     rng = visible_range(request, session, key, grid)
