@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from hub.cli.output import Column, print_table
 from hub.cli.state import hub_of
 
 console = Console()
@@ -48,16 +48,29 @@ def report(ctx: typer.Context, source: Annotated[str | None, typer.Argument(help
     if not rows:
         typer.echo("no successful runs yet")
         return
+    print_table([Column("source", keep=True), Column("stream", keep=True), Column("rows", justify="right"),
+                 Column("pass rate", justify="right"), Column("quarantined", justify="right"),
+                 Column("warnings", justify="right")],
+                [(r["source"], r["stream"], r["read"], _pct((r["read"] - r["quarantined"]) / r["read"]) if r["read"]
+                  else "-", r["quarantined"], r["warnings"]) for r in rows],
+                title="overview (latest run of each stream)")
     for r in rows:
-        table = Table("check", "passed", "failed", "pass rate", f"trend (last {len(r['runs'])} runs)",
-                      title=f"{r['source']} / {r['stream']}: read {r['read']}, quarantined {r['quarantined']}, "
-                            f"warnings {r['warnings']}")
-        for c in r["checks"]:
-            table.add_row(c["check"], str(c["passed"]), str(c["failed"]), _pct(c["pass_rate"]),
-                          " ".join(_pct(t) for t in c["trend"]))
-        console.print(table)
+        said = r.get("warning_messages") or []
+        for message in said:
+            typer.echo(f"warning in {r['source']}/{r['stream']}: {message}")
+        if r["warnings"] > len(said):
+            typer.echo(f"warning in {r['source']}/{r['stream']}: {r['warnings'] - len(said)} not recorded "
+                       "(a run from before warnings were kept)")
+    for r in rows:
+        typer.echo("")
+        print_table([Column("check", keep=True), Column("passed", justify="right"), Column("failed", justify="right"),
+                     Column("pass rate", justify="right"), f"trend (last {len(r['runs'])} runs)"],
+                    [(c["check"], c["passed"], c["failed"], _pct(c["pass_rate"]), " ".join(_pct(t) for t in c["trend"]))
+                     for c in r["checks"]],
+                    title=f"{r['source']} / {r['stream']}: read {r['read']}, quarantined {r['quarantined']}, "
+                          f"warnings {r['warnings']}")
         if r["open_quarantine"]:
-            console.print("open quarantine: " + ", ".join(f"{k} {v}" for k, v in sorted(r["open_quarantine"].items())))
+            typer.echo("open quarantine: " + ", ".join(f"{k} {v}" for k, v in sorted(r["open_quarantine"].items())))
 
 
 def docs(ctx: typer.Context) -> None:
@@ -83,12 +96,13 @@ def list_cmd(ctx: typer.Context, source: Annotated[str | None, typer.Option(help
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table("id", "run", "source", "stream", "source key", "scope", "column", "status", "reasons")
+    table = []
     for r in rows:
         reasons = "; ".join(f"{x['check']}({x.get('column') or '-'})" for x in r["reasons"] or [])
-        table.add_row(str(r["id"]), r["run_id"], r["source"], r["stream"], r["source_key"] or "-", r["scope"],
-                      r["column"] or "-", r["status"], reasons)
-    console.print(table)
+        table.append((r["id"], r["run_id"], r["source"], r["stream"], r["source_key"], r["scope"], r["column"],
+                      r["status"], reasons))
+    print_table([Column("id", keep=True), Column("run", keep=True), "source", "stream",
+                 Column("source key", keep=True), "scope", "column", "status", Column("reasons", keep=True)], table)
 
 
 def show(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")],
@@ -132,7 +146,7 @@ def replay_cmd(ctx: typer.Context, ids: Annotated[list[int] | None, typer.Argume
         for stream, c in run.streams.items():
             typer.echo(f"{src}/{stream}: run {run.run_id}: replayed {c['read']}, loaded {c['loaded']}, "
                        f"unchanged {c['unchanged']}, still quarantined {c['quarantined']}, "
-                       f"loaded with a field still withheld {c.get('withheld', 0)}")
+                       f"loaded with a field still withheld {run.withheld.get(stream, 0)}")
     if not info.runs:
         typer.echo("nothing to replay")
 

@@ -42,7 +42,7 @@ from hub.stages.validate import read_validate_info
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 20_000  # rows bound at a time: bounds the bound-parameter copy, not the transaction
-LEDGER_FIELDS = ("read", "loaded", "unchanged", "quarantined", "tombstoned", "withheld")
+LEDGER_FIELDS = ("read", "loaded", "unchanged", "quarantined", "tombstoned")
 QIDS = "_quarantine_ids"  # a replayed row's quarantine entries, as a JSON list
 
 
@@ -51,6 +51,7 @@ class LoadInfo:
     run_id: str
     source: str
     streams: dict[str, dict[str, int]] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)  # per stream: of loaded + unchanged, rows lacking a field
 
     @property
     def changed(self) -> int:
@@ -158,6 +159,7 @@ def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
             session.add(run)
         elif run.state == "success" and run.stage == "load":  # a retried task after a commit: no-op
             info.streams = {s.stream: {k: getattr(s, k) for k in LEDGER_FIELDS} for s in run.streams}
+            info.withheld = {s.stream: s.withheld for s in run.streams}
             return info
         run.streams.clear()
         session.flush()
@@ -169,11 +171,13 @@ def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
             check_stats = validated.streams[stream]
             ledger.checks = check_stats.checks
             ledger.warnings = len(check_stats.warnings)
+            ledger.warning_list = list(check_stats.warnings)
             run.streams.append(ledger)
             reconcile(ledger)
             if ext.state_after is not None:  # a quarantine replay reads no source: no state to commit
                 _commit_state(session, source, stream, ext.state_after, run_id)
             info.streams[stream] = {k: getattr(ledger, k) for k in LEDGER_FIELDS}
+            info.withheld[stream] = ledger.withheld
         for key in ("read", "loaded", "unchanged", "quarantined", "tombstoned", "warnings"):
             setattr(run, key, sum(getattr(s, key) for s in run.streams))
         run.state, run.stage, run.finished_at, run.error = "success", "load", utcnow(), None
