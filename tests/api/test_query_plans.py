@@ -19,6 +19,8 @@ FILTERED = [
     ("/persons", {"tag": "elderly"}), ("/persons", {"name": "{name}"}), ("/persons", {"age_min": 60}),
     ("/persons", {"age_max": 30}), ("/persons", {"grid": "{village}", "tag": "elderly"}),
     ("/persons", {"grid": "{village}", "age_min": 60, "age_max": 80}),
+    ("/persons", {"grid": "{village}", "presence": "away"}), ("/persons", {"grid": "{group}", "presence": "incoming"}),
+    ("/persons", {"grid": "{village}", "presence": "registered"}),
     ("/organizations", {}), ("/organizations", {"grid": "{village}"}), ("/organizations", {"key_unit": "true"}),
     ("/organizations", {"category": "一般单位"}),
     ("/events", {}), ("/events", {"grid": "{village}"}), ("/events", {"kind": "dispute"}),
