@@ -86,10 +86,10 @@ def _grid_rows(grids: Iterable[Any], vault: Vault) -> list[dict[str, Any]]:
     return rows
 
 
-def build_specimen(db_url: str, vault: Vault, *, seed: int = 7, residents: int = 1500) -> Specimen:
-    """Fill an empty, migrated store; same arguments, same rows."""
+def build_specimen(db_url: str, vault: Vault, *, seed: int = 7, residents: int = 1500, townships: int = 1) -> Specimen:
+    """Fill an empty, migrated store; same arguments, same rows (``townships``: a county of several)."""
     rng = random.Random(f"{seed}:api-specimen")
-    grids = build_grids(random.Random(f"{seed}:grids"))
+    grids = build_grids(random.Random(f"{seed}:grids"), townships=townships)
     world = World(random.Random(f"{seed}:world"), grids, residents, noise.profile("default"))
     build_organisations(world, random.Random(f"{seed}:organisations"))
     add_floating(world, random.Random(f"{seed}:floating"), max(10, residents * 8 // 100))

@@ -102,6 +102,7 @@ class WorkCalendar:
     schedules: dict[int, YearSchedule] = field(default_factory=dict)
     _warned: set[int] = field(default_factory=set, repr=False)
     _due: dict[tuple[dt.date, int], dt.date] = field(default_factory=dict, repr=False)
+    _days: dict[dt.date, bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def with_schedules(cls, schedules: Iterable[YearSchedule]) -> WorkCalendar:
@@ -124,6 +125,12 @@ class WorkCalendar:
                         sorted(self.schedules) or "none", year, year)
 
     def is_working_day(self, day: dt.date) -> bool:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._is_working_day(day)
+        return known
+
+    def _is_working_day(self, day: dt.date) -> bool:
         schedule = self.schedules.get(day.year)
         if schedule is not None:
             return schedule.is_working_day(day)
