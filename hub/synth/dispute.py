@@ -16,6 +16,7 @@ from pathlib import Path
 from hub.synth import noise as nz
 from hub.synth.days import DAY0, day_date, office_second
 from hub.synth.days import iso as iso_ts
+from hub.synth.orgnames import NameWriter
 from hub.synth.truth import Truth
 from hub.synth.world import Person, World
 
@@ -37,6 +38,7 @@ class DisputeMediation:
         self.seq = 0
         self.cases = 0
         self.firms = [o for o in world.organisations if o.authority[:2] in ("91", "92")]
+        self.names = NameWriter.of(world)
         self.last_lines: list[tuple[str, str]] = []  # (case_no, line) of the newest file
         self.per_day = max(1, len(world.persons) // 3000)
 
@@ -56,7 +58,8 @@ class DisputeMediation:
                 t.fault(SOURCE, STREAM, key, "party_id_missing", "party without id_no")
             return {"role": role, "name": name.text, "id_no": id_no, "phone": who.phone}
         t.entity(SOURCE, STREAM, key, "organization", who.uid)
-        return {"role": role, "name": who.name, "id_no": who.credit, "phone": who.phone}
+        return {"role": role, "name": self.names.write_org(key, who, "party", t, SOURCE, STREAM), "id_no": who.credit,
+                "phone": who.phone}
 
     def _resident(self, near: Person | None = None) -> Person:
         for _ in range(500):

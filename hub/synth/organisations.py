@@ -24,6 +24,9 @@ SHOP_KINDS = ["便利店", "超市", "小吃店", "饭店", "理发店", "五金
 FIRM_WORDS = ["鑫达", "宏远", "华泰", "金盛", "永丰", "恒通", "利民", "泰和", "瑞祥", "众兴", "冀东", "海港"]
 FIRM_TRADES = ["陶瓷", "机械", "建材", "服装", "食品", "钢材", "包装", "家具", "汽配", "物流"]
 PLACE_PREFIXED = 0.3  # a shop whose name is unique still often carries its village (东村王记超市)
+LOOK_ALIKE_VILLAGES = 0.1  # villages where two shops' names are one (same-sounding) character apart
+SAME_SOUND_SURNAME = {"王": "汪", "张": "章", "刘": "柳", "徐": "许", "吴": "武", "何": "贺", "朱": "诸", "胡": "扈",
+                      "杨": "阳", "林": "琳", "黄": "皇", "赵": "照", "高": "郜", "梁": "良", "李": "黎"}
 SAME_NAME_KEPT = 0.05  # a name taken in another village stays bare (5%): the genuinely ambiguous duplicates
 
 
@@ -71,7 +74,29 @@ def build_organisations(world: World, rng: random.Random) -> list[Organisation]:
             for _ in range(max(1, people // 800)):
                 name = _firm_name(rng, firm_names)
                 add(name, "9", "1", KEY if rng.random() < 0.3 else GENERAL, village.code)
+    _look_alikes(orgs, add, random.Random(rng.random()))
     return orgs
+
+
+def _look_alikes(orgs: list[Organisation], add, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    """Two different small firms in one village with names one character apart (王记超市 and 汪记超市),
+    as the spec says happens: for one village in ten, a shop whose surname sounds like a neighbour's.
+    Drawn after every other organisation, so the others keep their names and numbers."""
+    names = {o.name for o in orgs}
+    shops = [o for o in orgs if o.category == SMALL and "记" in o.name]
+    by_village: dict[str, list[Organisation]] = {}
+    for o in shops:
+        by_village.setdefault(o.building.grid.code[:12], []).append(o)
+    for code in sorted(by_village):
+        if rng.random() >= LOOK_ALIKE_VILLAGES:
+            continue
+        shop = rng.choice(by_village[code])
+        at = shop.name.index("记") - 1
+        twin = SAME_SOUND_SURNAME.get(shop.name[at])
+        name = shop.name[:at] + twin + shop.name[at + 1:] if twin else None
+        if name and name not in names:
+            names.add(name)
+            add(name, "9", "2", SMALL, code)
 
 
 def _shop_name(rng: random.Random, town: Grid, village: Grid, taken: dict[str, set[str]]) -> str:

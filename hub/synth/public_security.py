@@ -17,6 +17,7 @@ from hub.synth.changes import DayChanges
 from hub.synth.days import DAY0, history_stamp, iso, office_second, stamp
 from hub.synth.identity import OTHER_PROVINCES
 from hub.synth.organisations import SMALL
+from hub.synth.orgnames import NameWriter
 from hub.synth.truth import Truth
 from hub.synth.world import Person, World
 
@@ -45,6 +46,7 @@ class PublicSecurity:
             village = world.village_of[o.building.grid.code]
             self.employers_in.setdefault(village.code, []).append(o)
             self.employers_in.setdefault(village.parent or "", []).append(o)
+        self.names = NameWriter.of(world)
         self.static: dict[str, dict] = {}
         self.special: dict[str, dict] = {}
         self.incidents: list[dict] = []
@@ -81,7 +83,8 @@ class PublicSecurity:
                 "gridCode": self._grid("floating-persons", key, home.grid.code, rng),
                 "registeredAt": registered.isoformat(),
                 "permitExpiry": (registered + dt.timedelta(days=365 * rng.choice([1, 2, 3]))).isoformat(),
-                "employer": employer.name if employer else None, "phone": person.phone,
+                "employer": self.names.write_org(f"{key}#employer", employer, "employer", t, SOURCE, "floating-persons")
+                if employer else None, "phone": person.phone,
             }
         return dict(s, status="active" if person.status == "active" else "left", updatedAt=iso(person.changed))
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 
-from county import loaded_addresses, pairwise, predicted, quarantined, truth_clusters
+import pytest
+from county import build_county, loaded_addresses, pairwise, predicted, quarantined, sync_all, truth_clusters
 from sqlalchemy import func, select, update
 
 from hub.db.models import ChangeFeed, EntityLink, Person, SourceRecord, SpecialStatus, WelfareEnrolment
@@ -25,9 +27,44 @@ def test_persons_and_organisations_match_the_truth(county) -> None:  # type: ign
     persons = pairwise(truth_clusters(out, "person", ctx), predicted(ctx, "person"), loaded, excluded)
     orgs = pairwise(truth_clusters(out, "organization", ctx), predicted(ctx, "organization"), loaded, excluded)
     assert persons["true_pairs"] > 100 and orgs["true_pairs"] > 50
-    assert persons["precision"] >= 0.995, persons
-    assert persons["recall"] >= 0.99, persons
-    assert orgs["precision"] >= 0.99 and orgs["recall"] >= 0.99, orgs
+    assert persons["precision"] >= 0.998, persons
+    assert persons["recall"] >= 0.99, persons  # ~380 pairs: one undecidable party moves this by 0.5%
+    assert orgs["precision"] >= 0.995 and orgs["recall"] >= 0.99, orgs
+
+
+@pytest.fixture(scope="module")
+def two_townships(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """5,000 residents in two townships: ~1,000 person and ~1,200 organisation pairs, enough for a
+    0.995 recall to mean something, with namesakes across townships and names written otherwise."""
+    from hub.resolve.grids import project_grids
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUB_SECRET_KEY", "resolve-tests-secret")
+        out = tmp_path_factory.mktemp("county-5000")
+        ctx, stop, sources = build_county(out, residents=5000, days=2, townships=2)
+        try:
+            ctx.ensure_store()
+            sync_all(ctx, sources)
+            project_grids(ctx)
+            resolve_entities(ctx)
+            yield out, ctx
+        finally:
+            stop()
+
+
+def test_accuracy_targets_hold_on_a_county_of_two_townships(two_townships) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14's targets: persons P >= 0.998, R >= 0.995; organisations P >= 0.995, R >= 0.99, with the
+    organisation names written otherwise (hub/synth/orgnames.py) and look-alike shops in one village."""
+    out, ctx = two_townships
+    loaded, excluded = loaded_addresses(ctx), quarantined(out, ctx)
+    persons = pairwise(truth_clusters(out, "person", ctx), predicted(ctx, "person"), loaded, excluded)
+    orgs = pairwise(truth_clusters(out, "organization", ctx), predicted(ctx, "organization"), loaded, excluded)
+    assert persons["true_pairs"] > 800 and orgs["true_pairs"] > 800
+    with (out / "truth" / "faults.csv").open(encoding="utf-8") as f:
+        written_otherwise = {r["fault"] for r in csv.DictReader(f) if r["fault"].startswith("org_name_")}
+    assert {"org_name_divisions", "org_name_legal_form", "org_name_same_sound"} <= written_otherwise
+    assert persons["precision"] >= 0.998 and persons["recall"] >= 0.995, persons
+    assert orgs["precision"] >= 0.995 and orgs["recall"] >= 0.99, orgs
 
 
 def test_second_run_changes_no_id_and_writes_nothing(county) -> None:  # type: ignore[no-untyped-def]

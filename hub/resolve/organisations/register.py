@@ -24,7 +24,8 @@ from hub.resolve.persons.clusters import UnionFind
 from hub.resolve.persons.deterministic import Decisions
 from hub.resolve.persons.records import Mention
 
-CLOSE = ("same_core",)  # relations that link on the name when one firm fits
+CLOSE = ("same_core",)
+LONG = 5  # a core this long, one of a kind in the county, is that firm however far its mention lives  # relations that link on the name when one firm fits
 LOOSE_SCORE = {"same_core": 1.0, "abbreviation": 0.7, "same_sound": 0.6, "abbreviation_sound": 0.5}
 
 
@@ -110,8 +111,10 @@ class Register:
             root, theirs = next(iter(roots.items()))
             town = mine["township"] & theirs["township"]
             conflict = bool(mine["township"] and theirs["township"] and not town)
-            if near(mine, theirs) or town or (how == "abbreviation" and not conflict):
+            if near(mine, theirs) or town:
                 return Choice(root, f"{how}_place")
+            if len(c.core) >= LONG or (how == "abbreviation" and not conflict):  # 信成汽车配件: a slip, not a firm
+                return Choice(root, how)
         elif (pick := placed(mine, roots)) is not None and near(mine, roots[pick]):
             return Choice(pick, f"{how}_place")
         evidence = {"rule": _RULES[how] if len(roots) == 1 else "several organisations fit; nothing tells which",
