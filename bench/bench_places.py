@@ -97,7 +97,8 @@ def main() -> None:
                  f"{score['all']['accuracy']:.4f} |")
     lines.append("\nPer record (each record's entity in the level-3 group / the village the record says; registry "
                  "and roster records: where the person is registered, floating-persons: where they live; over the "
-                 "records the hub should hold, i.e. not quarantined by the truth; \"all records\" counts those too):\n")
+                 "records the hub holds or should hold, i.e. linked or not quarantined by the truth; \"all records\" "
+                 "counts every record):\n")
     lines.append("| records | total | held | linked | right group | right village | group | village | "
                  "group (all records) |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

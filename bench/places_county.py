@@ -106,9 +106,9 @@ def record_accuracy(ctx: HubContext, out: Path) -> dict[str, dict[str, Any]]:
     person's ``registered_grid_code`` (their ``grid_code`` when they have none); a floating-persons
     record states where they live: scored against ``grid_code``. Households and units: ``grid_code``.
     ``group`` is the exact level-3 grid, ``village`` its first 12 digits. Accuracies are over the
-    records the hub should hold (``held``: not quarantined by the truth, e.g. an ID with a wrong check
-    digit, which no ledger may show); a held record the hub did not link counts as unplaced; ``_all``
-    accuracies count every record. Rows per stream, "separated" (records of people registered in one
+    records the hub holds or should hold (``held``: linked, or not quarantined by the truth; a record
+    whose ID fails its check is rightly on no ledger); a held record the hub did not link counts as
+    unplaced; ``_all`` accuracies count every record. Rows per stream, "separated" (records of people registered in one
     village and living in another), and "all".
     """
     with (out / "truth" / "record_places.csv").open(encoding="utf-8") as f:
@@ -136,7 +136,7 @@ def record_accuracy(ctx: HubContext, out: Path) -> dict[str, dict[str, Any]]:
                                            else [])):
             c = report.setdefault(row, Counter())
             c["records"] += 1
-            held = (r["source"], r["stream"], r["source_key"]) not in quarantined
+            held = eid is not None or (r["source"], r["stream"], r["source_key"]) not in quarantined
             c["held"] += held
             c["linked"] += eid is not None
             c["group"] += held and grid == truth
