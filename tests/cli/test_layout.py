@@ -68,3 +68,35 @@ def test_no_import_circle(one: str, other: str) -> None:
     graph = import_graph()
     assert not (reaches(graph, one, other) and reaches(graph, other, one)), \
         f"{one} and {other} import each other (directly or through other modules)"
+
+
+def _dependencies() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((HUB.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [d.split(";")[0].strip() for d in project["dependencies"]]
+
+
+def test_no_unused_or_doubled_dependencies() -> None:
+    import re
+
+    names = [re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0].lower().replace("_", "-") for d in _dependencies()]
+    assert not [n for n in names if n.startswith("adbc-")], "ADBC drivers are not used"
+    assert len(names) == len(set(names)), f"listed twice: {sorted({n for n in names if names.count(n) > 1})}"
+    assert "opencc" in names and "opencc-python-reimplemented" not in names
+
+
+def test_simplified_uses_the_native_opencc_and_no_private_attribute() -> None:
+    import importlib.metadata
+
+    import opencc
+
+    from hub.quality import simplified
+
+    assert importlib.metadata.version("opencc").startswith("1.4.")
+    assert "clib" in opencc.__file__ or hasattr(opencc, "opencc_clib")  # the native binding, not a reimplementation
+    source = Path(simplified.__file__).read_text(encoding="utf-8")
+    assert "._" not in source.replace("__", ""), "reads a private attribute"
+    converter = opencc.OpenCC("t2s.json")
+    corpus = ["張偉", "長樂鄉東村3組", "藉口", "乾燥", "东村3组12号", "臺灣路", "ABC-12", "一口氣", "王秀英"]
+    assert [simplified.to_simplified(t) for t in corpus] == [converter.convert(t) for t in corpus]
