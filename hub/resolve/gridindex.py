@@ -69,6 +69,7 @@ class GridIndex:
         # a stem that opens the address (after the township): 东12号, 东村委会3组, 幸福里居委会5号
         self._lead_stem = re.compile(r"(" + "|".join(re.escape(s) for s in stems) + r")(?=村|社区|居委会|\d)") \
             if stems else None
+        self._localities: dict[str, tuple[str | None, str, tuple[str, ...]]] = {}
         towns = sorted({name for name, level, _ in self.cells.values() if level == 1 and name}, key=len, reverse=True)
         self._town_pattern = re.compile("|".join(re.escape(t) for t in towns)) if towns else None
 
@@ -137,6 +138,14 @@ class GridIndex:
         named. The village is None when no name is found, or when the name is shared by villages
         of several townships and the address does not say which (then the candidates list them).
         """
+        if (known := self._localities.get(key)) is not None:
+            return known
+        answer = self._locality(key)
+        if len(self._localities) < 500_000:
+            self._localities[key] = answer
+        return answer
+
+    def _locality(self, key: str) -> tuple[str | None, str, tuple[str, ...]]:
         cut = 0
         if self._town_pattern is not None and (m := self._town_pattern.search(key)):
             cut = m.end()
