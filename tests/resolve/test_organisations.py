@@ -103,3 +103,74 @@ def test_a_party_phone_a_namesake_registered_decides_where_the_place_cannot() ->
     assert ids["TJ12#1"] == ids["DW2"] != ids["DW1"] and method[2] == "name_phone"
     assert ids["TJ13#1"] not in (ids["DW1"], ids["DW2"]) and method[3] == "name_ambiguous"
     assert {r["left_key"] for r in reviews} == {"dispute-mediation|cases|TJ13#1"}
+
+
+# -- names as departments write them, and the three bands ------------------------------------------------
+LIANZHOU = [("130109101000", "廉州镇"), ("130109102000", "兴安镇")]
+
+
+def test_one_firm_written_five_ways_has_one_core() -> None:
+    from hub.resolve.organisations import Divisions, canonical
+
+    divisions = Divisions.of_county(LIANZHOU)
+    written = ["石家庄市藁城区华泰机械制造有限公司", "藁城区华泰机械制造", "廉州镇华泰机械制造有限公司（城东店）",
+               "华泰机械制造 有限责任公司", "河北省華泰機械製造(二分店)", "藁城华泰机械制造股份有限公司"]
+    assert {canonical(n, divisions).core for n in written} == {"华泰机械制造"}  # type: ignore[union-attr]
+    # 超市 ends in 市 and 金华 is a city elsewhere: neither is a division in front of a firm's own word
+    assert canonical("王记超市", divisions).core == "王记超市"  # type: ignore[union-attr]
+    assert canonical("金华机械", divisions).core == "金华机械"  # type: ignore[union-attr]
+
+
+def test_relations_between_names() -> None:
+    from hub.resolve.organisations import Divisions, canonical, relation
+
+    d = Divisions.of_county(LIANZHOU)
+
+    def rel(a: str, b: str) -> str | None:
+        return relation(canonical(a, d), canonical(b, d))  # type: ignore[arg-type]
+
+    assert rel("恒通物流", "河北恒通物流有限公司") == "same_core"
+    assert rel("康乐足浴", "康乐足浴中心") == "abbreviation"
+    assert rel("腾飞汽配", "腾飞汽车配件有限公司") == "abbreviation"
+    assert rel("宏运超市", "鸿运超市") == "same_sound"
+    assert rel("曾记饭店", "增记饭店") == "same_sound"  # 曾 is zeng as a surname, not only ceng
+    assert rel("华泰五金店", "华康五金店") is None  # one character apart, not the same sound
+    assert rel("廉州镇人民政府", "兴安镇人民政府") is None  # a public body every township has
+    assert rel("廉州镇人民政府", "藁城区廉州镇人民政府") == "same_core"
+    assert rel("王记超市", "王记便利店") is None
+
+
+def test_look_alike_units_stay_apart_unless_a_phone_ties_them() -> None:
+    a, b = unit(1, "宏运超市", "唐山镇东村3组17号"), unit(2, "鸿运超市", "唐山镇东村5组2号")
+    a.phone, b.phone = "bidx-a", "bidx-b"
+    groups, _, reviews = link_orgs([a, b], {}, Decisions(), township_names(REGISTRY))
+    assert len(groups) == 2
+    assert [r["evidence"]["relation"] for r in reviews] == ["same_sound"]  # asked, with what was compared
+    b.phone = "bidx-a"  # the same contact number: one firm, a clerk's slip
+    groups, method, reviews = link_orgs([a, b], {}, Decisions(), township_names(REGISTRY))
+    assert len(groups) == 1 and method[1] == "name_phone" and reviews == []
+
+
+def test_a_re_registered_firm_is_one_and_another_code_is_another_firm() -> None:
+    old, new = unit(1, "藁城区鑫达陶瓷厂", "唐山镇东村3组17号"), unit(2, "河北鑫达陶瓷有限公司", "唐山镇东村3组17号")
+    other = unit(3, "鑫达陶瓷有限公司", "唐山镇东村3组17号")
+    old.credit = new.credit = "91130109MA0ABCDE1X"
+    other.credit = "91130109MA0FGHJK2Y"  # same name and house, another code: another firm
+    groups, _, _ = link_orgs([old, new, other], {}, Decisions(), township_names(REGISTRY))
+    ids = entity_of([old, new, other], groups)
+    assert ids["DW1"] == ids["DW2"] != ids["DW3"]
+
+
+def test_a_slip_links_where_the_place_fits_and_is_asked_where_nothing_ties_it() -> None:
+    mentions = [unit(1, "瑞祥超市", "唐山镇东村3组17号"),
+                employer(10, "锐祥超市", TANGSHAN_EAST + "002"),  # lives in the shop's village
+                employer(11, "锐祥超市", THIRD_TOWNSHIP),  # lives in a third township: nothing ties a short name
+                employer(12, "锐祥理发店", THIRD_TOWNSHIP)]  # a five-character name one of a kind: a slip
+    mentions.append(unit(2, "瑞祥理发店", "新城镇西村1组1号"))
+    groups, method, reviews = link_orgs(mentions, {}, Decisions(), township_names(REGISTRY))
+    ids = entity_of(mentions, groups)
+    assert ids["FP10#employer"] == ids["DW1"] and method[1] == "same_sound_place"
+    assert ids["FP11#employer"] != ids["DW1"] and method[2] == "same_sound_review"
+    assert [(r["left_key"], r["evidence"]["relation"], r["evidence"]["candidate_name"]) for r in reviews] == [
+        ("public-security|floating-persons|FP11#employer", "same_sound", "瑞祥超市")]
+    assert ids["FP12#employer"] == ids["DW2"] and method[3] == "same_sound"
