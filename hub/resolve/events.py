@@ -204,7 +204,7 @@ class Projector:
             resolved = _ts(d.get("resolved_on"))
             history = _advance(history, status, resolved if status == "rectified" else None)
             details = {"grade": _text(d.get("grade")), "rectification_due": _text(d.get("due_on")),
-                       "unit_no": insp.get("unit_no"), "source_status": raw}
+                       "unit_no": insp.get("unit_no"), "source_status": raw, "inspector": _text(insp.get("inspector"))}
             self._put(source, "hazards", key, {
                 "kind": "hazard", "category": _text(d.get("grade")), "grid_code": self._grid(org.get("grid_code")),
                 "location": org.get("address"), "summary": _text(d.get("summary")), "remit": remit_for("hazard"),

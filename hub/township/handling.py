@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.db.base import stored_date
 from hub.events.calendar import WorkCalendar
+from hub.events.clock import BEIJING
 from hub.events.deadlines import REMIT_DAYS, remit_for
 
 FINISHED = frozenset({"resolved", "closed", "rectified"})
@@ -40,6 +41,13 @@ class Handling:
 
 
 def _day(value: Any) -> dt.date | None:
+    """The Beijing date of a stored value: a zoned text time (a source's ``…Z`` or ``…+08:00``) is converted first."""
+    if isinstance(value, str) and len(value) > 10:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return stored_date(value)
+        return parsed.astimezone(BEIJING).date() if parsed.tzinfo else parsed.date()
     return stored_date(value)
 
 
@@ -94,9 +102,9 @@ def read(e: Mapping[str, Any], as_of: dt.date, calendar: WorkCalendar) -> Handli
 
 
 def handler_of(e: Mapping[str, Any]) -> str | None:
-    """Who handled the case: the mediator, and the department when the source names one."""
+    """Who handled the case: the mediator and the department a dispute names; the inspector who found a hazard."""
     details = e.get("details") or {}
-    parts = [details.get("mediator"), details.get("department")]
+    parts = [details.get("mediator"), details.get("department"), details.get("inspector")]
     return "／".join(str(p) for p in parts if p) or None
 
 
