@@ -176,9 +176,15 @@ class GridIndex:
         return None
 
     def village_named(self, name: str | None, township: str | None = None) -> str | None:
-        """A roster's 所属村(社区): ``东村``, ``东``, ``幸福里社区`` or ``幸福里``; None when ambiguous."""
+        """A roster's 所属村(社区): ``东村``, ``东``, ``幸福里社区``, ``幸福里居委会`` or ``唐山镇东村``;
+        None when ambiguous."""
         if not name:
             return None
         text = re.sub(r"\s+", "", name)
         codes = self._villages.get(text) or self._villages.get(village_stem(text)) or []
+        if not codes:  # the township written in front, or the committee after the name
+            village, _, candidates = self.locality(text)
+            if village is not None or not candidates:
+                return village
+            codes = list(candidates)
         return self._pick(list(dict.fromkeys(codes)), township or "")

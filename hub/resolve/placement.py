@@ -100,6 +100,8 @@ def explicit_code(index: GridIndex, *codes: Any) -> str | None:
 def household_code(index: GridIndex, data: dict[str, Any]) -> str | None:
     """村居代码 + 组号; the 组号 as clerks type it: ``3``, ``003``, ``三``, ``3组``, ``第三村民小组``."""
     village, group = data.get("village_code"), data.get("group_no")
+    if village and len(str(village)) == 15 and index.level(str(village)) == 3:  # a vendor storing the group's code
+        return str(village)
     if not village or group in (None, ""):
         return None
     number = group_number(normalize_address(f"{group}组") or "")

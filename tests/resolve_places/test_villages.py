@@ -83,3 +83,22 @@ def test_a_village_code_and_a_group_however_written(tmp_path: Path, town) -> Non
     assert hh == {"H1": EAST + "002", "H2": EAST + "002", "H3": EAST + "002", "H4": EAST, "H5": COMM + "002"}
     assert org == EAST + "002"
     assert person == COMM + "002"
+
+
+
+def test_village_names_and_codes_as_departments_write_them(tmp_path: Path, town) -> None:  # type: ignore[no-untyped-def]
+    from hub.resolve.gridindex import GridIndex
+
+    ctx = town.make_context(tmp_path)
+    with transaction(ctx.db_url) as s:
+        index = GridIndex.load(s)
+    written = ["东村", "东", "唐山镇东村", "东村村委会", "东村3组", "幸福里社区", "幸福里", "幸福里居委会", "唐山镇幸福里社区"]
+    assert [index.village_named(n) for n in written] == [EAST] * 5 + [COMM] * 4
+    assert index.village_named("西村") is None
+    # a vendor storing the group's own code in 村居代码 (no 组号)
+    st = town.Store(ctx)
+    st.household("H1", "20100031", "唐山镇东村31号", village=EAST + "002")
+    st.commit()
+    place_entities(ctx)
+    with transaction(ctx.db_url) as s:
+        assert s.get(Household, "H1").grid_code == EAST + "002"
