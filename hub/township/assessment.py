@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from hub.api.subtree import CodeRange, subtree
 from hub.db.models import Event, GridCell, Inspection, Organization
 from hub.events.clock import beijing_today
 from hub.township import handling
@@ -88,12 +89,16 @@ def _bucket(level: int) -> Any:
     return lambda code: code if code and len(code) == 15 else None
 
 
+def _range(within: str) -> CodeRange:
+    """A township's 12-digit code (``…000``) covers its 9-digit prefix; any other code, itself and below."""
+    return subtree(within, 1 if len(within) == 12 and within.endswith("000") else None)
+
+
 def _grids(session: Session, level: int, within: str | None) -> dict[str, GridFigures]:
     stmt = select(GridCell.code, GridCell.name, GridCell.level, GridCell.parent_code).where(
         GridCell.level == level, GridCell.retired.is_(False)).order_by(GridCell.code)
     if within:
-        prefix = within[:9] if len(within) == 12 and within.endswith("000") else within
-        stmt = stmt.where(GridCell.code.like(f"{prefix}%"))
+        stmt = stmt.where(_range(within).clause(GridCell.code))
     out = {}
     key = _bucket(level)
     for code, name, lvl, parent in session.execute(stmt):
@@ -117,6 +122,8 @@ def assess(session: Session, period: Period | str, level: int = 2, as_of: dt.dat
     started = or_(and_(Event.accepted_at >= lo, Event.accepted_at < hi),
                   and_(Event.accepted_at.is_(None), Event.occurred_at >= lo, Event.occurred_at < hi))
     stmt = select(*EVENT_COLUMNS).where(Event.kind.in_(ASSESSED_KINDS), started)
+    if within:  # one range scan of the grid_code index instead of the county's events
+        stmt = stmt.where(_range(within).clause(Event.grid_code))
     for row in session.execute(stmt):
         e = row._mapping
         g = grids.get(key(e["grid_code"]))
@@ -152,8 +159,7 @@ def _inspections(session: Session, grids: dict[str, GridFigures], key: Any, star
     units = select(Organization.grid_code, func.count()).where(Organization.key_unit.is_(True),
                                                                Organization.grid_code.is_not(None))
     if within:
-        prefix = within[:9] if len(within) == 12 and within.endswith("000") else within
-        units = units.where(Organization.grid_code.like(f"{prefix}%"))
+        units = units.where(_range(within).clause(Organization.grid_code))
     for code, n in session.execute(units.group_by(Organization.grid_code)):
         g = grids.get(key(code))
         if g is not None:
@@ -162,7 +168,7 @@ def _inspections(session: Session, grids: dict[str, GridFigures], key: Any, star
                  .join(Inspection, Inspection.organization_id == Organization.id)
                  .where(Organization.key_unit.is_(True), Inspection.inspected_on >= start, Inspection.inspected_on <= last))
     if within:
-        inspected = inspected.where(Organization.grid_code.like(f"{prefix}%"))
+        inspected = inspected.where(_range(within).clause(Organization.grid_code))
     per_grid: dict[str, int] = defaultdict(int)
     for code, n in session.execute(inspected.group_by(Organization.grid_code)):
         per_grid[code] += int(n)
