@@ -106,10 +106,13 @@ def test_ledger_route_masks_by_scope_and_is_audited(served: Served) -> None:
     assert "130203196001010001" in cells(clear.content, "户籍")
     assert "特殊人群" not in openpyxl.load_workbook(io.BytesIO(masked.content)).sheetnames
     assert "社区矫正" in cells(clear.content, "特殊人群")
+    places_only = openpyxl.load_workbook(io.BytesIO(served.get(f"/grids/{V1}/ledger.xlsx", "grids").content))
+    assert {"户籍", "事件", "关爱-独居老人"}.isdisjoint(places_only.sheetnames) and "单位" in places_only.sheetnames
     assert served.get(f"/grids/{V2}/ledger.xlsx", "west").status_code == 200
     assert served.get(f"/grids/{V1}/ledger.xlsx", "west").status_code == 404
     served.state.audit.flush()
     with transaction(served.db_url) as s:
         rows = list(s.scalars(select(AuditEntry).where(AuditEntry.route == "/grids/{code}/ledger.xlsx",
                                                        AuditEntry.status == 200)))
-    assert len(rows) == 3 and "P000a" in rows[0].person_ids and "PS" in rows[1].person_ids
+    assert len(rows) == 4 and "P000a" in rows[0].person_ids and "PS" in rows[1].person_ids
+    assert rows[2].person_ids is None  # read:grids only: no person was shown
