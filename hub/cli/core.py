@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.tree import Tree
 from sqlalchemy import select
 
-from hub.cli.output import Column, echo_json, print_table
+from hub.cli.output import Column, echo_json, is_terminal, print_table
 from hub.cli.progress import SyncProgress
 from hub.cli.starter import STARTER_CONFIG
 from hub.cli.state import CliState, UsageError, hub_of
@@ -63,7 +63,8 @@ def plugins(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")]
     if as_json:
         echo_json([vars(i) for i in infos])
         return
-    print_table([Column("plugin", keep=True), "distribution", "version", Column("connectors", keep=True),
+    print_table([Column("plugin", keep=True), Column("distribution", keep=True), "version",
+                 Column("connectors", keep=True),
                  "checks", "contracts"],
                 [(i.name, i.distribution, i.version, ", ".join(i.connectors), ", ".join(i.checks),
                   len(i.contract_paths)) for i in infos])
@@ -189,6 +190,17 @@ def runs(ctx: typer.Context, source: Annotated[str | None, typer.Argument()] = N
         typer.echo("no runs yet: `hub sync SOURCE` or `hub sync --all` starts one")
         return
     numbers = [Column(k, justify="right") for k in ("read", "loaded", "unchanged", "quarantined", "tombstoned")]
+    if is_terminal():  # a person reading: each run's line, then its streams (fits 80 columns, ids whole)
+        for r in rows:
+            if r["stream"] is None:
+                typer.echo(f"\nrun {r['run_id']}  {r['source']}  {r['state']}  (started {r['started_at']})")
+                streams = [s for s in rows if s["run_id"] == r["run_id"] and s["stream"] is not None]
+                print_table([Column("stream", keep=True), *numbers],
+                            [(s["stream"], *(s[k] for k in ("read", "loaded", "unchanged", "quarantined",
+                                                             "tombstoned"))) for s in [*streams, r | {"stream": "(run)"}]])
+                if r.get("error"):
+                    typer.echo(f"failed: {r['error']}")
+        return
     print_table([Column("run", keep=True), Column("source", keep=True), Column("stream", keep=True), "state",
                  *numbers],
                 [(r["run_id"], r["source"], r["stream"] or "(run)", r["state"],
