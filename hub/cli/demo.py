@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from hub.cli.output import Column, print_table
 
 console = Console()
 
@@ -51,16 +52,12 @@ def demo(
 def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
     console.print(f"\n[bold]gridhub demo[/bold] in {summary.folder} "
                   f"({'fresh county' if summary.fresh else 'incremental re-run'})")
-    dags = Table("DAG", "state", "tasks", "seconds")
-    for dag_id, r in summary.dags.items():
-        tasks = ", ".join(f"{t}={s}" for t, s in r["tasks"].items())
-        dags.add_row(dag_id, r["state"], tasks, f"{r['seconds']:.1f}")
-    console.print(dags)
-    sources = Table("source", "read (all runs)", "loaded", "quarantined", "this run: read", "state")
-    for name, s in summary.sources.items():
-        sources.add_row(name, str(s["read"]), str(s["loaded"]), str(s["quarantined"]), str(s["last_run_read"]),
-                        s["last_run_state"])
-    console.print(sources)
+    print_table([Column("DAG", keep=True), "state", Column("tasks", keep=True), Column("seconds", justify="right")],
+                [(dag_id, r["state"], ", ".join(f"{t}={s}" for t, s in r["tasks"].items()), f"{r['seconds']:.1f}")
+                 for dag_id, r in summary.dags.items()])
+    print_table([Column("source", keep=True), "read (all runs)", "loaded", "quarantined", "this run: read", "state"],
+                [(name, s["read"], s["loaded"], s["quarantined"], s["last_run_read"], s["last_run_state"])
+                 for name, s in summary.sources.items()])
     console.print("entities: " + ", ".join(f"{k} {v}" for k, v in summary.entities.items()))
     console.print(f"links {summary.links}; review queue {summary.review_pending} pending; "
                   f"quarantine {summary.quarantine_open} open; overdue events {summary.overdue_events}")
