@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.api.audit import note_of
 from hub.config import ConsoleConfig
 from hub.console.auth import COOKIE, ConsoleUserView, same_token, user_of
+from hub.console.cache import StoreCache
 from hub.context import HubContext
 from hub.privacy import Vault
 
@@ -40,6 +41,7 @@ class ConsoleState:
     config: ConsoleConfig
     assessment: bool = False  # the assessment page is there (hub.township installed)
     ledger: bool = False  # and the printable ledger
+    cache: StoreCache = field(default_factory=StoreCache)
 
     @property
     def vault(self) -> Vault:

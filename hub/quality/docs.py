@@ -5,11 +5,20 @@ stream's batch results are merged into one GX validation result, scrubbed of PII
 or phone may reach an HTML page) and stored in a file-mode GX project whose Data Docs site is
 rebuilt for the new results. Location: ``data_docs`` in hub.yaml if set, else
 ``<landing>/../data-docs/``; the site's entry page is ``<folder>/site/index.html``.
+
+GX's pages load their scripts, styles and fonts from public CDNs (and a logo from S3 that carries the
+data context's id): on a closed county network they came up blank. After every build the site is
+localised (``localise_site``): the same files, vendored in ``docs_assets/``, are copied into the
+site and every page points at them; anything else from outside is dropped.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
+import os
+import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,7 +26,42 @@ from typing import Any
 from hub.context import HubContext
 from hub.quality.expectations import activate
 
+log = logging.getLogger(__name__)
 MAX_LISTED = 20
+ASSETS = Path(__file__).parent / "docs_assets"
+# what GX 1.24's templates load from outside -> the vendored file (relative to <site>/static/vendor/)
+LOCAL = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap/bootstrap.min.css",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap/bootstrap.min.js",
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper/popper.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table/bootstrap-table.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table/bootstrap-table.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css":
+        "bootstrap-table/bootstrap-table-filter-control.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css":
+        "bootstrap-table/bootstrap-table-filter-control.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js":
+        "bootstrap-table/bootstrap-table-filter-control.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome/css/all.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css":
+        "bootstrap-datepicker/bootstrap-datepicker.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js":
+        "bootstrap-datepicker/bootstrap-datepicker.min.js",
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css":
+        "bootstrap-dark/bootstrap-prefers-dark.css",
+    "https://cdn.jsdelivr.net/npm/vega@5": "vega/vega.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite/vega-lite.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed/vega-embed.min.js",
+}
+# GX's logos from S3 (one with the data context's id in its query) -> GX's own copy inside the site
+LOGOS = re.compile(r"https://great-expectations-web-assets\.s3[^\s\"')]*?/(?:full_logo_dark|logo-long)\.png[^\s\"')]*")
+# a resource the page would fetch: src=, <link href=, CSS url(); anchors (<a href>) fetch nothing
+FETCHED = re.compile(r"""(?P<pre>(?:\bsrc\s*=\s*|<link\b[^>]*?\bhref\s*=\s*|url\(\s*)["']?)(?P<url>https?://[^"'\s)>]+)""",
+                     re.IGNORECASE)
+# the site's own files, which GX links one level short from validation pages (its favicon 404s there)
+SITE_STATIC = re.compile(r"""(?P<pre>\b(?:src|href)\s*=\s*["'])(?:\./|(?:\.\./)+)static/""", re.IGNORECASE)
+INTEGRITY = re.compile(r"""\s(?:integrity|crossorigin)\s*=\s*("[^"]*"|'[^']*'|\S+)""")
 _LIST_KEYS = ("partial_unexpected_list", "unexpected_list", "partial_unexpected_counts",
               "partial_unexpected_index_list", "unexpected_index_list", "unexpected_index_query")
 
@@ -115,6 +159,7 @@ def build_data_docs(ctx: HubContext, source: str, run_id: str, validations: dict
             gx_ctx.build_data_docs(resource_identifiers=keys)
     finally:
         activate()  # give the gate its ephemeral context back
+    localise_site(folder / "site")
     return str(site_index(ctx))
 
 
@@ -130,6 +175,7 @@ def rebuild_site(ctx: HubContext) -> Path | None:
             gx_ctx.build_data_docs()
     finally:
         activate()
+    localise_site(folder / "site")
     return site_index(ctx)
 
 
@@ -141,3 +187,37 @@ def _run_time(run_id: str) -> Any:
         return dt.datetime.strptime(run_id[:15], "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC)
     except ValueError:
         return dt.datetime.now(dt.UTC)
+
+
+def localise_site(site: Path) -> list[str]:
+    """Point every page of a built Data Docs site at vendored copies; returns what was dropped.
+
+    Integrity/crossorigin attributes go (they would make a browser refuse a file:// copy); a resource
+    from outside that is not vendored is dropped (and logged), so no page asks a host for anything.
+    """
+    if not site.is_dir():
+        return []
+    target = site / "static" / "vendor"
+    shutil.copytree(ASSETS, target, dirs_exist_ok=True)
+    dropped: list[str] = []
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        vendor = os.path.relpath(target, page.parent).replace(os.sep, "/")
+        static = os.path.relpath(site / "static", page.parent).replace(os.sep, "/")
+        images = f"{static}/images"
+
+        def local(m: re.Match[str], vendor: str = vendor) -> str:
+            url = m.group("url")
+            if url in LOCAL:
+                return m.group("pre") + f"{vendor}/{LOCAL[url]}"
+            dropped.append(url)
+            return m.group("pre") + "data:,"
+
+        new = LOGOS.sub(f"{images}/logo-long.png", text)
+        new = INTEGRITY.sub("", FETCHED.sub(local, new))
+        new = SITE_STATIC.sub(lambda m, static=static: f"{m.group('pre')}{static}/", new)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    for url in sorted(set(dropped)):
+        log.warning("data docs: dropped %s (not vendored in hub/quality/docs_assets)", url)
+    return sorted(set(dropped))

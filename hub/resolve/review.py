@@ -67,15 +67,20 @@ def _record_of(session, ref: str) -> dict[str, Any]:  # type: ignore[no-untyped-
     return {"ref": ref, "found": rec is not None, "fields": shown}
 
 
+def show_in(session: Session, review_id: int) -> dict[str, Any]:
+    """One pair with both sides' records, inside the caller's session (the console's)."""
+    r = session.get(MatchReview, review_id)
+    if r is None:
+        raise HubError(f"no match review with id {review_id}")
+    out = _row(r)
+    out["left"], out["right"] = _record_of(session, r.left_key), _record_of(session, r.right_key)
+    return out
+
+
 def show(ctx: HubContext, review_id: int) -> dict[str, Any]:
     ctx.ensure_store()
     with transaction(ctx.db_url) as session:
-        r = session.get(MatchReview, review_id)
-        if r is None:
-            raise HubError(f"no match review with id {review_id}")
-        out = _row(r)
-        out["left"], out["right"] = _record_of(session, r.left_key), _record_of(session, r.right_key)
-        return out
+        return show_in(session, review_id)
 
 
 def _stale_links(session: Session, r: MatchReview) -> None:
@@ -158,12 +163,16 @@ def undo(ctx: HubContext, review_id: int, by: str = "steward") -> dict[str, Any]
 def history(ctx: HubContext, review_id: int) -> list[dict[str, Any]]:
     """Every decision taken on a pair, newest first, with who, why and whether it was undone."""
     with transaction(ctx.db_url) as session:
-        return [{"id": a.id, "at": a.at.isoformat(sep=" "), "by": a.username, "action": a.action, "note": a.note,
-                 "batch": a.batch, "before": a.before, "after": a.after,
-                 "undone_at": a.undone_at.isoformat(sep=" ") if a.undone_at else None, "undone_by": a.undone_by}
-                for a in session.scalars(select(ConsoleAction).where(
-                    ConsoleAction.target == "review", ConsoleAction.target_id == review_id)
-                    .order_by(ConsoleAction.id.desc()))]
+        return history_in(session, review_id)
+
+
+def history_in(session: Session, review_id: int) -> list[dict[str, Any]]:
+    return [{"id": a.id, "at": a.at.isoformat(sep=" "), "by": a.username, "action": a.action, "note": a.note,
+             "batch": a.batch, "before": a.before, "after": a.after,
+             "undone_at": a.undone_at.isoformat(sep=" ") if a.undone_at else None, "undone_by": a.undone_by}
+            for a in session.scalars(select(ConsoleAction).where(
+                ConsoleAction.target == "review", ConsoleAction.target_id == review_id)
+                .order_by(ConsoleAction.id.desc()))]
 
 
 def request_review(ctx: HubContext, entity_type: str, left_ref: str, right_ref: str, score: float,

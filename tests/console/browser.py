@@ -52,6 +52,7 @@ def open_page(browser, base_url: str):  # type: ignore[no-untyped-def]
     page.on("request", lambda r: rec.requests.append(r.url))
     page.on("console", lambda m: rec.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: rec.errors.append(f"page error: {e}"))
+    page.on("response", lambda r: rec.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
     return context, page, rec
 
 

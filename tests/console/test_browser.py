@@ -4,6 +4,7 @@ and logs no browser error."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -129,6 +130,15 @@ def test_every_page_and_docs_ask_only_loopback(steward, served) -> None:  # type
         page.goto(path)
         page.wait_for_load_state("networkidle")
         assert page.locator("main h1").count() + page.locator("main .title-block").count() >= 1, path
+    page.goto("/console/data-docs/index.html")  # the GX Data Docs, localised
+    page.wait_for_load_state("networkidle")
+    page.locator("table tbody tr td").first.wait_for()  # bootstrap-table (vendored) drew the run list
+    link = re.search(r"validations/[^'\"]+\.html", page.content())
+    assert link, "no validation result listed in the Data Docs"
+    page.goto("/console/data-docs/" + link.group(0))
+    page.wait_for_load_state("networkidle")
+    assert "Expectation" in page.inner_text("body")
+    assert any("/static/vendor/bootstrap/bootstrap.min.css" in u for u in rec.requests)
     page.goto("/docs")
     page.locator(".swagger-ui .info .title").wait_for()
     assert "gridhub read API" in page.inner_text(".swagger-ui .info .title")

@@ -79,8 +79,11 @@ def assessment(request: Request, session: SessionDep, user: UserDep,
         raise Refused(400, "季度评比按季度进行，例如 2026Q3")
     rules = _rules(request)
     within = _within(user)
-    ranking = rank(session, quarter, within=within, rules=rules)
-    labels, series = _series(session, quarter, within, rules)
+    cache = console_of(request).cache
+    ranking = cache.get(session, ("ranking", quarter.label, within),
+                        lambda: rank(session, quarter, within=within, rules=rules))
+    labels, series = cache.get(session, ("series", quarter.label, within),
+                               lambda: _series(session, quarter, within, rules))
     choices = [quarter]
     for _ in range(5):
         choices.append(choices[-1].previous())

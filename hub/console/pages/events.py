@@ -33,6 +33,7 @@ def _working(day: dt.date) -> bool:
     return is_working_day(day)
 
 
+@lru_cache(maxsize=8192)
 def days_left(today: dt.date, due: dt.date | None) -> int | None:
     """Working days until the due date (negative: working days past it), counted as
     ``working_days_between`` counts them: the days in (earlier, later]."""

@@ -69,8 +69,7 @@ def grid_map(request: Request, session: SessionDep, user: UserDep,
     figure = _figure(figure)
     shown = _children(session, cell) or ([cell] if cell is not None else [])
     level = shown[0].level if shown else 1
-    rng = subtree(cell.code, cell.level) if cell is not None else None
-    values = figure_by_child(session, figure, rng, level, user.principal)
+    values = _figures(request, session, figure, cell, level, user)
     rows = [{"cell": c, "value": values.get(child_key(c.code, c.level), 0)} for c in shown]
     cfg = console_of(request).config
     return render(request, "map.html", cell=cell, trail=ancestors(session, user, cell), rows=rows, figure=figure,
@@ -79,7 +78,7 @@ def grid_map(request: Request, session: SessionDep, user: UserDep,
 
 
 @router.get("/map/data")
-def map_data(session: SessionDep, user: UserDep,
+def map_data(request: Request, session: SessionDep, user: UserDep,
              grid: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$")] = None,
              figure: Annotated[str | None, Query(max_length=32)] = None) -> JSONResponse:
     """The shown grids as GeoJSON, each with the figure's value (the map draws these; no tiles needed)."""
@@ -87,7 +86,7 @@ def map_data(session: SessionDep, user: UserDep,
     figure = _figure(figure)
     shown = _children(session, cell) or ([cell] if cell is not None else [])
     level = shown[0].level if shown else 1
-    values = figure_by_child(session, figure, subtree(cell.code, cell.level) if cell else None, level, user.principal)
+    values = _figures(request, session, figure, cell, level, user)
     features = [{"type": "Feature", "geometry": c.geometry,
                  "properties": {"code": c.code, "name": c.name, "level": c.level, "manager": c.manager,
                                 "value": values.get(child_key(c.code, c.level), 0),
@@ -95,6 +94,15 @@ def map_data(session: SessionDep, user: UserDep,
                                 else f"{PREFIX}/grids/{c.code}"}}
                 for c in shown if c.geometry]
     return JSONResponse({"type": "FeatureCollection", "figure": figure, "label": FIGURES[figure], "features": features})
+
+
+def _figures(request: Request, session: Session, figure: str, cell: GridCell | None, level: int,
+             user: ConsoleUserView) -> dict[str, int]:
+    """The figure per shown grid, kept until the store changes (per role: scopes decide what counts)."""
+    rng = subtree(cell.code, cell.level) if cell is not None else None
+    key = ("figure", figure, cell.code if cell else None, level, user.principal.scopes)
+    return console_of(request).cache.get(session, key, lambda: figure_by_child(session, figure, rng, level,
+                                                                               user.principal))
 
 
 def _current_to(session: Session) -> str:
@@ -117,7 +125,8 @@ def grid_page(request: Request, code: Code, session: SessionDep, user: UserDep,
         tab = "buildings"
     rng = subtree(cell.code, cell.level)
     key = user.principal
-    counts = summary(session, rng, key)
+    counts = console_of(request).cache.get(session, ("summary", cell.code, key.scopes),
+                                           lambda: summary(session, rng, key))
     masker = Masker(console_of(request).vault, key)
     paging = Paging.of(page)
     listing: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from hub.console.deps import FormDep, Refused, SessionDep, StewardDep, console_o
 from hub.console.display import Paging, page_url
 from hub.db.models import MatchReview
 from hub.errors import HubError
-from hub.resolve.review import DECISIONS, STATUSES, decide_many, history, show, undo
+from hub.resolve.review import DECISIONS, STATUSES, decide_many, history_in, show_in, undo
 
 router = APIRouter()
 FIELD_NAMES = {"name": "姓名", "gender": "性别", "birth_date": "出生日期", "village": "村居", "household_no": "户号",
@@ -60,13 +60,12 @@ def queue(request: Request, session: SessionDep, user: StewardDep,
 
 
 @router.get("/review/{review_id}", response_class=HTMLResponse)
-def pair(request: Request, review_id: int, user: StewardDep) -> HTMLResponse:
-    ctx = console_of(request).ctx
+def pair(request: Request, review_id: int, session: SessionDep, user: StewardDep) -> HTMLResponse:
     try:
-        item = show(ctx, review_id)
+        item = show_in(session, review_id)
     except HubError:
         raise Refused(404, f"没有编号为 {review_id} 的审核对") from None
-    decisions = history(ctx, review_id)
+    decisions = history_in(session, review_id)
     return render(request, "review_pair.html", item=item, rows=agreement(item["left"]["fields"], item["right"]["fields"]),
                   history=decisions, undoable=next((h["id"] for h in decisions if not h["undone_at"]), None),
                   title=f"审核对 {review_id}")

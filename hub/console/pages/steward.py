@@ -7,11 +7,11 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 
 from hub.console.app import render
-from hub.console.deps import SessionDep, StewardDep, console_of
+from hub.console.deps import Refused, SessionDep, StewardDep, console_of
 from hub.db.models import MatchReview, QuarantinedRow, Run
 from hub.quality.steward import quality_report
 
@@ -48,3 +48,15 @@ def overview(request: Request, session: SessionDep, user: StewardDep) -> HTMLRes
 def quality(request: Request, user: StewardDep, source: str | None = None) -> HTMLResponse:
     report: list[dict[str, Any]] = quality_report(console_of(request).ctx, source or None)
     return render(request, "quality.html", report=report, source=source or "", title="数据质量")
+
+
+@router.get("/data-docs/{path:path}")
+def data_docs(request: Request, path: str, user: StewardDep) -> Response:
+    """The GX Data Docs site (localised: every script and style from the site itself), for stewards."""
+    from hub.quality.docs import docs_folder
+
+    site = (docs_folder(console_of(request).ctx) / "site").resolve()
+    target = (site / (path or "index.html")).resolve()
+    if not target.is_relative_to(site) or not target.is_file():
+        raise Refused(404, "Data Docs 中没有此页面（尚未同步？）")
+    return FileResponse(target)
