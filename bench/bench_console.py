@@ -173,7 +173,9 @@ def main() -> None:
         for kind, user, path in pages(township, village, str(review) if review else None,
                                       str(row) if row else None, group):
             client = clients[user]
+            t = time.perf_counter()
             first = client.get(path)
+            cold = (time.perf_counter() - t) * 1000
             assert first.status_code == 200, (path, first.status_code)
             times = []
             for _ in range(args.repeat):
@@ -183,7 +185,7 @@ def main() -> None:
                 assert r.status_code == 200
             times.sort()
             p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
-            rows.append((kind, user, path, statistics.median(times), p95, times[-1], len(first.content)))
+            rows.append((kind, user, path, cold, statistics.median(times), p95, times[-1], len(first.content)))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -191,7 +193,8 @@ def main() -> None:
 
 
 def write(args, built: dict, counts: dict, rows: list) -> None:  # type: ignore[no-untyped-def]
-    worst = max(r[4] for r in rows)
+    worst = max(r[5] for r in rows)
+    worst_cold = max(r[3] for r in rows)
     lines = ["# Console page times", "",
              f"Command: `.venv/bin/python bench/bench_console.py --residents {args.residents} --townships {args.townships}`  ",
              f"Measured: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average before: "
@@ -204,12 +207,17 @@ def write(args, built: dict, counts: dict, rows: list) -> None:  # type: ignore[
              f"{counts['grid_cell']:,} grids)."
              + (f" Built in: generate {built['generate']:.0f} s, sync {built['sync']:.0f} s, resolve "
                 f"{built['resolve']:.0f} s." if built else " (county reused from an earlier run)"), "",
-             f"Each page: one warm-up request, then {args.repeat} sequential requests timed as the user waits "
-             "(HTTP round trip over loopback: authentication, queries, template rendering, transfer).", "",
-             f"Target: ≤ 150 ms p95 per page on a 500,000-resident store. Slowest p95 here: **{worst:.1f} ms**.", "",
-             "| page | user | path | p50 ms | p95 ms | max ms | bytes |", "|---|---|---|---:|---:|---:|---:|"]
-    for kind, user, path, p50, p95, mx, size in rows:
-        lines.append(f"| {kind} | {user} | `{path}` | {p50:.1f} | {p95:.1f} | {mx:.1f} | {size:,} |")
+             f"Each page: a first request (timed: **first**), then {args.repeat} sequential requests timed as the "
+             "user waits (HTTP round trip over loopback: authentication, queries, template rendering, transfer). "
+             "Grid counts, map shading and the ranking are kept until the store changes (hub/console/cache.py: a "
+             "sync, resolve or the events DAG starts a new generation), so **first** is what the first user after "
+             "a resolve waits for and p50/p95 what everyone after them waits for.", "",
+             f"Target: ≤ 150 ms p95 per page on a 500,000-resident store. Slowest p95 here: **{worst:.1f} ms**; "
+             f"slowest first request: **{worst_cold:.1f} ms**.", "",
+             "| page | user | path | first ms | p50 ms | p95 ms | max ms | bytes |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for kind, user, path, cold, p50, p95, mx, size in rows:
+        lines.append(f"| {kind} | {user} | `{path}` | {cold:.1f} | {p50:.1f} | {p95:.1f} | {mx:.1f} | {size:,} |")
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
