@@ -234,7 +234,8 @@ def value_quirks(kit: SimpleNamespace) -> tuple[dict[str, Rows], dict[str, str]]
     expected = {"甲": "loaded", "乙": "loaded", "丙": "loaded", "丁": "id_numeric_cell", "戊": "id_numeric_cell",
                 "己": "id_numeric_cell", "庚": "loaded", "辛": "loaded", "壬": "loaded", "癸": "loaded",
                 "子": "loaded", "丑": "id_numeric_cell", "寅": "loaded",
-                "卯": "loaded", "辰": "loaded", "巳": "loaded", "午": "loaded", "未": "enum", "申": "unreadable"}
+                "卯": "loaded", "辰": "loaded", "巳": "loaded", "午": "loaded", "未": "loaded", "申": "unreadable"}
+    # 未's 是否独居 "独" is no yes/no: a bad field, not a bad record (loaded without it, a field entry)
     sheets = {"低保对象": [TITLE, DIBAO, *dibao, FOOTER],
               "残疾人": [TITLE, kit.HEADERS["残疾人"], *disabled, FOOTER],
               "高龄老人": [TITLE, kit.HEADERS["高龄老人"], *elderly, ["合 计", "5人"], late, ["制表人：张三"]]}
@@ -250,12 +251,19 @@ def test_cell_type_quirks_end_loaded_or_quarantined_with_a_reason(tmp_path: Path
     with caplog.at_level(logging.DEBUG, logger="hub"), caplog.at_level(logging.DEBUG, logger="hub_civil_affairs"):
         info = sync(ctx, SOURCE, resolve=False)
     outcome: dict[str, str] = {}
+    fields: dict[str, tuple[str | None, str]] = {}
     with transaction(ctx.db_url) as session:
         loaded = {r.data["name"]: r.data for r in session.scalars(select(SourceRecord).where(SourceRecord.source == SOURCE))}
         for q in session.scalars(select(QuarantinedRow).where(QuarantinedRow.source == SOURCE)):
-            outcome[json.loads(ctx.vault.decrypt(q.raw_enc))["姓名"]] = ",".join(sorted({r["check"] for r in q.reasons}))
+            name, checks = json.loads(ctx.vault.decrypt(q.raw_enc))["姓名"], ",".join(sorted({r["check"] for r in q.reasons}))
+            if q.scope == "field":
+                fields[name] = (q.column_name, checks)
+            else:
+                outcome[name] = checks
+    assert not set(outcome) & set(loaded), "a row both refused and loaded"
     outcome.update({name: "loaded" for name in loaded})
     assert outcome == expected
+    assert fields == {"未": ("lives_alone", "enum")} and loaded["未"]["lives_alone"] is None
     for stream, stats in info.load.streams.items():
         assert stats["read"] == stats["loaded"] + stats["quarantined"] + stats["unchanged"], stream
     ids = {name: ctx.vault.decrypt(data["citizen_id_enc"]) for name, data in loaded.items()}  # stored sealed

@@ -192,15 +192,16 @@ def test_small_premises_without_credit_code_and_odd_coordinates(tmp_path: Path) 
         unit("DW1", "李记理发店", credit="", category="九小场所"),
         unit("DW2", lon="39.601556", lat="118.201853"),  # swapped: passed through, resolve detects it
         unit("DW3", lon="", lat="", grid=""),
-        unit("DW4", credit="91130203MA07Y8KX4A"),  # wrong check character: quarantined
+        unit("DW4", credit="91130203MA07Y8KX4A"),  # wrong check character: loaded without it, a field entry
     ])
     ctx, _ = context_for(ConformanceSetup(hub_yaml(tmp_path), "fire-safety"), tmp_path, "store")
     info = sync(ctx, "fire-safety", resolve=False)
-    assert info.load.streams["units"]["loaded"] == 3
+    assert info.load.streams["units"]["loaded"] == 4 and info.load.withheld["units"] == 1
     stored = records(ctx, "units")
     assert stored["DW1"]["credit_code"] is None and stored["DW1"]["category"] == "九小场所"
     assert (stored["DW2"]["lon"], stored["DW2"]["lat"]) == (39.601556, 118.201853)
     assert stored["DW3"]["lon"] is None and stored["DW3"]["grid_code"] is None
+    assert stored["DW4"]["credit_code"] is None and stored["DW4"]["org_name"]  # a bad field is not a bad record
     assert quarantine(ctx, "units") == {"DW4": ["credit_code_checksum"]}
     assert "13912345678" not in json.dumps(stored, ensure_ascii=False) and ID_B not in json.dumps(stored)
 
