@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.context import HubContext
+from hub.privacy.files import private_tree
 from hub.quality.expectations import activate
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ def localise_site(site: Path) -> list[str]:
         return []
     target = site / "static" / "vendor"
     shutil.copytree(ASSETS, target, dirs_exist_ok=True)
+    private_tree(site.parent)  # copytree keeps the package's 0644/0755: the docs are the county's, 0600/0700
     dropped: list[str] = []
     for page in site.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
