@@ -124,6 +124,7 @@ class Register:
         ask = [{"left_key": m.ref, "right_key": self.mentions[j].ref, "score": score,
                 "evidence": evidence | {"candidate_name": self.mentions[j].name,
                                         "candidate_core": self.canon[j].core,  # type: ignore[union-attr]
+                                        "candidate_place": {k: sorted(v) for k, v in roots[r].items() if v},
                                         "same_phone": bool(m.phone and m.phone in phones[r]),
                                         "same_village": near(mine, roots[r]) is not None}}
                for r, j in sorted(shown.items(), key=lambda kv: self.mentions[kv[1]].ref)
