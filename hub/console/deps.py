@@ -42,6 +42,7 @@ class ConsoleState:
     assessment: bool = False  # the assessment page is there (hub.township installed)
     ledger: bool = False  # and the printable ledger
     cache: StoreCache = field(default_factory=StoreCache)
+    rules: Any = None  # hub.township.rules.TownshipRules, read from hub.yaml on first use
 
     @property
     def vault(self) -> Vault:

@@ -1,10 +1,11 @@
 """The event board: open events by due date with working days left; overdue ones with whether a
-reason was noted (注明原因); filters by grid, kind and remit."""
+reason was noted (注明原因); filters by grid, kind and remit. Each event is read by hub.township's
+eventview, as ``/events`` and the printed ledger read it (county calendar, ledger category, handler)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -13,12 +14,13 @@ from sqlalchemy import func, select
 
 from hub.api.subtree import subtree
 from hub.console.app import PREFIX, render
-from hub.console.deps import SessionDep, UserDep
+from hub.console.deps import SessionDep, UserDep, console_of
 from hub.console.display import Paging, beijing_today, page_url
 from hub.console.pages.grids import visible_cell
 from hub.db.models import Event, GridCell
-from hub.events.calendar import is_working_day
 from hub.events.deadlines import CLOSED_STATUSES
+from hub.township import eventview
+from hub.township.rules import TownshipRules
 
 router = APIRouter()
 KINDS = {"dispute": "矛盾纠纷", "hazard": "消防隐患", "incident": "警情"}
@@ -27,31 +29,26 @@ STATUS_NAMES = {"open": "待处理", "accepted": "已受理", "assigned": "已�
                 "transferred": "已移交", "overdue": "逾期"}
 
 
-@lru_cache(maxsize=8192)
-def _working(day: dt.date) -> bool:
-    """One day of the official calendar (a date's status never changes while the hub runs)."""
-    return is_working_day(day)
+def township_rules(request: Request) -> TownshipRules:
+    """The county's calendar, categories and annex from hub.yaml, read once per console."""
+    state = console_of(request)
+    if state.rules is None:
+        state.rules = TownshipRules.from_config(state.ctx.config)
+    return state.rules
 
 
-@lru_cache(maxsize=8192)
-def days_left(today: dt.date, due: dt.date | None) -> int | None:
-    """Working days until the due date (negative: working days past it), counted as
-    ``working_days_between`` counts them: the days in (earlier, later]."""
-    if due is None:
-        return None
-    lo, hi = sorted((today, due))
-    n = sum(_working(lo + dt.timedelta(days=i)) for i in range(1, (hi - lo).days + 1))
-    return n if due >= today else -n
+_READINGS: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = OrderedDict()
 
 
-def reason_noted(e: Event) -> bool:
-    """A reason for the delay is on record: a failure/delay reason, or a note made after the due date."""
-    details = e.details or {}
-    if details.get("delay_reason") or details.get("overdue_reason") or details.get("failure_reason"):
-        return True
-    due = e.due_on.isoformat() if e.due_on else None
-    return bool(due) and any(isinstance(h, dict) and h.get("note") and str(h.get("at") or "")[:10] > due  # type: ignore[operator]
-                             for h in e.history or [])
+def _read(e: Event, rules: TownshipRules, today: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An event's reading, kept while the event row and Beijing's date stay the same."""
+    key = (e.id, e.updated_at, e.status, today, id(rules))
+    hit = _READINGS.get(key)
+    if hit is None:
+        hit = _READINGS[key] = (eventview.detailed(e, rules, today), eventview.listed(e, rules))
+        while len(_READINGS) > 20_000:
+            _READINGS.popitem(last=False)
+    return hit
 
 
 @router.get("/events", response_class=HTMLResponse)
@@ -82,9 +79,14 @@ def board(request: Request, session: SessionDep, user: UserDep,
     codes = {e.grid_code for e in rows if e.grid_code}
     names = dict(session.execute(select(GridCell.code, GridCell.name).where(GridCell.code.in_(codes))).tuples().all()) \
         if codes else {}
-    items: list[dict[str, Any]] = [{"event": e, "grid_name": names.get(e.grid_code or "", ""),
-                                    "days_left": days_left(today, e.due_on), "reason_noted": reason_noted(e)}
-                                   for e in rows]
+    rules = township_rules(request)
+    items: list[dict[str, Any]] = []
+    for e in rows:  # the same reading of an event as /events and the printed ledger (hub.township.eventview)
+        detail, listed = _read(e, rules, today)
+        items.append({"event": e, "grid_name": names.get(e.grid_code or "", ""),
+                      "days_left": detail["working_days_left"], "reason": detail["reason_noted"],
+                      "handler": detail["handler"], "category": listed["ledger_category"],
+                      "provisional": listed["due_provisional"]})
     params = {"grid": grid, "kind": kind, "remit": remit, "overdue": overdue}
     return render(request, "events.html", items=items, total=total, params=params, kinds=KINDS, remits=REMITS,
                   status_names=STATUS_NAMES, cell=cell, today=today.isoformat(), sensitive=sensitive,
