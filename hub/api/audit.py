@@ -75,6 +75,8 @@ class AuditLog:
             rows, self._rows = self._rows, []
         if not rows:
             return 0
+        keys = set().union(*rows)  # one batch insert needs one shape: a writer that left a field out gets NULL
+        rows = [r if len(r) == len(keys) else dict.fromkeys(keys) | r for r in rows]
         try:
             with self.sessions() as session, session.begin():
                 session.execute(insert(AuditEntry), rows)
