@@ -91,8 +91,8 @@ def read(e: Mapping[str, Any], as_of: dt.date, calendar: WorkCalendar) -> Handli
     if passed_up_on is not None:
         done_days.append(passed_up_on)
     finished_on = min((d for d in done_days if d and d <= as_of), default=None)
-    # finished now but undated: only an assessment as of today or later may count it
-    finished = finished_on is not None or (not done_days and status in FINISHED and not steps)
+    # finished, but the source gave no date (a rectified hazard without 整改完成日期): finished, never on time
+    finished = finished_on is not None or (not done_days and status in FINISHED)
     due, provisional = due_of(e, calendar)
     closed = _day(e.get("closed_at"))
     feedback = details.get("feedback") if closed is not None and closed <= as_of else None
