@@ -89,6 +89,11 @@ def test_every_file_the_hub_writes_is_private_and_holds_no_clear_id_or_phone(tmp
                                                if sum(c["quarantined"] for c in r.load.streams.values())))
             assert replayed.runs
             resolve(ctx)
+            with transaction(ctx.db_url) as s:
+                specials = s.execute(select(SpecialStatus.id, SpecialStatus.category_enc).order_by(SpecialStatus.id)).all()
+            resolve(ctx)  # compared in clear: an unchanged status is not rewritten with a fresh ciphertext
+            with transaction(ctx.db_url) as s:
+                assert specials and s.execute(select(SpecialStatus.id, SpecialStatus.category_enc).order_by(SpecialStatus.id)).all() == specials
         finally:
             stop()
         with transaction(ctx.db_url) as s:
