@@ -172,6 +172,30 @@ def masked_query(query_string: bytes) -> str | None:
     return urlencode(out)[:1000]
 
 
+class MaskedAccessLog(logging.Filter):
+    """uvicorn's access log line with its query string masked as the audit masks it: a request line
+    never writes a name asked for, an ID or a phone into a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            path, _, query = args[2].partition("?")
+            record.args = (*args[:2], f"{path}?{masked_query(query.encode('latin-1', 'replace')) or ''}", *args[3:])
+        return True
+
+
+def access_log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration with ``MaskedAccessLog`` on its access handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["masked"] = {"()": MaskedAccessLog}
+    config["handlers"]["access"]["filters"] = ["masked"]
+    return config
+
+
 def record_read(sessions: sessionmaker[Session], *, action: str, target: str, person_ids: list[str] | None = None,
                 person_count: int | None = None) -> None:
     """Audit a person's read of personal data outside the API (``hub links export``, ``hub quarantine

@@ -147,6 +147,7 @@ def serve(
     """Serve the read API (one uvicorn worker; OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
+    from hub.api.audit import access_log_config
     from hub.api.main import MAX_IN_FLIGHT, create_app
 
     hub = hub_of(ctx)
@@ -158,7 +159,7 @@ def serve(
     for line in serve_banner(host, port, app):
         typer.echo(line)
     uvicorn.run(app, host=host, port=port, workers=1, log_level="warning" if quiet else "info",
-                access_log=not quiet, limit_concurrency=MAX_IN_FLIGHT)
+                access_log=not quiet, limit_concurrency=MAX_IN_FLIGHT, log_config=access_log_config())
 
 
 def serve_banner(host: str, port: int, app: object) -> list[str]:
