@@ -128,7 +128,8 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
     canonical: dict[str, pa.Array] = {}
     for col in contract.columns:
         raw = _column(table, col.raw)
-        for r in control.rows_with_control(raw, json_text=col.normalize == "keep"):
+        controlled = control.rows_with_control(raw, json_text=col.normalize == "keep")
+        for r in controlled:
             if live[r]:  # never stored, whatever the normaliser would make of it
                 text = raw[int(r)].as_py()
                 errors[int(r)].append({"check": control.REASON, "column": col.name, "value": _shown(col, text),
@@ -136,6 +137,10 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
                 failed_cols.add((int(r), col.name))
         out = normalize_array(col.normalize, raw)
         canonical[col.name] = out.values
+        if len(controlled) and tomb_np[controlled].any():  # a tombstone keeps its values, but never these
+            mask = np.zeros(n, dtype=bool)
+            mask[controlled] = tomb_np[controlled]
+            canonical[col.name] = pc.if_else(pa.array(mask), pa.nulls(n, out.values.type), out.values)
         soft = col.options.get("invalidSeverity") == "warning"
         bad_live = [(int(r), bad) for r, bad in zip(out.bad_rows, out.bad, strict=True) if live[r]]
         for r, bad in bad_live:

@@ -200,3 +200,10 @@ def test_a_failing_non_identifying_field_is_withheld_not_the_row(tmp_path: Path)
     assert by_key["4"]["address"] is None and by_key["4"]["history"] is None
     assert by_key["1"]["_fields"] is None and by_key["1"]["_raw"] is None and by_key["1"]["person_id"] == GOOD
     assert result.withheld == 2
+    # a tombstone keeps the values it carries, but never a control character
+    result = GateResult()
+    apply_contract(units, pa.Table.from_pylist([{"unitno": "9", "name": "注销\x00商店", "addr": "东村", "rid": None,
+                                                  "history": None, "_op": "delete"}]), result, set(), CHECKS, CheckEnv())
+    valid, quarantined = stream_tables(result)
+    assert quarantined.num_rows == 0
+    assert [(r["_op"], r["org_name"], r["address"]) for r in valid.to_pylist()] == [("delete", None, "东村")]
