@@ -42,6 +42,49 @@ from hub.resolve.persons.deterministic import Decisions  # noqa: E402
 from hub.resolve.persons.records import ORG, read_mentions, stream_plans  # noqa: E402
 
 BEFORE = "39476dc"
+NOTES = """\
+## How to read these figures
+
+**The corpus** (tests/resolve/org_corpus.py) was written from legacy-systems.md's words, not from
+hub/synth: its own county (石家庄市藁城区, the spec's example), four townships, public bodies, firms with
+credit codes, small premises often without, 8 look-alike pairs in one village (one character apart: six
+of the same sound, two not), one shop name in two townships (twice), 10 firms re-registered under their
+code with a new name (two unit records). Each firm is named by dispute parties (written with care: 40% of
+the chance of each variation) and by floating persons as their employer (75%), with every variation kind.
+It is harder than a real county: most references are written otherwise (the exact-name baseline finds
+12% of the pairs; on the independent county a normalised-name join found 0.87 F1).
+
+Not a blind test, said plainly: seed 14 was the development seed. Its first run (recall 0.85) showed the
+resolver missing the name people use when characters are left out in the middle (腾飞汽配 for
+腾飞汽车配件), abbreviations with a slipped character, a township's public bodies written with and
+without the county, and dispute parties the connector took for persons (`安泰服装`, a bracket note after
+公司, a full-width space); each was fixed in the resolver or the connector, not in the corpus. Two corpus
+bugs were fixed after that run: citizen IDs with a wrong check character (stdnum's calc_check_digit wants
+a placeholder digit) and two look-alike firms given the same house (the spec makes a shared address a
+tie, so two firms must not share one). Seeds 15-17 were first run after those changes: new instances of
+the same kinds, not new kinds.
+
+What is left (every residual split is in the review queue or undecidable): a mention of a name two
+townships share, from a third place (`name_ambiguous`); a short name (under five characters) related
+only loosely (the name people use, a same-sound slip) whose place speaks against it: asked, not guessed.
+No false merge in any seed.
+
+**The synthetic county** now writes organisation names otherwise where they are mentioned
+(hub/synth/orgnames.py): a floating person's employer 25% of the time, a dispute party 12%; kinds
+weighted divisions 30, legal form 20, bracket note 12, the name people use 12, spaces 12, same-sound
+slip 8, traditional 6 (one kind, or two a quarter of the time). A slip that would land on another
+organisation's name is not made (no resolver could see it). One village in ten gets two shops whose
+surnames sound alike (王记超市 and 汪记超市): the spec's "two different small firms in one village".
+
+*The identical-name duplicates are kept.* The previous session's ceiling came from shops bearing one
+bare name in several villages of a township (synth keeps 5% of such names bare; the rest carry their
+village) and employers drawn among them. The spec names look-alikes one character apart, but it does
+not say identical names do not occur, and they do (王记超市, 便民超市 in many villages); the employee's
+record holds only the name and their home, so those mentions are honestly undecidable and go to the
+steward. Changing the generator to remove them would only tune it to pass. At 500,000 residents the
+best any non-guessing resolver could do on organisations was 0.9876 (bench/results/resolve.md, measured
+before this session's changes and not re-measured here); at the sizes measured below the targets hold.
+"""
 _PUNCT = re.compile(r"[\s\W_]+")
 
 
@@ -136,12 +179,13 @@ def run_synth(residents: int, townships: int, work: Path) -> tuple[dict, dict, f
         resolve_entities(ctx)
         took = time.perf_counter() - started
         truth = county.truth_clusters(out, "organization", ctx)
-        keys = {k for k in truth if k in county.loaded_addresses(ctx) and k not in county.quarantined(out, ctx)}
+        loaded, excluded = county.loaded_addresses(ctx), county.quarantined(out, ctx)
+        keys = {k for k in truth if k in loaded and k not in excluded}
         with (out / "truth" / "faults.csv").open(encoding="utf-8") as f:
             import csv
             faults = Counter(r["fault"] for r in csv.DictReader(f) if r["fault"].startswith("org_name_"))
         persons = county.pairwise(county.truth_clusters(out, "person", ctx), county.predicted(ctx, "person"),
-                                  county.loaded_addresses(ctx), county.quarantined(out, ctx))
+                                  loaded, excluded)
         rows = score_all(truth, ctx, keys)
         rows["_persons"] = persons
         return rows, dict(faults), took
@@ -177,7 +221,7 @@ def main() -> None:
               f"Organisation names written otherwise (truth/faults.csv): {faults}. Entity resolution {took:.1f} s. "
               f"Persons on the same county: P {p['precision']:.4f} / R {p['recall']:.4f} ({p['true_pairs']:,} pairs).",
               "", *table(rows), "", f"Link methods: {rows['_methods']}", ""]
-    args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args.results.write_text("\n".join(lines) + "\n" + NOTES, encoding="utf-8")
     print("\n".join(lines))
 
 

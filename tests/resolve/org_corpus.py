@@ -69,6 +69,7 @@ class Org:
 class Corpus:
     orgs: list[Org] = field(default_factory=list)
     truth: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (source, stream, key) -> org uid
+    persons: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (source, stream, key) -> person uid
     kinds: dict[str, int] = field(default_factory=dict)  # variation kind -> references written with it
 
     def tally(self, kinds: list[str]) -> None:
@@ -218,16 +219,21 @@ def write(out: Path, seed: int = 14) -> Corpus:
     corpus = Corpus(orgs=build_orgs(rng))
     parts = {(o.brand, o.trade) for o in corpus.orgs} | {(o.brand, o.short_trade) for o in corpus.orgs if o.short_trade}
     _grids(out)
-    units = []
+    units: list[list] = []
+    people: list[tuple[str, str, str]] = []  # (uid, name, citizen ID): persons others name again
+    prng = random.Random(f"{seed}:persons")  # its own stream: the organisations stay as they were
     for o in corpus.orgs:
         address = f"{TOWNSHIPS[o.township]}{VILLAGES[o.township][o.village]}{o.group + 1}组{o.house}号"
         for n, name in enumerate([o.old_name, o.registered] if o.old_name else [o.registered]):
             key = f"DW{len(units) + 1:05d}"
             shop = o.kind == "shop"
-            units.append([key, name, o.credit or "", address, _person(rng), _person(rng), _citizen(rng), o.phone,
+            legal, responsible, rid = _person(rng), _person(rng), _citizen(rng)
+            units.append([key, name, o.credit or "", address, legal, responsible, rid, o.phone,
                           "九小场所" if shop else "一般单位", _grid(o.township, o.village, o.group) if rng.random() < 0.6
                           else "", "", "", f"2026-0{3 + n}-0{1 + n} 09:00:00"])
             corpus.truth[("fire-safety", "units", key)] = o.uid
+            corpus.persons[("fire-safety", "units", f"{key}#责任人")] = f"R{key}"
+            people.append((f"R{key}", responsible, rid))
     folder = out / "fire-safety" / "20261101"
     folder.mkdir(parents=True)
     with (folder / "单位.csv").open("w", encoding="gb18030", newline="") as f:
@@ -248,8 +254,7 @@ def write(out: Path, seed: int = 14) -> Corpus:
                            "type": "case.accepted", "case_no": case_no, "data": {
                                "category": "劳资纠纷", "grid_code": _grid(t, v, rng.randrange(3)),
                                "location": f"{TOWNSHIPS[t]}{VILLAGES[t][v]}", "summary": "拖欠工资纠纷", "level": "村级",
-                               "parties": [{"role": "申请人", "name": _person(rng), "id_no": _citizen(rng),
-                                            "phone": _phone(rng, set())},
+                               "parties": [_applicant(rng, prng, people, corpus, case_no),
                                            {"role": "被申请人", "name": name, "id_no": ident,
                                             "phone": o.phone if rng.random() < 0.5 else None}]}})
             corpus.truth[("dispute-mediation", "cases", f"{case_no}#1")] = o.uid
@@ -261,6 +266,7 @@ def write(out: Path, seed: int = 14) -> Corpus:
             key = f"FP{len(floating) + 1:07d}"
             birth = f"{rng.randrange(1970, 2004)}{rng.randrange(1, 13):02d}{rng.randrange(1, 28):02d}"
             body = f"510104{birth}{rng.randrange(1000):03d}"
+            corpus.persons[("public-security", "floating-persons", key)] = f"P{key}"
             floating.append({"id": key, "name": _person(rng), "idNo": body + ric.calc_check_digit(body + "0"),
                              "gender": "M" if int(body[16]) % 2 else "F",
                              "birthDate": f"{birth[:4]}-{birth[4:6]}-{birth[6:]}", "nativePlace": "四川省成都市",
@@ -284,6 +290,19 @@ def write(out: Path, seed: int = 14) -> Corpus:
         "  public-security: {connector: public-security, base_url: \"http://127.0.0.1:1\", token_env: ORG_CORPUS_TOKEN}\n"
         "  dispute-mediation: {connector: dispute-mediation, path: dispute-mediation}\n", encoding="utf-8")
     return corpus
+
+
+def _applicant(rng: random.Random, prng: random.Random, people: list[tuple[str, str, str]], corpus: Corpus,
+               case_no: str) -> dict:
+    """The other side of a wage dispute: a new person, or (three times in ten) a unit's responsible person
+    again, the name sometimes spaced; persons with the same name and another ID are other people."""
+    party = {"role": "申请人", "name": _person(rng), "id_no": _citizen(rng), "phone": _phone(rng, set())}
+    uid = f"A{case_no}"
+    if people and prng.random() < 0.3:
+        uid, name, cid = prng.choice(people)
+        party.update(name=name if prng.random() < 0.8 else f"{name[0]} {name[1:]}", id_no=cid)
+    corpus.persons[("dispute-mediation", "cases", f"{case_no}#0")] = uid
+    return party
 
 
 def _near(rng: random.Random, o: Org) -> tuple[int, int]:
