@@ -110,9 +110,12 @@ def test_grid_user_sees_only_their_grid_on_the_map(browser, served) -> None:  # 
                                                                   GridCell.retired.is_(False))))
         assert sorted(codes) == groups and drawn == len(groups)
         assert page.locator("path.leaflet-interactive").count() == len(groups)
+        assert not rec.errors, rec.errors
         page.goto(f"/console/map?grid={served.county.other_village}")
         assert "没有网格" in page.inner_text("body")
-        rec.errors = [e for e in rec.errors if "404" not in e]  # the refused page itself answers 404
+        refused = f"/console/map?grid={served.county.other_village}"
+        assert all("404" in e for e in rec.errors) and any(refused in e for e in rec.errors), rec.errors
+        rec.errors.clear()  # only the refused page itself answered 404
         page.goto(f"/console/grids/{served.county.village}")
         assert served.county.village in page.inner_text(".title-block")
     finally:
