@@ -40,8 +40,10 @@ RELATIONS = {"02": "户主", "10": "配偶", "20": "子女", "30": "孙子女", 
 GENDERS = {"M": "男", "F": "女", "U": "未知"}
 STATUSES = {"active": "在册", "deceased": "死亡", "moved_out": "迁出", "left": "离开"}
 LEVELS = {1: "一级网格（乡镇）", 2: "二级网格（村/社区）", 3: "三级网格（村民/居民小组）"}
+# the care lists (关爱对象) a grid worker visits; "elderly" (60+, a quarter of a village) is a tag, not a care list
 CARE_TAGS = {"elderly_alone": "独居老人", "aged_80": "高龄老人", "disabled": "残疾人", "min_allowance": "低保对象",
-             "extreme_poverty": "特困供养", "elderly": "老年人"}
+             "extreme_poverty": "特困供养"}
+TAG_LABELS = {**CARE_TAGS, "elderly": "老年人", "minor": "未成年人", "floating": "流动人口"}
 SENSITIVE_TAGS = {"special_population": "特殊人群"}
 EVENT_KINDS = {"dispute": "矛盾纠纷", "hazard": "消防隐患", "incident": "警情"}
 EVENT_STATUSES = {"open": "待处理", "accepted": "已受理", "assigned": "已分派", "in_progress": "处理中",
@@ -119,7 +121,7 @@ class LedgerReader:
                        "relation": RELATIONS.get(p.relation_to_head or "", p.relation_to_head),
                        "status": STATUSES.get(p.status, p.status), "grid_code": p.grid_code, "address": p.address,
                        "household_id": p.household_id, "floating": bool(p.floating),
-                       "tags": [CARE_TAGS.get(t) or SENSITIVE_TAGS.get(t) or t for t in tags.get(p.id, [])]}
+                       "tags": [TAG_LABELS.get(t) or SENSITIVE_TAGS.get(t) or t for t in tags.get(p.id, [])]}
                 for p in persons}
         members: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for p in rows.values():

@@ -52,12 +52,13 @@ class LedgerBook:
         self.generated = beijing_now().replace(microsecond=0).isoformat()
 
     def cell(self, ws: Worksheet, row: int, col: int, value: Any, alert: bool = False) -> None:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            ws.write_number(row, col, value, self.f_num)
-            return
-        text = _text(value)
-        fmt = self.f_quoted if text.startswith(FORMULA_LEAD) else self.f_alert if alert else self.f_cell
-        ws.write_string(row, col, text, fmt)
+        if value.__class__ is not str:  # the common case first: most cells are text
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                ws.write_number(row, col, value, self.f_num)
+                return
+            value = _text(value)
+        fmt = self.f_quoted if value.startswith(FORMULA_LEAD) else self.f_alert if alert else self.f_cell
+        ws.write_string(row, col, value, fmt)
 
     def sheet(self, name: str, subject: str, columns: Sequence[Column], rows: Iterable[dict[str, Any]],
               alert: Callable[[dict[str, Any]], bool] | None = None) -> int:
