@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from hub.cli.output import Column, print_table
 from hub.cli.state import hub_of
 from hub.errors import HubError
 
-console = Console()
 PERIOD = typer.Option("--period", help="a quarter (2026Q3) or a month (2026-07), Beijing dates")
 AS_OF = typer.Option("--as-of", help="figures as they stood at the end of this day (default: today in Beijing)")
 READER_SCOPES = "read:grids,read:people,read:events"
@@ -117,16 +115,15 @@ def assess_figures(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"{result.period} as of {result.as_of} (level {level})")
-    for col in ("grid", "name", "accepted", "finished", "closure", "on time", "overdue open", "passed up",
-                "satisfaction", "hazards on time", "inspection coverage"):
-        table.add_column(col)
+    rows = []
     for g in result.grids:
         r = g.rates
-        table.add_row(g.code, g.name, str(g.accepted), str(g.finished), _pct(r["closure_rate"]),
-                      _pct(r["on_time_rate"]), str(g.overdue_open), _pct(r["passed_up_on_time"]),
-                      _pct(r["satisfaction"]), _pct(r["hazards_rectified_on_time"]), _pct(r["inspection_coverage"]))
-    console.print(table)
+        rows.append([g.code, g.name, g.accepted, g.finished, _pct(r["closure_rate"]), _pct(r["on_time_rate"]),
+                     g.overdue_open, _pct(r["passed_up_on_time_rate"]), _pct(r["satisfaction"]),
+                     _pct(r["hazards_rectified_on_time_rate"]), _pct(r["inspection_coverage"])])
+    print_table([Column("grid", keep=True), Column("name", keep=True), "accepted", "finished", "closure", "on time",
+                 "overdue open", "passed up", "satisfaction", "hazards on time", "inspection coverage"], rows,
+                title=f"{result.period} as of {result.as_of} (level {level})")
 
 
 def assess_sample(
@@ -148,13 +145,11 @@ def assess_sample(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"{result.grid_name} {result.period}: {len(result.households)} of "
-                        f"{result.households_in_grid} households (seed {result.seed})")
-    for col in ("household", "number", "grid", "address", "head"):
-        table.add_column(col)
-    for h in result.households:
-        table.add_row(h.household_id, h.household_no or "", h.grid_code or "", h.address or "", h.head_name or "")
-    console.print(table)
+    print_table([Column("household", keep=True), Column("number", keep=True), Column("grid", keep=True), "address",
+                 "head"], [[h.household_id, h.household_no, h.grid_code, h.address, h.head_name]
+                           for h in result.households],
+                title=f"{result.grid_name} {result.period}: {len(result.households)} of "
+                      f"{result.households_in_grid} households (seed {result.seed})")
 
 
 def assess_ranking(
@@ -172,13 +167,10 @@ def assess_ranking(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1, default=str))
         return
-    table = Table(title=f"{result.period} ranking as of {result.as_of}")
-    for col in ("rank", "grid", "name", "score", "bottom streak", "flag"):
-        table.add_column(col)
-    for g in result.grids:
-        table.add_row(str(g.rank or "-"), g.code, g.name, "-" if g.score is None else f"{g.score:.4f}",
-                      str(g.bottom_streak), "连续后两名" if g.flagged else "")
-    console.print(table)
+    print_table(["rank", Column("grid", keep=True), Column("name", keep=True), "score", "bottom streak", "flag"],
+                [[g.rank, g.code, g.name, None if g.score is None else f"{g.score:.4f}", g.bottom_streak,
+                  "连续后两名" if g.flagged else ""] for g in result.grids],
+                title=f"{result.period} ranking as of {result.as_of}")
 
 
 def cards(

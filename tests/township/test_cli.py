@@ -48,3 +48,17 @@ def test_assessment_workbook(township_store: str, tmp_path: Path) -> None:
     assert (by_code[V1]["受理数"], by_code[V1]["办结数"], by_code[V1]["逾期未办结"]) == (9, 6, 3)
     assert by_code[V2]["满意率"] == 1.0 and by_code[V1]["按期上报率"] == 0.0
     assert "截至2026-10-12" in str(rows[0][0])
+
+
+def test_assessment_table_and_ranking_table(township_store: str, tmp_path: Path) -> None:
+    cfg = county.write_config(tmp_path, township_store)
+    table = hub(cfg, "assess", "--period", "2026Q3", "--as-of", "2026-10-12")
+    assert table.returncode == 0, table.stderr
+    east = next(line for line in table.stdout.splitlines() if V1 in line)
+    assert "东村" in east and "66.7%" in east and "0.0%" in east  # closure 6/9; passed up on time 0 of 1
+    ranking = hub(cfg, "assess", "ranking", "--period", "2026Q3", "--as-of", "2026-10-12")
+    assert ranking.returncode == 0, ranking.stderr and V1 in ranking.stdout
+    sample = hub(cfg, "assess", "sample", "--period", "2026Q3", "--grid", V1)
+    assert sample.returncode == 0 and "户主" in sample.stdout
+    bad = hub(cfg, "assess", "--period", "2026Q5")
+    assert bad.returncode != 0 and bad.stderr.strip().startswith("error: period '2026Q5'")
