@@ -14,7 +14,8 @@ from hub.db.session import transaction
 GRID_URLS = ["/console/map?grid={grid}", "/console/map/data?grid={grid}", "/console/grids/{grid}",
              "/console/grids/{grid}?tab=care", "/console/grids/{grid}?tab=buildings", "/console/grids/{grid}?tab=children",
              "/console/events?grid={grid}", "/console/map?grid={grid}&figure=events_open",
-             "/console/map/data?grid={grid}&figure=elderly_alone", "/console/grids/{grid}/ledger.xlsx"]
+             "/console/map/data?grid={grid}&figure=elderly_alone", "/console/grids/{grid}/ledger.xlsx",
+             "/console/assessment?township={grid}", "/console/assessment.xlsx?township={grid}"]
 STEWARD_URLS = ["/console/overview", "/console/quarantine", "/console/quarantine/{qid}", "/console/review",
                 "/console/review/{rid}", "/console/quality"]
 HOST = re.compile(r"""(?:src|href|action|url)\s*[=(]\s*["']?(?:https?:)?//([^/"'\s)]+)""", re.I)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.api.audit import audit_persons
@@ -20,6 +21,7 @@ from hub.console.auth import ConsoleUserView
 from hub.console.deps import PeopleDep, Refused, SessionDep, UserDep, console_of
 from hub.console.display import beijing_today
 from hub.console.pages.grids import Code, visible_cell
+from hub.db.models import GridCell
 from hub.errors import HubError
 
 router = APIRouter()
@@ -48,8 +50,20 @@ def _period(text: str | None) -> Any:
     return quarter(today.year, (today.month - 1) // 3 + 1).previous()
 
 
-def _within(user: ConsoleUserView) -> str | None:
-    return user.grid_code  # a grid user's figures stay inside their subtree
+def _within(session: Session, user: ConsoleUserView, township: str | None) -> tuple[str | None, list[Any]]:
+    """Whose villages are ranked: the user's own grid, else the township asked for (the ranking is a
+    township's), else the first; and the townships a county-wide user may pick from."""
+    if user.grid_code is not None:
+        if township and township != user.grid_code:
+            visible_cell(session, user, township)  # 404 outside the user's subtree
+            return township, []
+        return user.grid_code, []
+    townships = list(session.execute(select(GridCell.code, GridCell.name).where(
+        GridCell.level == 1, GridCell.retired.is_(False)).order_by(GridCell.code)).tuples())
+    if township:
+        visible_cell(session, user, township)
+        return township, townships
+    return (townships[0][0] if townships else None), townships
 
 
 def _series(session: Session, period: Any, within: str | None, rules: Any) -> tuple[list[str], dict[str, dict]]:
@@ -71,14 +85,15 @@ def _series(session: Session, period: Any, within: str | None, rules: Any) -> tu
 
 @router.get("/assessment", response_class=HTMLResponse)
 def assessment(request: Request, session: SessionDep, user: UserDep,
-               period: Annotated[str | None, Query(max_length=8)] = None) -> HTMLResponse:
+               period: Annotated[str | None, Query(max_length=8)] = None,
+               township: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$")] = None) -> HTMLResponse:
     from hub.township.ranking import rank
 
     quarter = _period(period)
     if not quarter.is_quarter:
         raise Refused(400, "季度评比按季度进行，例如 2026Q3")
     rules = _rules(request)
-    within = _within(user)
+    within, townships = _within(session, user, township)
     cache = console_of(request).cache
     ranking = cache.get(session, ("ranking", quarter.label, within),
                         lambda: rank(session, quarter, within=within, rules=rules))
@@ -88,20 +103,21 @@ def assessment(request: Request, session: SessionDep, user: UserDep,
     for _ in range(5):
         choices.append(choices[-1].previous())
     return render(request, "assessment.html", ranking=ranking, labels=labels, series=series, rate_names=RATE_NAMES,
-                  period=quarter.label, choices=[c.label for c in choices],
+                  period=quarter.label, choices=[c.label for c in choices], townships=townships, within=within,
                   rules=rules.assessment, title=f"督查考核 {quarter.label}")
 
 
 @router.get("/assessment.xlsx")
 def assessment_download(request: Request, session: SessionDep, user: UserDep,
                         period: Annotated[str | None, Query(max_length=8)] = None,
+                        township: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$")] = None,
                         level: Annotated[int, Query(ge=1, le=3)] = 2) -> Response:
     """The figures table as the printable workbook ``hub assess --xlsx`` writes."""
     from hub.township.assessment import assess
     from hub.township.ledger.figures import write_assessment
 
     quarter = _period(period)
-    result = assess(session, quarter, level, within=_within(user), rules=_rules(request))
+    result = assess(session, quarter, level, within=_within(session, user, township)[0], rules=_rules(request))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "assessment.xlsx"
         write_assessment(result, path)
