@@ -53,3 +53,12 @@ class CategoryMap:
         if source_category is not None and source_category in rows:
             return rows[source_category]
         return rows.get("*")
+
+
+def organization_categories(categories: CategoryMap, fire_category: str | None) -> list[str]:
+    """An organisation is in the ledger as a unit with its credit code, and as a fire-safety unit when the
+    fire-safety system lists it (``category`` is its 单位类别)."""
+    out = [categories.of("organization")]
+    if fire_category:
+        out.append(categories.of("fire_unit", fire_category))
+    return [c for c in dict.fromkeys(out) if c]

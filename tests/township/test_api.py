@@ -42,6 +42,8 @@ def test_open_hazards_hold_only_hazards_not_rectified(served: Served) -> None:
     # 加油站 has e6 (rectified 18 Aug) and h-open; 敬老院 only e7 (rectified)
     assert [h["id"] for h in served.get("/organizations/o-key-1", "all").json()["open_hazards"]] == ["h-open"]
     assert served.get("/organizations/o-key-2", "all").json()["open_hazards"] == []
+    # a fire-safety unit is on the ledger twice: as a unit (经济财政) and as a fire-safety unit (城区管理)
+    assert served.get("/organizations/o-key-2", "all").json()["ledger_categories"] == ["经济财政", "城区管理"]
 
 
 def _walk(served: Served, path: str, key: str, **params: object) -> list[dict]:  # type: ignore[type-arg]

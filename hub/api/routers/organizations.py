@@ -17,13 +17,16 @@ from hub.api.problems import ApiProblem
 from hub.api.references import shown, visible_ids
 from hub.api.schemas.places import HazardOut, InspectionOut, OrganizationDetail, OrganizationOut
 from hub.db.models import Event, Inspection, Organization
+from hub.township.categories import CategoryMap, organization_categories
+from hub.township.rules import rules_of
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 MOVED = {308: {"description": "a merged id: `Location` names the surviving organisation"}}
 
 
-def org_out(o: Organization, masker: Masker) -> dict[str, Any]:
+def org_out(o: Organization, masker: Masker, categories: CategoryMap | None = None) -> dict[str, Any]:
     return {"id": o.id, "name": o.name, "credit_code": o.credit_code, "category": o.category,
+            "ledger_categories": organization_categories(categories or CategoryMap(), o.category),
             "key_unit": o.key_unit, "address": o.address, "legal_representative": o.legal_representative,
             "grid_code": o.grid_code, "building_id": o.building_id, "lon": o.lon, "lat": o.lat,
             "phone": masker.phone(o.phone_enc)}
@@ -52,7 +55,8 @@ def list_organizations(
         stmt = stmt.where(Organization.id > after[0])
     rows = list(session.scalars(stmt))
     masker = masker_of(request, key)
-    return Page(items=[OrganizationOut(**org_out(o, masker)) for o in rows[:limit]],
+    categories = rules_of(request).categories
+    return Page(items=[OrganizationOut(**org_out(o, masker, categories)) for o in rows[:limit]],
                 next_cursor=next_cursor(rows, limit, filters, lambda o: [o.id]))
 
 
@@ -87,7 +91,8 @@ def get_organization(organization_id: Annotated[str, Path(min_length=1, max_leng
     responsible = visible_ids(request, session, key, "person", [org.responsible_person_id])
     audit_persons(request, sorted(responsible))
     return OrganizationDetail(
-        **org_out(org, masker_of(request, key)), responsible_person_id=shown(org.responsible_person_id, responsible),
+        **org_out(org, masker_of(request, key), rules_of(request).categories),
+        responsible_person_id=shown(org.responsible_person_id, responsible),
         inspections=[InspectionOut(id=i.id, inspected_on=i.inspected_on, inspector=i.inspector, kind=i.kind,
                                    hazards_found=i.hazards_found, conclusion=i.conclusion) for i in inspections],
         open_hazards=_hazards(session, org.id, key))

@@ -12,6 +12,7 @@ class OrganizationOut(BaseModel):
     name: str
     credit_code: str | None
     category: str | None
+    ledger_categories: list[str] = []  # 经济财政 as a unit; 城区管理 too as a fire-safety unit (county-configurable)
     key_unit: bool
     address: str | None
     legal_representative: str | None
