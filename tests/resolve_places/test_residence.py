@@ -59,8 +59,9 @@ def build(st) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def placed(tmp_path: Path, town):  # type: ignore[no-untyped-def]
-    ctx = town.make_context(tmp_path)
+def placed(store_url: str, tmp_path: Path, town):  # type: ignore[no-untyped-def]
+    """On SQLite and PostgreSQL: the presence filters and the residence's JSON evidence on each."""
+    ctx = town.make_context(tmp_path, store_url)
     build(town.Store(ctx))
     return ctx, place_entities(ctx)
 
@@ -147,7 +148,7 @@ def test_the_api_says_who_lives_here_and_who_is_registered_but_away(api) -> None
     detail = _get(api, "/persons/P1").json()
     assert (detail["grid_code"], detail["registered_grid_code"]) == (COMM + "002", EAST + "001")
     assert detail["residence"] == {"grid_code": COMM + "002", "registered_grid_code": EAST + "001",
-                                   "rule": "floating_person", "at": "2026-11-01 10:00:00",
+                                   "rule": "floating_person", "at": "2026-11-01T10:00:00+08:00",
                                    "source": "public-security", "stream": "floating-persons", "source_key": "FP1"}
     plain = _get(api, "/persons/P1", "people").json()["residence"]
     assert plain["rule"] == "floating_person" and plain["source_key"] is None  # the record only with read:quality
