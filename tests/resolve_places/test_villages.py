@@ -102,3 +102,24 @@ def test_village_names_and_codes_as_departments_write_them(tmp_path: Path, town)
     place_entities(ctx)
     with transaction(ctx.db_url) as s:
         assert s.get(Household, "H1").grid_code == EAST + "002"
+
+
+def test_buildings_keyed_the_old_way_are_rekeyed_on_each_backend(store_url: str, tmp_path: Path, town) -> None:  # type: ignore[no-untyped-def]
+    """A store placed before houses had villages: its buildings go, everything points at the new ones."""
+    ctx = town.make_context(tmp_path, store_url)
+    st = town.Store(ctx)
+    st.rows.append(Building(id="B-old", address="唐山镇建设路12号", address_key="唐山镇建设路12号"))
+    st.household("HA", "20100012", "唐山镇建设路12号", village=EAST, group="001")
+    st.household("HB", "00100012", "唐山镇建设路12号", village=COMM, group="002")
+    st.person("P1", "HA", building_id="B-old")
+    st.commit()
+    with transaction(ctx.db_url) as s:
+        for hid in ("HA", "HB"):
+            s.get(Household, hid).building_id = "B-old"
+    counts = place_entities(ctx)
+    assert counts["building_removed"] == 1
+    with transaction(ctx.db_url) as s:
+        assert s.get(Building, "B-old") is None
+        assert s.get(Household, "HA").building_id == s.get(Person, "P1").building_id == building_id(f"{EAST}|建设路12号")
+        assert s.get(Household, "HB").building_id == building_id(f"{COMM}|建设路12号")
+    assert not any(v for k, v in place_entities(ctx, full=True).items() if k.endswith(("_created", "_updated", "_removed")))
