@@ -7,6 +7,7 @@ would mark events overdue a day late.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -28,3 +29,15 @@ def on_beijing_clock(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=BEIJING) if value.tzinfo is None else value.astimezone(BEIJING)
+
+
+def beijing_text(value: Any) -> Any:
+    """A time kept as text on the departments' clock (a history step, provenance) as RFC 3339 with its offset:
+    naive text is Beijing time; zoned text is converted; anything unreadable is returned as it was."""
+    if not isinstance(value, str) or len(value) < 11:
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return on_beijing_clock(parsed).isoformat()  # type: ignore[union-attr]

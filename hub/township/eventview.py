@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from hub.db.models import Event
-from hub.events.clock import BEIJING, beijing_today
+from hub.events.clock import beijing_text, beijing_today
 from hub.township import handling
 from hub.township.rules import TownshipRules
 
@@ -37,17 +37,5 @@ def detailed(e: Event, rules: TownshipRules, today: dt.date | None = None) -> di
             "working_days_left": handling.working_days_left(h, today, rules.calendar)}
 
 
-def on_clock(at: Any) -> Any:
-    """A history step's time (naive Beijing text) as RFC 3339 with +08:00; anything unreadable as it was."""
-    if not isinstance(at, str) or not at:
-        return at
-    try:
-        parsed = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        return at
-    parsed = parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed.astimezone(BEIJING)
-    return parsed.isoformat()
-
-
 def history(e: Event) -> list[dict[str, Any]]:
-    return [{**h, "at": on_clock(h.get("at"))} for h in (e.history or []) if isinstance(h, dict)]
+    return [{**h, "at": beijing_text(h.get("at"))} for h in (e.history or []) if isinstance(h, dict)]

@@ -43,7 +43,8 @@ def people(vault: Vault) -> list[Any]:
                                citizen_id_enc=vault.encrypt(f"13020319600101{i:03d}{'1' if suffix == 'a' else '2'}"),
                                phone_enc=vault.encrypt(f"1380000{i:03d}{'1' if suffix == 'a' else '2'}"),
                                household_id=hid, relation_to_head=relation, grid_code=G1, status="active",
-                               provenance={}))
+                               provenance={"name": {"source": "population", "stream": "persons", "source_key": str(i),
+                                                    "rule": "registry", "at": "2026-10-08 09:41:00"}}))
     rows.append(Household(id="HX", household_no="120299999", address="东村2组1号", grid_code=G2,
                           head_person_id="PX", active=True))
     rows.append(Person(id="PX", name=FORMULA_NAME, gender="M", citizen_id_enc=vault.encrypt("130203197001010011"),

@@ -23,6 +23,10 @@ def test_an_event_accepted_at_0941_beijing_reads_0941_plus_0800(served: Served) 
     assert body["history"][0]["at"] == "2026-09-30T09:41:00+08:00"
     listed = {e["id"]: e for e in served.get("/events", "all", grid=V1, limit=100).json()["items"]}
     assert listed["e1"]["occurred_at"] == "2026-09-30T09:41:00+08:00"
+    # a golden record's provenance: the source record's time, on the departments' clock, with its offset
+    person = served.get("/persons/P000a", "all").json()
+    assert person["provenance"]["name"]["at"] == "2026-10-08T09:41:00+08:00"
+    assert person["updated_at"].endswith(("Z", "+00:00"))  # the store's own stamp is UTC, and says so
 
 
 def test_event_shows_handler_feedback_categories_and_reason(served: Served) -> None:

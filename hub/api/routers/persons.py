@@ -46,6 +46,7 @@ from hub.api.schemas.persons import (
 )
 from hub.api.subtree import CodeRange
 from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
+from hub.events.clock import beijing_text
 from hub.privacy.sensitive import category_of
 from hub.resolve.tags import PERSON_TAGS
 
@@ -188,7 +189,8 @@ def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[st
             continue
         if (entry.get("source"), entry.get("stream")) in SENSITIVE_STREAMS and not key.has("read:sensitive"):
             continue
-        out[str(attr)] = {k: masker.text(str(v)) if k == "source_key" and v is not None else v
+        out[str(attr)] = {k: masker.text(str(v)) if k == "source_key" and v is not None else
+                          beijing_text(v) if k == "at" else v
                           for k, v in entry.items() if k in ("source", "stream", "source_key", "rule", "at")}
     return out
 
@@ -229,7 +231,7 @@ def _residence(row: Any, key: Principal, masker: Masker) -> dict[str, Any] | Non
     if basis is None:
         return None
     out: dict[str, Any] = {"grid_code": row.grid_code, "registered_grid_code": row.registered_grid_code,
-                           "rule": basis.get("rule"), "at": basis.get("at"),
+                           "rule": basis.get("rule"), "at": beijing_text(basis.get("at")),
                            "source": None, "stream": None, "source_key": None}
     if key.has("read:quality") and basis.get("source"):
         out.update(source=basis.get("source"), stream=basis.get("stream"),
