@@ -2,18 +2,25 @@
 and every read of personal data at a terminal (``record_read``).
 
 Rows are buffered and written in batches by a background thread, so auditing never puts a write
-transaction on a request's path; the buffer is flushed at shutdown and on demand.
+transaction on a request's path; the buffer is flushed at shutdown and on demand. Each row is also
+appended to a journal file (one JSON line, one ``write`` to the OS) before the response ends, so a
+crash of the server (kill -9, out of memory) loses no record: the next start writes what the journal
+holds and the store lacks (``AuditJournal``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
+import json
 import logging
+import os
 import re
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -54,17 +61,83 @@ def audit_persons(request: Request, ids: list[str]) -> None:
     note_of(request).person_ids.extend(ids)
 
 
+def _encode(row: dict[str, Any]) -> bytes:
+    return (json.dumps({**row, "at": row["at"].isoformat()}, ensure_ascii=False, separators=(",", ":")) + "\n"
+            ).encode("utf-8")
+
+
+def _decode(line: bytes) -> dict[str, Any] | None:
+    try:
+        row = json.loads(line)
+        row["at"] = dt.datetime.fromisoformat(row["at"])
+        return row
+    except (ValueError, KeyError, TypeError):  # a line cut short by the crash itself: it never reached the OS whole
+        return None
+
+
+class AuditJournal:
+    """Append-only segments of the rows not yet in the store (a private folder, files 0600).
+
+    ``append`` writes one line to the live segment; ``seal`` starts a new one and returns the sealed
+    path, which is deleted once its rows are committed. At start, ``recover`` hands back the rows of
+    every segment a crashed server left behind.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)
+        self._seq = 0
+        self._fd = self._open()
+
+    def _open(self) -> int:
+        self._seq += 1
+        self.live = self.folder / f"{os.getpid()}-{time.time_ns()}-{self._seq}.jsonl"
+        return os.open(self.live, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def append(self, row: dict[str, Any]) -> None:
+        if self._fd < 0:  # written to after a stop (an app started again)
+            self._fd = self._open()
+        os.write(self._fd, _encode(row))
+
+    def seal(self) -> Path:
+        """Close the live segment and open a new one (called under the log's lock)."""
+        sealed, fd = self.live, self._fd
+        self._fd = self._open()
+        if fd >= 0:
+            os.close(fd)
+        return sealed
+
+    def sync(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def leftovers(self) -> list[Path]:
+        return sorted(p for p in self.folder.glob("*.jsonl") if p != self.live)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+            self.live.unlink(missing_ok=True)
+
+
 class AuditLog:
-    def __init__(self, sessions: sessionmaker[Session], interval: float = 0.5, batch: int = 2000) -> None:
+    def __init__(self, sessions: sessionmaker[Session], interval: float = 0.5, batch: int = 2000,
+                 journal: Path | None = None) -> None:
         self.sessions, self.interval, self.batch = sessions, interval, batch
         self._rows: list[dict[str, Any]] = []
+        self._sealed: list[Path] = []  # journal segments whose rows are in _rows, deleted once committed
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
+        self.journal = AuditJournal(journal) if journal is not None else None
 
     def record(self, row: dict[str, Any]) -> None:
         with self._lock:
+            if self.journal is not None:
+                self.journal.append(row)
             self._rows.append(row)
             full = len(self._rows) >= self.batch
         if full:
@@ -73,21 +146,59 @@ class AuditLog:
     def flush(self) -> int:
         with self._lock:
             rows, self._rows = self._rows, []
+            if self.journal is not None and rows:
+                self._sealed.append(self.journal.seal())
+            sealed, self._sealed = self._sealed, []
         if not rows:
             return 0
+        if not self._insert(rows):
+            with self._lock:  # never lose the rows silently: put them back and say so
+                self._rows[:0] = rows
+                self._sealed[:0] = sealed
+            return 0
+        for path in sealed:
+            path.unlink(missing_ok=True)
+        return len(rows)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> bool:
         keys = set().union(*rows)  # one batch insert needs one shape: a writer that left a field out gets NULL
         rows = [r if len(r) == len(keys) else dict.fromkeys(keys) | r for r in rows]
         try:
             with self.sessions() as session, session.begin():
                 session.execute(insert(AuditEntry), rows)
-        except Exception:  # never lose the rows silently: put them back and say so
+        except Exception:
             log.exception("could not write %d audit rows; will retry", len(rows))
-            with self._lock:
-                self._rows[:0] = rows
+            return False
+        return True
+
+    def recover(self) -> int:
+        """Write the rows a crashed server journaled but never committed; returns how many.
+
+        A crash between a batch's commit and its segment's deletion leaves rows that are already
+        stored: those (same time, path, method and duration) are not written twice."""
+        if self.journal is None:
             return 0
-        return len(rows)
+        written = 0
+        for path in self.journal.leftovers():
+            rows = [r for line in path.read_bytes().splitlines() if (r := _decode(line)) is not None]
+            if rows:
+                with self.sessions() as session:
+                    stored = set(session.execute(
+                        select(AuditEntry.at, AuditEntry.method, AuditEntry.path, AuditEntry.duration_ms)
+                        .where(AuditEntry.at.between(min(r["at"] for r in rows), max(r["at"] for r in rows)))).tuples())
+                stored = {(a.replace(tzinfo=None), m, p, d) for a, m, p, d in stored}
+                rows = [r for r in rows if (r["at"].replace(tzinfo=None), r["method"], r["path"], r["duration_ms"])
+                        not in stored]
+                if rows and not self._insert(rows):
+                    continue  # kept for the next start
+            written += len(rows)
+            path.unlink(missing_ok=True)
+        if written:
+            log.warning("wrote %d audit rows a previous server journaled but did not store", written)
+        return written
 
     def start(self) -> None:
+        self.recover()
         if self._thread is None:
             self._stop = False
             self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
@@ -100,11 +211,15 @@ class AuditLog:
             self._thread.join(timeout=10)
             self._thread = None
         self.flush()
+        if self.journal is not None and not self._rows:
+            self.journal.close()
 
     def _run(self) -> None:
         while not self._stop:
             self._wake.wait(self.interval)
             self._wake.clear()
+            if self.journal is not None:  # what the OS holds for the live segment reaches the disk too
+                self.journal.sync()
             self.flush()
 
 
@@ -121,16 +236,11 @@ class AuditMiddleware:
         note = scope[NOTE_KEY] = AuditNote()
         start = time.perf_counter()
         status = 500
+        recorded = False
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
             route = scope.get("route")
             persons = list(dict.fromkeys(note.person_ids))
             self.audit.record({
@@ -141,6 +251,20 @@ class AuditMiddleware:
                 "person_ids": persons or None, "person_count": len(persons),
                 "query": masked_query(scope.get("query_string", b"")), "client": client_of(scope),
             })
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body") and not recorded:
+                record()  # journaled before the client has the last byte: an answered request is audited
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if not recorded:
+                record()
 
 
 def sent_prefix(key: str) -> str:

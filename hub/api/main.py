@@ -63,7 +63,8 @@ def settings_of(source: HubContext | ApiSettings) -> ApiSettings:
         return source
     return ApiSettings(database_url=source.db_url, vault=source.vault,
                        rate_limit_per_minute=source.config.api.rate_limit_per_minute,
-                       auth_failures_allowed=source.config.api.auth_failures_allowed, config=source.config)
+                       auth_failures_allowed=source.config.api.auth_failures_allowed, config=source.config,
+                       audit_journal=source.landing / "_audit")
 
 
 def create_app(source: HubContext | ApiSettings) -> FastAPI:
@@ -73,7 +74,7 @@ def create_app(source: HubContext | ApiSettings) -> FastAPI:
     engine = api_engine(settings.database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
     state = ApiState(settings=settings, engine=engine, sessions=sessions, limiter=RateLimiter(settings.rate_limit_per_minute),
-                     audit=AuditLog(sessions))
+                     audit=AuditLog(sessions, journal=settings.journal_folder()))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

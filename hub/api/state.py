@@ -7,6 +7,7 @@ import it and neither imports the other: data and imports flow one way, main →
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -27,6 +28,15 @@ class ApiSettings:
     rate_limit_per_minute: int = 600
     auth_failures_allowed: int = 10  # bad keys per client address in 10 minutes before lockouts begin
     config: Any = None  # the HubConfig it was started from: the county's calendar, ledger categories, annex
+    audit_journal: Path | None = None  # where audit rows wait for the store (default: beside a SQLite store)
+
+    def journal_folder(self) -> Path | None:
+        if self.audit_journal is not None:
+            return self.audit_journal
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            db = Path(self.database_url[len("sqlite:///"):].split("?", 1)[0])
+            return db.parent / f".{db.name}.audit-journal"
+        return None
 
 
 @dataclass
