@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.config_keys import key_lines, unknown_keys, unknown_options, yaml_fields
 from hub.errors import ConfigError
+from hub.province.counties import county_of, qualified, valid_code
 
 DEFAULT_CONFIG = Path("hub.yaml")
 
@@ -33,6 +34,19 @@ class SourceConfig(BaseModel):
     def options(self) -> dict[str, Any]:
         """Connector-specific settings (everything but the keys the hub itself reads)."""
         return dict(self.model_extra or {})
+
+
+class CountyConfig(BaseModel):
+    """One county of a province store (``counties:`` in hub.yaml, keyed by its 6-digit division code).
+
+    Its sources join the hub's as ``<code>.<name>`` (``130182.population``): every row they load
+    carries the county's code, and resolve runs county by county (hub.province).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
 
 
 class ApiConfig(BaseModel):
@@ -100,6 +114,7 @@ class HubConfig(BaseSettings):
     secret_key_file: str = "var/hub.key"
     cipher: Literal["aes-gcm-siv", "sm4"] = "aes-gcm-siv"  # display copies' cipher (hub.privacy.ciphers)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    counties: dict[str, CountyConfig] = Field(default_factory=dict)  # a province store: code -> its sources
     api: ApiConfig = Field(default_factory=ApiConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
@@ -112,6 +127,19 @@ class HubConfig(BaseSettings):
     base_dir: Path = Path(".")  # the config file's folder (set by load_config, not a key of the file)
     _file: Path | None = PrivateAttr(default=None)
     _key_lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _county_sources(self) -> HubConfig:
+        """Each county's sources join ``sources`` under their county-qualified names."""
+        for code, county in self.counties.items():
+            if not valid_code(code):
+                raise ValueError(f"counties: {code!r} is not a county division code (six digits, not ending in 00)")
+            for name, spec in county.sources.items():
+                full = qualified(code, name)
+                if full in self.sources and self.sources[full] is not spec:
+                    raise ValueError(f"source {full!r} is configured twice (under sources: and counties:)")
+                self.sources[full] = spec
+        return self
 
     @property
     def landing_path(self) -> Path:
@@ -137,8 +165,9 @@ class HubConfig(BaseSettings):
         if declared is None:
             return
         spec = self.source(name)
-        found = unknown_options(("sources", name), spec.options(), yaml_fields(SourceConfig), declared,
-                                self._key_lines)
+        county = county_of(name)
+        path = ("counties", county, "sources", name[len(county) + 1:]) if county in self.counties else ("sources", name)
+        found = unknown_options(path, spec.options(), yaml_fields(SourceConfig), declared, self._key_lines)
         if found:
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             raise ConfigError(found[0].message(self._file or DEFAULT_CONFIG, f" for connector {spec.connector!r}")

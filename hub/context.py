@@ -72,6 +72,10 @@ class HubContext:
         from hub.db.migrate import ensure_current
 
         ensure_current(self.db_url)
+        if self.config.counties:  # a province store: each county its partition (PostgreSQL)
+            from hub.province.partitions import ensure_county_partitions
+
+            ensure_county_partitions(self.db_url, self.config.counties)
 
     def source(self, name: str) -> tuple[SourceSpec, Connector]:
         cfg = self.config.source(name)

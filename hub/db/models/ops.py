@@ -20,6 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db.base import Base, created_at, source_name, str_id, utcnow
+from hub.province.counties import county_of
+
+
+def county_of_row(context: Any) -> str:
+    """Insert default: the county code of the row's source (none bound: a batch of unknown rows)."""
+    if context is None:
+        return ""
+    return county_of(str(context.get_current_parameters().get("source") or ""))
 
 
 class Run(Base):
@@ -85,12 +93,16 @@ class SourceRecord(Base):
 
     __tablename__ = "source_record"
     __table_args__ = (
-        UniqueConstraint("source", "stream", "source_key", name="uq_source_record_key"),
+        # county_code last: lookups by (source, stream, source_key) keep using the index
+        UniqueConstraint("source", "stream", "source_key", "county_code", name="uq_source_record_key"),
         Index("ix_source_record_changed", "source", "stream", "last_run_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[source_name]
+    #: the county's 6-digit division code, from the source name (hub.province.counties); "" for a
+    #: single-county store. PostgreSQL partitions the table by it (migration 0013: PK (id, county_code))
+    county_code: Mapped[str] = mapped_column(String(6), default=county_of_row, server_default="")
     stream: Mapped[str] = mapped_column(String(64))
     source_key: Mapped[str] = mapped_column(String(128))
     content_hash: Mapped[str] = mapped_column(String(32))
@@ -137,12 +149,14 @@ class EntityLink(Base):
 
     __tablename__ = "entity_link"
     __table_args__ = (
-        UniqueConstraint("source", "stream", "source_key", "entity_type", name="uq_entity_link_key"),
+        UniqueConstraint("source", "stream", "source_key", "entity_type", "county_code", name="uq_entity_link_key"),
         Index("ix_entity_link_entity", "entity_type", "entity_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[source_name]
+    #: the linked record's county (as on source_record); partitioned by it on PostgreSQL
+    county_code: Mapped[str] = mapped_column(String(6), default=county_of_row, server_default="")
     stream: Mapped[str] = mapped_column(String(64))
     source_key: Mapped[str] = mapped_column(String(160))
     entity_type: Mapped[str] = mapped_column(String(16))  # person|household|building|organization|event
