@@ -158,7 +158,9 @@ def run_corpus(seed: int, work: Path) -> tuple[dict, org_corpus.Corpus, float]:
     corpus, ctx, stop = org_corpus.load(out, seed=seed)
     took = time.perf_counter() - started
     try:
-        return score_all(corpus.truth, ctx, set(corpus.truth)), corpus, took
+        rows = score_all(corpus.truth, ctx, set(corpus.truth))
+        rows["_persons"] = county.pairwise(corpus.persons, county.predicted(ctx, "person"), set(corpus.persons))
+        return rows, corpus, took
     finally:
         stop()
 
@@ -212,7 +214,9 @@ def main() -> None:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(corpus.kinds.items()))
         lines += [f"## Corpus, seed {seed}", "",
                   f"{len(corpus.truth)} references to {len(set(corpus.truth.values()))} organisations; variations "
-                  f"written: {kinds}. Write + sync + resolve: {took:.1f} s.", "", *table(rows), "",
+                  f"written: {kinds}. Write + sync + resolve: {took:.1f} s. Persons named beside them: "
+                  f"P {rows['_persons']['precision']:.4f} / R {rows['_persons']['recall']:.4f} "
+                  f"({rows['_persons']['true_pairs']} pairs).", "", *table(rows), "",
                   f"Link methods: {rows['_methods']}", ""]
         print(f"corpus {seed}: {rows['hub (this session)']}", flush=True)
     rows, faults, took = run_synth(args.residents, args.townships, args.out)

@@ -85,8 +85,11 @@ class NameWriter:
         return name + rng.choice(NOTES).format(village=village[:2])
 
     def _shortened(self, rng: random.Random, name: str, township: str, village: str) -> str:
-        if name.endswith("有限公司") and name.startswith(CITY[:2]):
-            return name[2:-4]  # 鑫达陶瓷: the name people use
+        if name.endswith("有限公司") and name.startswith((CITY[:2], PROVINCE[:2])):
+            core = name[:-4]
+            for prefix in (PROVINCE, PROVINCE[:2], CITY, COUNTY, CITY[:2]):  # 鑫达陶瓷: the name people use
+                core = core.removeprefix(prefix)
+            return core
         if name.endswith(SHORTENED_KINDS):
             short = name[:-1]
             return short if not self._taken(short, name) else name

@@ -102,11 +102,15 @@ class Register:
         if how in CLOSE:
             if len(roots) == 1:
                 return Choice(next(iter(roots)), "name")
-            if (pick := placed(mine, roots)) is not None:
-                return Choice(pick, "name_place")
+            # several firms share the core: where the mention sits, or the one registered under this very
+            # name; when the two point at different firms, that is a question, not a choice
+            pick = placed(mine, roots)
             exact = [r for r, t in texts.items() if c.text in t]
-            if len(exact) == 1:  # several firms share the core; one is registered under this very name
-                return Choice(exact[0], "name_exact")
+            spelt = exact[0] if len(exact) == 1 else None
+            if pick is not None and spelt in (None, pick):
+                return Choice(pick, "name_place")
+            if pick is None and spelt is not None:
+                return Choice(spelt, "name_exact")
         elif len(roots) == 1:  # the only firm so named: the place must not speak against it
             root, theirs = next(iter(roots.items()))
             town = mine["township"] & theirs["township"]
