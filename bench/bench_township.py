@@ -6,7 +6,8 @@ each a fresh ``hub`` process (interpreter start, imports, config, store, work, f
 
 - ``hub ledger export --grid <the largest village> --out ledger.xlsx`` (target ≤ 5 s at 500k residents);
 - ``hub assess --period 2026Q3 --within <its township> --json`` (target ≤ 10 s at 500k residents);
-- and, for scale, ``hub assess --period 2026Q3 --json``: every village of the county.
+- and, for scale, ``hub assess --period 2026Q3 --json`` (every village of the county) and the township's
+  quarterly ranking (three quarters assessed).
 
     .venv/bin/python bench/bench_township.py --residents 500000 --townships 25   # bench/results/township.md
 """
@@ -89,6 +90,8 @@ def main() -> None:
         "assess 2026Q3 (township)": ["assess", "--period", "2026Q3", "--within", township, "--as-of", "2026-11-05",
                                      "--json"],
         "assess 2026Q3 (county)": ["assess", "--period", "2026Q3", "--as-of", "2026-11-05", "--json"],
+        "ranking 2026Q3 (township)": ["assess", "ranking", "--period", "2026Q3", "--within", township, "--as-of",
+                                      "2026-11-05", "--json"],
     }
     results: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
