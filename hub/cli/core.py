@@ -136,6 +136,8 @@ def sync_cmd(
         print_resolve(report.resolve)
     elif report.resolve_error:
         typer.echo(f"resolve failed: {report.resolve_error}", err=True)
+    elif report.resolve_skipped:
+        typer.echo("resolve: nothing loaded since the last resolve today (skipped)")
     if all_sources:
         print_table([Column("source", keep=True), "result", Column("run", keep=True), Column("reason", keep=True)],
                     [(o.source, "ok" if o.ok else "FAILED", o.run_id, o.reason) for o in report.outcomes],

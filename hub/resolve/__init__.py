@@ -41,12 +41,14 @@ def resolve(ctx: HubContext, sources: list[str] | None = None, today: dt.date | 
     ``on_step(step, "start"|"done")`` lets a caller show progress; a caller that does also prints
     the summary, so each step's log line is then debug-level (the summary is shown once).
     """
+    from hub.resolve import watermark
     from hub.resolve.entities import resolve_entities
     from hub.resolve.events import project_events
     from hub.resolve.places import place_entities
     from hub.resolve.tags import derive_tags
 
     ctx.ensure_store()
+    seen = watermark.mark(ctx)  # before the steps: a load committed meanwhile stays pending
     info = ResolveInfo()
     steps = (
         ("grids", lambda: project_grids(ctx)),
@@ -65,4 +67,5 @@ def resolve(ctx: HubContext, sources: list[str] | None = None, today: dt.date | 
             on_step(name, "done")
         log.log(logging.DEBUG if on_step else logging.INFO, "resolve %s: %s (%.1fs)", name, getattr(info, name),
                 info.seconds[name])
+    watermark.remember(ctx, seen)
     return info

@@ -112,13 +112,21 @@ def resolve_entities(ctx: HubContext, sources: list[str] | None = None) -> dict[
             old = {t: {} for t in (PERSON, ORG, HOUSEHOLD)}
             seeds = list(read_mentions(session, plans, record_ids=changed, blind_index=_bidx(ctx)))
             store.load_links_of(session, old, (m.address for m in seeds))
+            seeds = [m for m in seeds if not _unlinkable(m, old)]
+            # such tombstones stay "changed" for ever (nothing links them): they are not work
+            counts["records_changed"] = len({m.order[0] for m in seeds})
+            if not seeds:
+                return dict(counts)
             mentions = _expand(session, plans, seeds, old, blind_index=_bidx(ctx))
-        # a tombstone that was never linked and names nobody (its values are gone) is not linked now
-        mentions = [m for m in mentions if not (m.deleted and m.etype != HOUSEHOLD and not m.cid and not m.credit
-                                                and m.address not in old[m.etype])]
+        mentions = [m for m in mentions if not _unlinkable(m, old)]
         counts["mentions"] = len(mentions)
         _resolve(ctx, session, plans, mentions, old, full, run_id, counts)
     return dict(counts)
+
+
+def _unlinkable(m: Mention, old: dict[str, dict]) -> bool:
+    """A tombstone that was never linked and names nobody (its values are gone) is not linked now."""
+    return m.deleted and m.etype != HOUSEHOLD and not m.cid and not m.credit and m.address not in old[m.etype]
 
 
 def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],  # type: ignore[no-untyped-def]
@@ -184,10 +192,14 @@ def _external_profiles(session: Session, loose: list[Mention], exclude: set[str]
 
 
 def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], old: dict[str, dict],  # type: ignore[no-untyped-def]
-             full: bool, run_id: str, counts: dict[str, int]) -> None:
+             full: bool, run_id: str, counts: dict[str, int], whole_store: bool = True,
+             population: int | None = None, names_tf: pd.DataFrame | None = None) -> None:
+    """``whole_store=False``: ``mentions`` are one county's (hub.province): a full run of it compares and
+    retires only the entities its records are linked to, never the other counties'. ``population`` and
+    ``names_tf``: the province's (hub.province.stats), so a county scores pairs as a whole-store run would."""
     feed: list[dict[str, Any]] = []
     model_path = ctx.landing / "_resolve" / "person-model.json"
-    population = max(len(old[PERSON]), sum(m.etype == PERSON for m in mentions))
+    population = population or max(len(old[PERSON]), sum(m.etype == PERSON for m in mentions))
     decisions = load_decisions(session, PERSON)
     for _attempt in range(2):
         persons = [m for m in mentions if m.etype == PERSON]
@@ -196,7 +208,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         model = load_or_train(model_path, persons) if loose and full else (
             load_or_train(model_path, []) if loose else None)
         external = pd.DataFrame() if full or not loose else _external_profiles(session, loose, set(old_p.values()))
-        tf = None if full or not loose else _names_tf(
+        tf = names_tf if names_tf is not None else None if full or not loose else _names_tf(
             session, {m.name for m in loose if m.name} | set(external.get("name", pd.Series()).dropna()))
         plinks = link_persons(persons, old_p, decisions, model, external, population, _bands(ctx), tf)
         if not plinks.pull:
@@ -253,13 +265,14 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
             (HOUSEHOLD, Household.__table__, HH_COLS, h_rows, h_assign, h_links, old_h),
             (PERSON, Person.__table__, PERSON_COLS, p_rows, p_assign, p_links, old_p),
             (ORG, Organization.__table__, ORG_COLS, o_rows, o_assign, o_links, old_o)):
-        done = store.sync_rows(session, table, etype, rows, None if full else set(rows) | set(old_map.values()),
+        done = store.sync_rows(session, table, etype, rows,
+                               None if full and whole_store else set(rows) | set(old_map.values()),
                                cols, feed, run_id)
         counts[f"{etype}_created"] += done["created"]
         counts[f"{etype}_updated"] += done["updated"]
         gone = {oid for oid in set(old_map.values()) if oid not in rows}
         moves: dict[str, str | None] = {oid: assign.merged.get(oid) for oid in gone}
-        if full:  # entities whose records all vanished
+        if full and whole_store:  # entities whose records all vanished
             moves.update({eid: None for eid in done["present"] if eid not in rows and eid not in moves})
         store.retire(session, table, etype, moves, feed, run_id)
         store.revive(session, assign.revived, etype, feed, run_id)

@@ -68,7 +68,9 @@ def sync(ctx: HubContext, source: str, *, run_id: str | None = None, resolve: bo
     extracted = run_stage(ctx, source, run_id, "extract", lambda c, s, r: extract(c, s, r, progress,
                                                                                    full_refresh=full_refresh))
     stage(source, "validate")
-    validated = run_stage(ctx, source, run_id, "validate", validate)
+    # nothing read, nothing to show stewards: no Data Docs (and no Great Expectations import)
+    validated = run_stage(ctx, source, run_id, "validate",
+                          lambda c, s, r: validate(c, s, r, docs=extracted.rows > 0))
     stage(source, "load")
     loaded = run_stage(ctx, source, run_id, "load", load)
     info = SyncInfo(run_id=run_id, source=source, extract=extracted, validate=validated, load=loaded)
@@ -77,6 +79,13 @@ def sync(ctx: HubContext, source: str, *, run_id: str | None = None, resolve: bo
 
         info.resolve = resolve_stage(ctx, sources=[source])
     return info
+
+
+def resolve_pending(ctx: HubContext) -> bool:
+    """Nothing loaded since the last resolve, on the same day: the resolve pass is skipped."""
+    from hub.resolve.watermark import pending
+
+    return pending(ctx)
 
 
 @dataclass
@@ -97,6 +106,7 @@ class SyncReport:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     resolve: Any = None
     resolve_error: str | None = None
+    resolve_skipped: bool = False  # nothing loaded since the last resolve, the same day: nothing to do
 
     @property
     def failed(self) -> list[SourceOutcome]:
@@ -139,7 +149,8 @@ def sync_sources(ctx: HubContext, names: list[str], *, resolve: bool = True, ful
         else:
             report.outcomes.append(SourceOutcome(name, ok=True, run_id=run_id, info=info))
     loaded = [o.source for o in report.outcomes if o.ok]
-    if resolve and loaded:
+    report.resolve_skipped = bool(resolve and loaded) and not resolve_pending(ctx)
+    if resolve and loaded and not report.resolve_skipped:
         from hub.resolve import resolve as resolve_stage
 
         try:
