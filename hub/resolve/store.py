@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hub.db.base import Base, utcnow
 from hub.db.bulk import executemany, indexes_rebuilt
 from hub.db.models import ChangeFeed, EntityLink, EntityRedirect
+from hub.province.counties import county_of
 
 try:  # several times faster than json.loads on the records' JSON text
     from orjson import loads as _fast_loads
@@ -119,7 +120,7 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
             row = {"entity_id": value[0], "method": value[1], "score": value[2], "run_id": value[3], "updated_at": now}
             if current is None:
                 inserts.append({"source": addr[0], "stream": addr[1], "source_key": addr[2], "entity_type": etype,
-                                **row})
+                                "county_code": county_of(addr[0]), **row})
             else:
                 updates.append({"b_source": addr[0], "b_stream": addr[1], "b_key": addr[2], **row})
             if len(inserts) + len(updates) >= 20_000:

@@ -31,6 +31,7 @@ from hub.db.bulk import executemany
 from hub.db.models import Run, RunStream, SourceRecord, StreamState
 from hub.db.session import transaction
 from hub.privacy import Vault
+from hub.province.counties import county_of
 from hub.quality.columns import KEY, RAW
 from hub.quality.control import visible
 from hub.quality.quarantine import QuarantineBook, field_issues
@@ -236,7 +237,8 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
         else:
             ledger.loaded += 1
         if current is None or key in inserts:
-            inserts[key] = {"source": source, "stream": stream, "source_key": key, "first_run_id": run_id, **values}
+            inserts[key] = {"source": source, "county_code": county_of(source), "stream": stream, "source_key": key,
+                            "first_run_id": run_id, **values}
         else:
             updates[key] = {"b_id": current[0], **values}
         existing[key] = (current[0] if current else -1, digest, is_delete)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hub.synth.civil_affairs import CivilAffairs
 from hub.synth.dispute import DisputeMediation
 from hub.synth.fire_safety import FireSafety
 from hub.synth.grids import build_grids, write_geojson
+from hub.synth.movers import Identity, leaving, settle
 from hub.synth.organisations import add_floating, build_organisations
 from hub.synth.public_security import PublicSecurity
 from hub.synth.separated import separate, write_record_places
@@ -61,8 +63,16 @@ class SynthSummary:
 
 
 def generate(out: Path, *, seed: int = 7, residents: int = 20000, townships: int = 1, days: int = 3,
-             noise: str = "default", population_url: str | None = None) -> SynthSummary:
-    """Write a whole synthetic county into `out`; same arguments, same bytes."""
+             noise: str = "default", population_url: str | None = None, county: str | None = None,
+             county_index: int = 0,
+             arrivals: Sequence[Identity] = (), departures: list[Identity] | None = None,
+             movers: int = 0) -> SynthSummary:
+    """Write a whole synthetic county into `out`; same arguments, same bytes.
+
+    As one of a province's counties (hub.synth.province): ``county`` is its division code, ``arrivals``
+    are people registered in another county who now live here too, and ``movers`` of this county's
+    registered residents are appended to ``departures`` for the next county.
+    """
     if residents < 100:
         raise ValueError(f"--residents must be at least 100, got {residents}")
     if not 1 <= townships <= 50:
@@ -85,12 +95,16 @@ def generate(out: Path, *, seed: int = 7, residents: int = 20000, townships: int
         return random.Random(f"{seed}:{name}")  # str seeds hash with SHA-512: stable across runs
 
     truth = Truth()
-    grids = build_grids(stream("grids"), townships=townships)
+    grids = build_grids(stream("grids"), townships=townships,
+                        **({"county": county, "county_index": county_index} if county else {}))
     write_geojson(grids, out / "grids.geojson")
     truth.day(0, "grid-registry", "grids", len(grids))
     truth.day_files(0, "grid-registry", ["grids.geojson"])
 
-    world = World(stream("world"), grids, residents, profile)
+    world = World(stream("world"), grids, residents, profile, county=county)
+    settle(world, arrivals, stream("arrivals"))
+    if departures is not None:
+        departures.extend(leaving(world, movers, stream("departures"), arrivals))
     build_organisations(world, stream("organisations"))
     floating = max(10, residents * 8 // 100)
     add_floating(world, stream("floating"), floating)

@@ -71,14 +71,20 @@ def _group_counts(villages: int, groups: int) -> list[int]:
 
 
 def build_grids(rng: random.Random, townships: int = 1, villages: int = 12, communities: int = 1,
-                groups: int = 115) -> list[Grid]:
-    """The default plan: per township 12 villages + 1 community, 115 groups in all."""
+                groups: int = 115, county: str = COUNTY_PREFIX, county_index: int = 0) -> list[Grid]:
+    """The default plan: per township 12 villages + 1 community, 115 groups in all (codes under ``county``).
+
+    The ``county_index``-th county of a province lies north of the ones before and names its
+    townships after theirs, so no two counties share a polygon or a township name.
+    """
     out: list[Grid] = []
+    y0 = ORIGIN[1] + county_index * TOWNSHIP_SIZE[1]
     for t in range(townships):
-        tcode = f"{COUNTY_PREFIX}{101 + t:03d}000"
+        tcode = f"{county}{101 + t:03d}000"
         x0 = ORIGIN[0] + t * TOWNSHIP_SIZE[0]
-        tbox = (round(x0, 6), ORIGIN[1], round(x0 + TOWNSHIP_SIZE[0], 6), ORIGIN[1] + TOWNSHIP_SIZE[1])
-        tname = TOWNSHIP_NAMES[t % len(TOWNSHIP_NAMES)] + ("" if t < len(TOWNSHIP_NAMES) else str(t))
+        tbox = (round(x0, 6), y0, round(x0 + TOWNSHIP_SIZE[0], 6), y0 + TOWNSHIP_SIZE[1])
+        k = t + county_index * townships
+        tname = TOWNSHIP_NAMES[k % len(TOWNSHIP_NAMES)] + ("" if k < len(TOWNSHIP_NAMES) else str(k))
         town = Grid(tcode, tname, 1, None, tbox, *_manager(rng))
         out.append(town)
         n = villages + communities

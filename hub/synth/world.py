@@ -89,8 +89,10 @@ class Organisation:
 class World:
     """Builds the day-0 world; changes.py moves it forward day by day."""
 
-    def __init__(self, rng: random.Random, grids: list[Grid], residents: int, noise: NoiseProfile) -> None:
-        self.rng, self.grids, self.noise = rng, grids, noise
+    def __init__(self, rng: random.Random, grids: list[Grid], residents: int, noise: NoiseProfile,
+                 county: str | None = None) -> None:
+        # county: one of a province's counties (hub.synth.province): its own ID region and 户号 range
+        self.rng, self.grids, self.noise, self.county = rng, grids, noise, county
         self.ids = identity.IdRegistry()
         self.townships = [g for g in grids if g.level == 1]
         self.villages = [g for g in grids if g.level == 2]
@@ -129,7 +131,7 @@ class World:
     def local_region(self) -> str:
         rng = self.rng
         if rng.random() < 0.85:
-            return identity.LOCAL_COUNTY
+            return self.county or identity.LOCAL_COUNTY
         return rng.choice(identity.HEBEI_COUNTIES) if rng.random() < 0.8 else rng.choice(identity.OTHER_PROVINCES)[0]
 
     def register(self, person: Person, household: Household, relation: str) -> None:
@@ -183,7 +185,8 @@ class World:
         building = self.building_in(group)
         seq = self._hh_seq.get(village.code, 0) + 1
         self._hh_seq[village.code] = seq
-        hh = Household(f"H{len(self.households) + 1:07d}", f"{village.code[6:]}{seq:05d}", building, village,
+        prefix = village.code if self.county else village.code[6:]  # 户号 unique across a province's counties
+        hh = Household(f"H{len(self.households) + 1:07d}", f"{prefix}{seq:05d}", building, village,
                        group, changed=changed)
         self.households.append(hh)
         kind = kind or rng.choices([k for k, _ in HOUSEHOLD_KINDS], [w for _, w in HOUSEHOLD_KINDS])[0]
