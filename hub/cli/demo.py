@@ -45,8 +45,15 @@ def demo(
     console.print(f"\nread API on [bold]http://127.0.0.1:{port}[/bold] (docs at /docs); demo key (shown once):")
     console.print(f"  [bold]{key}[/bold]")
     console.print(f"  curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/grids\n")
-    uvicorn.run(create_app(HubContext.from_config(config)), host="127.0.0.1", port=port, workers=1,
-                log_level="warning", access_log=False)
+    ctx = HubContext.from_config(config)
+    from hub.console.demo import demo_logins
+
+    console.print(f"console on [bold]http://127.0.0.1:{port}/console/[/bold]; demo logins (new passwords each run):")
+    for login in demo_logins(ctx):
+        where = f" ({login.grid_name} {login.grid})" if login.grid else ""
+        console.print(f"  {login.role}{where}: [bold]{login.username}[/bold] / [bold]{login.password}[/bold]")
+    console.print()
+    uvicorn.run(create_app(ctx), host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
 
 
 def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
