@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.config_keys import key_lines, unknown_keys, unknown_options, yaml_fields
@@ -128,17 +138,26 @@ class HubConfig(BaseSettings):
     _file: Path | None = PrivateAttr(default=None)
     _key_lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
 
+    @field_validator("counties")
+    @classmethod
+    def _county_codes(cls, counties: dict[str, CountyConfig], info: ValidationInfo) -> dict[str, CountyConfig]:
+        sources = info.data.get("sources") or {}
+        for code, county in counties.items():
+            if not valid_code(code):
+                raise PydanticCustomError("county_code", f"{code!r} is not a county division code (six digits, "
+                                          "not ending in 00)")
+            for name in county.sources:
+                if qualified(code, name) in sources:
+                    raise PydanticCustomError("county_source", f"source {qualified(code, name)!r} is configured "
+                                              "twice (under sources: and counties:)")
+        return counties
+
     @model_validator(mode="after")
     def _county_sources(self) -> HubConfig:
         """Each county's sources join ``sources`` under their county-qualified names."""
         for code, county in self.counties.items():
-            if not valid_code(code):
-                raise ValueError(f"counties: {code!r} is not a county division code (six digits, not ending in 00)")
             for name, spec in county.sources.items():
-                full = qualified(code, name)
-                if full in self.sources and self.sources[full] is not spec:
-                    raise ValueError(f"source {full!r} is configured twice (under sources: and counties:)")
-                self.sources[full] = spec
+                self.sources[qualified(code, name)] = spec
         return self
 
     @property

@@ -27,6 +27,10 @@ def synth(
     noise: Annotated[str, typer.Option(help="Noise profile: default, none or heavy.")] = "default",
     population_url: Annotated[str | None, typer.Option(
         "--population-url", help="SQLAlchemy URL for the population tables instead of population.db.")] = None,
+    counties: Annotated[int | None, typer.Option(
+        help="A province: this many counties (each --residents), in DIR/<code>/, one hub.yaml for all.")] = None,
+    movers: Annotated[int, typer.Option(
+        help="With --counties: residents of each county also recorded in the next (same citizen ID).")] = 0,
 ) -> None:
     """Write grids, population, civil-affairs, fire-safety, public-security, dispute-mediation, truth/ and hub.yaml."""
     if ctx.invoked_subcommand is not None:
@@ -35,6 +39,10 @@ def synth(
         raise _fail("--out DIR is required (where to write the county)")
     from hub.synth import generate
 
+    if counties is not None:
+        _province(out, counties, seed=seed, residents=residents, townships=townships, days=days, noise=noise,
+                  movers=movers, population_url=population_url)
+        return
     try:
         summary = generate(out, seed=seed, residents=residents, townships=townships, days=days, noise=noise,
                            population_url=population_url)
@@ -49,6 +57,24 @@ def synth(
         raise
     typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
     typer.echo(next_steps(out), err=True)
+
+
+def _province(out: Path, counties: int, *, population_url: str | None, **options) -> None:  # type: ignore[no-untyped-def]
+    from hub.synth.province import generate_province
+
+    if population_url:
+        raise _fail("--population-url is for one county; a province writes each county's population.db")
+    try:
+        summary = generate_province(out, counties=counties, **options)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
+    typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+    config = out.resolve() / "hub.yaml"
+    typer.echo(f"\nwrote {counties} synthetic counties ({summary.movers} movers between them) to {out.resolve()};\n"
+               f"its hub.yaml lists them under counties: (public-security disabled: each needs `hub synth serve`).\n"
+               f"then: hub --config {config} sync --all", err=True)
 
 
 def next_steps(out: Path) -> str:
