@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import json
 import logging
 import os
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from fastapi import Request
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,14 +62,14 @@ def audit_persons(request: Request, ids: list[str]) -> None:
 
 
 def _encode(row: dict[str, Any]) -> bytes:
-    return (json.dumps({**row, "at": row["at"].isoformat()}, ensure_ascii=False, separators=(",", ":")) + "\n"
-            ).encode("utf-8")
+    return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NAIVE_UTC)
 
 
 def _decode(line: bytes) -> dict[str, Any] | None:
     try:
-        row = json.loads(line)
-        row["at"] = dt.datetime.fromisoformat(row["at"])
+        row = orjson.loads(line)
+        at = dt.datetime.fromisoformat(row["at"])  # written as UTC with its offset; stored naive UTC
+        row["at"] = at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
         return row
     except (ValueError, KeyError, TypeError):  # a line cut short by the crash itself: it never reached the OS whole
         return None
@@ -164,8 +164,8 @@ class AuditLog:
         keys = set().union(*rows)  # one batch insert needs one shape: a writer that left a field out gets NULL
         rows = [r if len(r) == len(keys) else dict.fromkeys(keys) | r for r in rows]
         try:
-            with self.sessions() as session, session.begin():
-                session.execute(insert(AuditEntry), rows)
+            with self.sessions() as session, session.begin():  # Core insert: no ORM bookkeeping per row
+                session.connection().execute(insert(AuditEntry.__table__), rows)
         except Exception:
             log.exception("could not write %d audit rows; will retry", len(rows))
             return False

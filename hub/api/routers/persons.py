@@ -24,6 +24,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import and_, bindparam, func, not_, or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.audit import audit_persons
 from hub.api.deps import (
@@ -82,7 +83,7 @@ def tags_of(session: Session, ids: list[str], key: Principal) -> dict[str, list[
     if not key.has("read:sensitive"):
         stmt = stmt.where(PersonTag.sensitive.is_(False))
     out: dict[str, list[str]] = {}
-    for pid, tag in session.execute(stmt.order_by(PersonTag.person_id, PersonTag.tag)):
+    for pid, tag in session.connection().execute(stmt.order_by(PersonTag.person_id, PersonTag.tag)):
         out.setdefault(pid, []).append(tag)
     return out
 
@@ -145,7 +146,10 @@ def list_persons(
         stmt = stmt.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
         if not key.has("read:sensitive"):
             stmt = stmt.where(PersonTag.sensitive.is_(False))
-    if rng is not None:
+    # everyone a grid concerns (living there OR registered there) is read as two index-ordered halves
+    # merged here: one OR over two indexes read the whole subtree and sorted it (9.5 ms -> 1 ms a page)
+    halves = rng is not None and presence == "all"
+    if rng is not None and not halves:
         stmt = stmt.where(presence_clause(rng, presence))
     if name is not None:
         stmt = stmt.where(Person.name == name)
@@ -171,7 +175,17 @@ def list_persons(
         if after:
             stmt = stmt.where(Person.id > after[0])
         stmt = stmt.order_by(Person.id)
-    rows = list(session.execute(stmt.limit(limit + 1)))
+    if halves:
+        lives = rng.clause(Person.grid_code)
+        away = stmt.where(rng.clause(Person.registered_grid_code), or_(Person.grid_code.is_(None), not_(lives)))
+        # the cursor's grid code starts the index range itself (the OR of the cursor can't)
+        start = CodeRange(max(rng.lo, str(after[0])) if after else rng.lo, rng.hi).clause(Person.grid_code)
+        run = session.connection().execute  # Core rows: the ORM's per-statement bookkeeping cost ~0.2 ms
+        both = [*run(stmt.where(start).limit(limit + 1)), *run(away.limit(limit + 1))]
+        # SQL's order: NULL grid codes first, then (grid_code, id) byte order (str order of UTF-8 text)
+        rows = sorted(both, key=lambda r: (r.grid_code is not None, r.grid_code or "", r.id))[: limit + 1]
+    else:
+        rows = list(session.connection().execute(stmt.limit(limit + 1)))
     page = rows[:limit]
     ids = [r.id for r in page]
     tags = tags_of(session, ids, key)
@@ -296,9 +310,25 @@ def _residence(row: Any, key: Principal, masker: Masker) -> dict[str, Any] | Non
 
 
 @router.get("/{person_id}", response_model=PersonDetail, responses=MOVED, summary="One person's golden record")
-def get_person(person_id: EntityId, request: Request, session: SessionDep, key: PeopleKey) -> Any:
-    one_statement = ONE_STATEMENT and request.app.state.hub.engine.dialect.name == "sqlite"
-    person = session.connection().execute(DETAIL_SQLITE if one_statement else PERSON_BY_ID, {"pid": person_id}).first()
+async def get_person(person_id: EntityId, request: Request, key: PeopleKey) -> Any:
+    """On SQLite one indexed statement on a local file: answered on the event loop, with no thread hop
+    and no ORM session; other stores read in a worker thread as every other route does."""
+    state = request.app.state.hub
+    if ONE_STATEMENT and state.engine.dialect.name == "sqlite":
+        with state.engine.connect() as connection:
+            return _get_person(person_id, request, connection, key, one_statement=True)
+    return await run_in_threadpool(_person_in_session, person_id, request, key)
+
+
+def _person_in_session(person_id: str, request: Request, key: Principal) -> Any:
+    with request.app.state.hub.sessions() as session:
+        return _get_person(person_id, request, session, key, one_statement=False)
+
+
+def _get_person(person_id: str, request: Request, session: Any, key: Principal, *, one_statement: bool) -> Any:
+    """The detail through a Session or (SQLite's one statement) a bare Connection: both execute and scalar."""
+    connection = session.connection() if isinstance(session, Session) else session
+    person = connection.execute(DETAIL_SQLITE if one_statement else PERSON_BY_ID, {"pid": person_id}).first()
     if person is None:
         survivor = canonical_id(session, "person", person_id)
         target = session.execute(PERSON_BY_ID, {"pid": survivor}).first() if survivor else None
