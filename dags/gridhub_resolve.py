@@ -1,4 +1,8 @@
-"""Resolve after any source changed entities: links, golden records, places, events, tags."""
+"""Resolve after any source changed entities: links, golden records, places, events, tags.
+
+With counties in hub.yaml (a province), resolve is partitioned: ``prepare`` -> ``resolve_county``
+mapped over the counties (one task each, on any Celery worker) -> ``link_movers`` -> ``finish``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetAny, dag, task
 
-from hub.orchestration.tasks import ALL_KINDS, RESOLVED_ASSET, asset_uri
+from hub.orchestration.tasks import ALL_KINDS, RESOLVED_ASSET, asset_uri, dag_counties
 
 RESOLVED = Asset(**RESOLVED_ASSET)
 
@@ -23,6 +27,10 @@ RESOLVED = Asset(**RESOLVED_ASSET)
            "incremental: a retry or a second run changes nothing.",
 )
 def gridhub_resolve() -> None:
+    if dag_counties():
+        _by_county()
+        return
+
     @task(outlets=[RESOLVED])
     def resolve() -> dict[str, object]:
         from hub.orchestration.tasks import resolve_task
@@ -30,6 +38,34 @@ def gridhub_resolve() -> None:
         return resolve_task()
 
     resolve()
+
+
+def _by_county() -> None:
+    @task
+    def prepare() -> list[str]:
+        from hub.orchestration.tasks import province_prepare_task
+
+        return province_prepare_task()
+
+    @task
+    def resolve_county(county: str) -> dict[str, int]:
+        from hub.orchestration.tasks import resolve_county_task
+
+        return resolve_county_task(county)
+
+    @task
+    def link_movers() -> dict[str, int]:
+        from hub.orchestration.tasks import link_movers_task
+
+        return link_movers_task()
+
+    @task(outlets=[RESOLVED])
+    def finish() -> dict[str, object]:
+        from hub.orchestration.tasks import province_finish_task
+
+        return province_finish_task()
+
+    resolve_county.expand(county=prepare()) >> link_movers() >> finish()
 
 
 gridhub_resolve()

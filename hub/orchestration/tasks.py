@@ -25,6 +25,9 @@ ENTITY_KINDS: dict[str, tuple[str, ...]] = {
     "dispute-mediation": ("events", "persons"),
 }
 ALL_KINDS = ("grids", "persons", "households", "organizations", "events")
+#: Airflow's default core.max_map_length: one mapped task a county; a province has at most a few
+#: hundred counties (hub.province.partitions.MAX_PARTITIONS), so the default is never raised
+MAX_MAPPED_COUNTIES = 1024
 
 
 def config_path() -> Path:
@@ -57,9 +60,28 @@ def dag_sources(path: Path | None = None) -> list[DagSource]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return []
-    sources = raw.get("sources") or {}
+    sources = dict(raw.get("sources") or {})
+    for code, county in _yaml_counties(raw).items():  # a province: each county's sources, qualified
+        sources.update({f"{code}.{name}": spec for name, spec in (county.get("sources") or {}).items()})
     return [DagSource(name, str(spec.get("connector", name)), spec.get("schedule", "@hourly"))
             for name, spec in sources.items() if isinstance(spec, dict) and spec.get("enabled", True) is not False]
+
+
+def dag_counties(path: Path | None = None) -> list[str]:
+    """The counties of a province hub.yaml (cheap YAML read at DAG parse time); [] for one county."""
+    path = path or config_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    return sorted(_yaml_counties(raw))
+
+
+def _yaml_counties(raw: object) -> dict[str, dict]:
+    counties = raw.get("counties") if isinstance(raw, dict) else None
+    if not isinstance(counties, dict):
+        return {}
+    return {str(code): spec for code, spec in counties.items() if isinstance(spec, dict)}
 
 
 def asset_uri(kind: str) -> str:
@@ -113,6 +135,38 @@ def resolve_task() -> dict[str, object]:
     from hub.resolve import resolve
 
     return _jsonable(resolve(_context()))
+
+
+def province_prepare_task() -> list[str]:
+    """Grids, the province's person model and matching figures; returns the counties to map over
+    (read from hub.yaml at run time, so a county added since the DAG was parsed is resolved too)."""
+    from hub.province import resolve as by_county
+
+    ctx = _context()
+    by_county.prepare(ctx)
+    counties = by_county.counties(ctx)
+    if len(counties) > MAX_MAPPED_COUNTIES:
+        raise ValueError(f"{len(counties)} counties: more than Airflow maps in one task ({MAX_MAPPED_COUNTIES}, "
+                         "core.max_map_length); raise it with the reason, or split the province")
+    return counties
+
+
+def resolve_county_task(county: str) -> dict[str, int]:
+    from hub.province import resolve as by_county
+
+    return by_county.resolve_county(_context(), county)
+
+
+def link_movers_task() -> dict[str, int]:
+    from hub.province import resolve as by_county
+
+    return by_county.link_movers(_context())
+
+
+def province_finish_task() -> dict[str, object]:
+    from hub.province import resolve as by_county
+
+    return by_county.finish(_context())  # type: ignore[return-value]
 
 
 def events_task(today: str | None = None) -> dict[str, int]:

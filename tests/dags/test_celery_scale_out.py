@@ -178,3 +178,158 @@ def test_sync_and_asset_triggered_resolve_run_on_celery_workers(tmp_path: Path,
         assert conn.execute(text("SELECT count(*) FROM grid_cell WHERE NOT retired")).scalar() == 10
         assert conn.execute(text("SELECT state FROM run")).scalar() == "success"
     store.dispose()
+
+
+PROVINCE_YAML = """\
+database: {database}
+landing: {landing}
+counties:
+{counties}"""
+COUNTY_YAML = """\
+  "{code}":
+    sources:
+      population:    {{connector: population, url: "sqlite:///{code}/population.db", schedule: null}}
+      civil-affairs: {{connector: civil-affairs, path: {code}/civil-affairs, schedule: null}}
+"""
+# every table resolve writes: the reference run starts from the loaded records alone
+LOADED = {"source_record", "run", "run_stream", "stream_state", "quarantine", "alembic_version"}
+
+
+def _quiet(meta, dag_id: str, logs: Path, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
+    """Wait until no run of ``dag_id`` is queued or running and no Asset event waits to start one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with meta.connect() as conn:
+            busy = conn.execute(text("SELECT count(*) FROM dag_run WHERE dag_id = :d AND state IN ('queued', 'running')"),
+                                {"d": dag_id}).scalar()
+            waiting = conn.execute(text("SELECT count(*) FROM asset_dag_run_queue WHERE target_dag_id = :d"),
+                                   {"d": dag_id}).scalar()
+            states = conn.execute(text("SELECT state FROM dag_run WHERE dag_id = :d"), {"d": dag_id}).scalars().all()
+        if "failed" in states:
+            _wait_for_run(meta, dag_id, logs, timeout=1)  # raises with the task logs
+        if states and not busy and not waiting:
+            return
+        time.sleep(3)
+    raise AssertionError(f"{dag_id} still busy after {timeout}s")
+
+
+def test_province_synced_and_resolved_by_county_on_two_celery_workers(
+        tmp_path: Path, databases: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three counties with movers: sync DAGs and the resolve DAG (one mapped task a county) on two
+    Celery workers; the crosswalk equals a whole-store resolve of the same loaded records."""
+    from hub.context import HubContext
+    from hub.resolve import resolve
+    from hub.resolve.crosswalk import export_links
+    from hub.synth.province import generate_province
+
+    metadata_url, store_url = databases
+    secret = "celery-province-test"
+    monkeypatch.setenv("HUB_SECRET_KEY", secret)
+    province = tmp_path / "province"
+    generate_province(province, counties=3, residents=300, days=0, movers=15)
+    codes = sorted(p.name for p in province.iterdir() if p.is_dir())
+    (province / "hub.yaml").write_text(PROVINCE_YAML.format(
+        database=store_url, landing=tmp_path / "shared-landing",
+        counties="".join(COUNTY_YAML.format(code=c) for c in codes)), "utf-8")
+    sync_dags = [f"gridhub_sync__{c}.{s}" for c in codes for s in ("population", "civil-affairs")]
+    port = _free_port()
+    extra = {
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "HUB_SECRET_KEY": secret,
+    }
+    env = {**os.environ, **airflow_env(tmp_path / "airflow", hub_config=province / "hub.yaml",
+                                       metadata_url=metadata_url, executor="CeleryExecutor", extra=extra)}
+    migrate_metadata(env)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs = [
+        _start(["api-server", "--port", str(port), "--host", "127.0.0.1"], env, logs / "api-server.log"),
+        _start(["scheduler"], env, logs / "scheduler.log"),
+        _start(["dag-processor"], env, logs / "dag-processor.log"),
+    ]
+    for n in (1, 2):  # two worker processes, each its own log server port and pid file
+        worker_env = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+                      "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # celery logs each task it receives
+                      "AIRFLOW__LOGGING__CELERY_LOGGING_LEVEL": "INFO"}
+        procs.append(_start(["celery", "worker", "--concurrency", "2", "--celery-hostname", f"worker{n}@%h",
+                             "--pid", str(tmp_path / f"worker{n}.pid")], worker_env, logs / f"worker{n}.log"))
+    meta = create_engine(metadata_url)
+    try:
+        deadline = time.monotonic() + 180
+        wanted = {*sync_dags, RESOLVE_DAG}
+        while time.monotonic() < deadline:
+            with meta.connect() as conn:
+                found = set(conn.execute(text("SELECT dag_id FROM dag")).scalars())
+            if wanted <= found:
+                break
+            time.sleep(2)
+        else:
+            raise AssertionError("the dag-processor never registered the province's DAGs: "
+                                 + (logs / "dag-processor.log").read_text(errors="replace")[-2000:])
+        for dag_id in sync_dags:  # all at once: the two workers share them
+            trigger = subprocess.run([airflow_bin(), "dags", "trigger", dag_id], env=env, capture_output=True,
+                                     text=True, check=False)
+            assert trigger.returncode == 0, trigger.stderr[-2000:]
+        for dag_id in sync_dags:
+            assert _wait_for_run(meta, dag_id, logs) == "success"
+        _quiet(meta, RESOLVE_DAG, logs)  # started by the syncs' Asset events, as often as they came
+        with meta.connect() as conn:
+            last = conn.execute(text("SELECT id, state, run_type FROM dag_run WHERE dag_id = :d ORDER BY id DESC LIMIT 1"),
+                                {"d": RESOLVE_DAG}).one()
+            tis = conn.execute(text("SELECT ti.task_id, ti.map_index, ti.state, ti.external_executor_id FROM task_instance ti "
+                                    "JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
+                                    "WHERE r.id = :id"), {"id": last.id}).all()
+    finally:
+        _stop(procs)
+        meta.dispose()
+    assert last.state == "success" and last.run_type == "asset_triggered"
+    assert sorted((t.task_id, t.map_index) for t in tis) == [
+        ("finish", -1), ("link_movers", -1), ("prepare", -1),
+        ("resolve_county", 0), ("resolve_county", 1), ("resolve_county", 2)]
+    assert all(t.state == "success" and t.external_executor_id for t in tis), tis
+    # both worker processes ran tasks
+    for n in (1, 2):
+        received = (logs / f"worker{n}.log").read_text(errors="replace").count("] received")
+        assert received > 0, f"worker{n} ran nothing: " + (logs / f"worker{n}.log").read_text(errors="replace")[-1500:]
+
+    # the reference: the same loaded records, resolved by one process over the whole store
+    reference = store_url.rsplit("/", 1)[0] + "/" + store_url.rsplit("/", 1)[1] + "_whole"
+    admin = create_engine(store_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{reference.rsplit("/", 1)[1]}" TEMPLATE '
+                              f'"{store_url.rsplit("/", 1)[1]}"'))
+        ref_engine = create_engine(reference)
+        with ref_engine.begin() as conn:
+            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars().all()
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables if t not in LOADED) + " CASCADE"))
+        ref_engine.dispose()
+        ctx = HubContext.from_config(province / "hub.yaml")
+        export_links(ctx, tmp_path / "links-by-county.csv")
+        monkeypatch.setenv("HUB_DATABASE", reference)
+        whole = HubContext.from_config(province / "hub.yaml")
+        resolve(whole)
+        export_links(whole, tmp_path / "links-whole.csv")
+        from hub.db.session import get_engine
+
+        get_engine(reference).dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{reference.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
+    by_county = (tmp_path / "links-by-county.csv").read_text("utf-8")
+    assert by_county.count("\n") > 1000
+    assert by_county == (tmp_path / "links-whole.csv").read_text("utf-8")
+    store = create_engine(store_url)
+    with store.connect() as conn:  # each county's records and links in its own partition
+        parts = dict(conn.execute(text("SELECT tableoid::regclass::text, count(*) FROM source_record GROUP BY 1")).all())
+    store.dispose()
+    assert set(parts) == {f"county_partitions.source_record_c{c}" for c in codes}
