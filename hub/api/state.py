@@ -49,6 +49,7 @@ class ApiState:
     keys: KeyCache = field(default_factory=KeyCache)
     route_params: dict[str, frozenset[str]] = field(default_factory=dict)
     grid_levels: dict[str, int] = field(default_factory=dict)
+    away: dict[Any, Any] = field(default_factory=dict)  # range -> (person table version, who lives elsewhere)
     auth_throttle: AuthThrottle | None = None
 
     def __post_init__(self) -> None:
