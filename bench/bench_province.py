@@ -1,0 +1,174 @@
+"""A province on PostgreSQL: raw -> linked time, whole-store resolve vs resolve by county on 1 and 2 workers.
+
+    .venv/bin/python bench/bench_province.py --counties 4 --residents 2000 --movers 50
+
+Synthesises the province (``hub.synth.province``), syncs every county's sources into a fresh
+PostgreSQL database (partitioned by county), then resolves copies of that loaded store three ways:
+one process over the whole store (``hub resolve``), and partitioned by county (``hub.province``:
+prepare -> one task a county -> movers -> finish) with the county tasks on 1 and on 2 worker
+processes (the same functions the Airflow tasks call, without Airflow's own scheduling overhead,
+which the Celery test shows separately). Each run's crosswalk must equal the whole-store one.
+Reports wall seconds per phase and each worker's peak RSS; appends to bench/results/province_runs.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import secrets
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PG = os.environ.get("HUB_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+SECRET = "bench-province"
+
+
+def _admin(sql: str) -> None:
+    engine = create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def _release(url: str) -> None:
+    from hub.db.session import get_engine
+
+    get_engine(url).dispose()
+    get_engine.cache_clear()
+
+
+def _county_worker(config: str, database: str, county: str) -> tuple[str, float, int]:
+    os.environ["HUB_DATABASE"] = database
+    from hub.context import HubContext
+    from hub.province.resolve import resolve_county
+
+    started = time.monotonic()
+    resolve_county(HubContext.from_config(config), county)
+    return county, time.monotonic() - started, _peak_mb()
+
+
+def _peak_mb() -> int:
+    """This process's own high-water mark (VmHWM; ru_maxrss would carry the parent's across spawn)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return -1
+
+
+def _whole(config: str, database: str) -> int:
+    os.environ["HUB_DATABASE"] = database
+    from hub.context import HubContext
+    from hub.resolve import resolve
+
+    resolve(HubContext.from_config(config))
+    return _peak_mb()
+
+
+def _by_county(config: Path, database: str, workers: int) -> dict[str, object]:
+    from hub.context import HubContext
+    from hub.province import resolve as by_county
+
+    os.environ["HUB_DATABASE"] = database
+    ctx = HubContext.from_config(config)
+    phases: dict[str, float] = {}
+    t = time.monotonic()
+    by_county.prepare(ctx)
+    phases["prepare"] = time.monotonic() - t
+    t = time.monotonic()
+    # spawned, like a Celery worker: a forked child would share this process's database connections
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = list(pool.map(_county_worker, [str(config)] * len(by_county.counties(ctx)),
+                             [database] * len(by_county.counties(ctx)), by_county.counties(ctx)))
+    phases["counties"] = time.monotonic() - t
+    t = time.monotonic()
+    movers = by_county.link_movers(ctx)
+    phases["movers"] = time.monotonic() - t
+    t = time.monotonic()
+    by_county.finish(ctx)
+    phases["finish"] = time.monotonic() - t
+    return {"phases": phases, "county_seconds": {c: s for c, s, _ in done},
+            "peak_mb": max(m for _, _, m in done), "merged": movers.get("person_merged", 0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--counties", type=int, default=4)
+    parser.add_argument("--residents", type=int, default=2000)
+    parser.add_argument("--movers", type=int, default=50)
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "province")
+    args = parser.parse_args()
+    os.environ["HUB_SECRET_KEY"] = SECRET
+    from hub.context import HubContext
+    from hub.resolve.crosswalk import export_links
+    from hub.synth.province import generate_province
+    from tests.province.conftest import sync_province
+
+    tag = secrets.token_hex(3)
+    loaded = f"gridhub_bench_prov_{tag}"
+    _admin(f'CREATE DATABASE "{loaded}"')
+    copies: list[str] = []
+    try:
+        out = args.work / tag
+        t = time.monotonic()
+        summary = generate_province(out, counties=args.counties, residents=args.residents, days=args.days,
+                                    movers=args.movers)
+        synth_s = time.monotonic() - t
+        config = out / "hub.yaml"
+        os.environ["HUB_DATABASE"] = f"{PG}/{loaded}"
+        t = time.monotonic()
+        sync_province(config)
+        sync_s = time.monotonic() - t
+        _release(f"{PG}/{loaded}")
+        results: dict[str, dict] = {}
+        crosswalks: dict[str, str] = {}
+        for mode in ("whole", "county-1", "county-2"):
+            name = f"{loaded}_{mode.replace('-', '_')}"
+            _admin(f'CREATE DATABASE "{name}" TEMPLATE "{loaded}"')
+            copies.append(name)
+            url = f"{PG}/{name}"
+            t = time.monotonic()
+            load = os.getloadavg()[0]
+            if mode == "whole":  # in a process of its own, as the county tasks are
+                with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    results[mode] = {"peak_mb": pool.submit(_whole, str(config), url).result()}
+            else:
+                results[mode] = _by_county(config, url, int(mode[-1]))
+            results[mode]["seconds"] = time.monotonic() - t
+            results[mode]["load"] = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
+            os.environ["HUB_DATABASE"] = url
+            export_links(HubContext.from_config(config), out / f"links-{mode}.csv")
+            crosswalks[mode] = (out / f"links-{mode}.csv").read_text("utf-8")
+            _release(url)
+        same = all(c == crosswalks["whole"] for c in crosswalks.values())
+        lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.counties} counties x "
+                 f"{args.residents} residents, {summary.movers} movers, {args.days} days (PostgreSQL, 2 cores)\n",
+                 f"- synth {synth_s:.1f} s; sync of every county's sources (one process) {sync_s:.1f} s",
+                 f"- crosswalks equal across the three runs: {same} ({crosswalks['whole'].count(chr(10)) - 1} links)"]
+        for mode, r in results.items():
+            extra = ""
+            if "phases" in r:
+                extra = "; " + ", ".join(f"{k} {v:.1f} s" for k, v in r["phases"].items()) + \
+                        f"; slowest county {max(r['county_seconds'].values()):.1f} s; merged {r['merged']}"
+            lines.append(f"- {mode}: resolve {r['seconds']:.1f} s, peak RSS a worker {r['peak_mb']} MB{extra}; "
+                         f"load average {r['load']}")
+        report = "\n".join(lines) + "\n"
+        print(report)
+        with (ROOT / "bench" / "results" / "province_runs.md").open("a", encoding="utf-8") as fh:
+            fh.write(report)
+        if not same:
+            raise SystemExit("crosswalks differ between the whole-store and the by-county resolve")
+    finally:
+        for name in [*copies, loaded]:
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
