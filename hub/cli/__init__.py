@@ -20,7 +20,7 @@ app = typer.Typer(name="hub", help="gridhub: one grid data model from a county's
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 # Command groups, one module each; each exposes `register(app)` or is a Typer `app` of its own.
-COMMAND_MODULES = ("core", "synth", "quality", "review", "access", "demo", "township", "users")
+COMMAND_MODULES = ("core", "synth", "quality", "review", "access", "demo", "township", "users", "province")
 
 
 @app.callback()

@@ -97,3 +97,20 @@ def test_a_second_pass_changes_nothing(resolved: tuple[Path, Path], monkeypatch:
         assert by_county.resolve_county(ctx, county).get("records_changed", 0) == 0
     again = by_county.link_movers(ctx)
     assert again["person_merged"] == 0 and again["links_written"] == 0 and again["changes"] == 0, again
+
+
+def test_cli_lists_counties_and_refuses_an_unknown_one(province: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    hub = [sys.executable, "-m", "hub", "--config", str(province / "hub.yaml"), "province"]
+    env = {**os.environ, "HUB_SECRET_KEY": SECRET}
+    listed = subprocess.run([*hub, "counties", "--json"], capture_output=True, text=True, env=env, check=True)
+    rows = json.loads(listed.stdout)
+    assert [r["county"] for r in rows] == ["130102", "130104", "130105"]
+    assert rows[0]["sources"] == ["130102.civil-affairs", "130102.dispute-mediation", "130102.fire-safety",
+                                  "130102.grid-registry", "130102.population"]  # public-security: disabled
+    wrong = subprocess.run([*hub, "resolve", "--county", "999999"], capture_output=True, text=True, env=env)
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip() == "error: unknown county '999999' (configured: 130102, 130104, 130105)"
