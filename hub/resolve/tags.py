@@ -16,9 +16,10 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Text, delete, func, insert, select, type_coerce
 
 from hub.context import HubContext
+from hub.db.base import utcnow
 from hub.db.bulk import executemany
 from hub.db.models import (
     Building,
@@ -29,10 +30,13 @@ from hub.db.models import (
     Person,
     PersonTag,
     SourceRecord,
+    StreamState,
 )
 from hub.db.models.events import OrganizationTag
 from hub.db.session import transaction
 from hub.events.deadlines import CLOSED_STATUSES
+from hub.resolve.store import decode_json
+from hub.resolve.tagscope import birthdays_passed, household_members, living_alone, touched_persons
 from hub.resolve.upsert import (
     ChangeWriter,
     chunks,
@@ -70,14 +74,46 @@ def _yes(value: Any) -> bool:
     return value is True or str(value).strip().lower() in {"是", "true", "1", "y", "yes"}
 
 
-def _source_tags(ctx: HubContext, session: Any) -> tuple[dict[str, set[str]], set[str]]:
-    """person id -> tags the department records give; and who a 高龄老人 roster says lives alone."""
+def tag_streams(ctx: HubContext) -> dict[str, list[str]]:
+    """source -> the streams whose records give tags (civil-affairs rosters, public-security lists)."""
+    out = {s: [*PROGRAMME_TAGS, "高龄老人"] for s in sources_of(ctx, "civil-affairs")}
+    out.update({s: ["floating-persons", "special-persons"] for s in sources_of(ctx, "public-security")})
+    return out
+
+
+def _linked_records(session: Any, sources: list[str], stream: str, only: set[str]
+                    ) -> list[tuple[str, str, dict[str, Any]]]:
+    """``records`` of one stream, but only those linked to the persons in ``only`` (read by key)."""
+    keys: set[tuple[str, str]] = set()
+    for batch in chunks(sorted(only)):
+        keys.update(session.connection().execute(select(EntityLink.source, EntityLink.source_key).where(
+            EntityLink.entity_type == "person", EntityLink.entity_id.in_(batch), EntityLink.source.in_(sources),
+            EntityLink.stream == stream)).tuples())
+    out = []
+    for source in sources:
+        mine = sorted(k for s, k in keys if s == source)
+        for batch in chunks(mine):
+            rows = session.connection().execute(
+                select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
+                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
+                    SourceRecord.deleted.is_(False)))
+            out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def _source_tags(ctx: HubContext, session: Any, only: set[str] | None = None
+                 ) -> tuple[dict[str, set[str]], set[str]]:
+    """person id -> tags the department records give; and who a 高龄老人 roster says lives alone.
+    With ``only``, just the records linked to those persons are read."""
+    def read(sources: list[str], stream: str):  # type: ignore[no-untyped-def]
+        return records(session, sources, stream) if only is None else _linked_records(session, sources, stream, only)
+
     tags: dict[str, set[str]] = {}
     alone: set[str] = set()
     civil = sources_of(ctx, "civil-affairs")
     facts: dict[tuple[str, str, str], set[str]] = {}
     for stream in (*PROGRAMME_TAGS, "高龄老人"):
-        for source, key, data in records(session, civil, stream):
+        for source, key, data in read(civil, stream):
             if stream in PROGRAMME_TAGS and data.get("status") not in (None, "", "在保"):
                 continue  # 停保: suspended, not receiving
             marks = {PROGRAMME_TAGS[stream]} if stream in PROGRAMME_TAGS else set()
@@ -87,11 +123,16 @@ def _source_tags(ctx: HubContext, session: Any) -> tuple[dict[str, set[str]], se
                 facts[(source, stream, key)] = marks
     ps = sources_of(ctx, "public-security")
     for stream, tag in (("floating-persons", "floating"), ("special-persons", "special_population")):
-        for source, key, data in records(session, ps, stream):
+        for source, key, data in read(ps, stream):
             if data.get("status") in (None, "", "active"):
                 facts[(source, stream, key)] = {tag}
     streams = sorted({k[1] for k in facts})
-    for source, stream, key, pid in linked(session, "person", civil + ps, streams):
+    pairs = linked(session, "person", civil + ps, streams) if only is None else (
+        row for batch in chunks(sorted(only)) for row in session.connection().execute(
+            select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_id).where(
+                EntityLink.entity_type == "person", EntityLink.entity_id.in_(batch),
+                EntityLink.source.in_(civil + ps), EntityLink.stream.in_(streams))))
+    for source, stream, key, pid in pairs:
         for mark in facts.get((source, stream, key), ()):
             if mark == "lives_alone":
                 alone.add(pid)
@@ -100,16 +141,21 @@ def _source_tags(ctx: HubContext, session: Any) -> tuple[dict[str, set[str]], se
     return tags, alone
 
 
-def person_tags(ctx: HubContext, session: Any, today: dt.date) -> dict[tuple[str, str], bool]:
-    """(person id, tag) -> sensitive, for every tag every active person should carry today."""
-    from_sources, alone = _source_tags(ctx, session)
+def person_tags(ctx: HubContext, session: Any, today: dt.date, only: set[str] | None = None,
+                members: dict[str, int] | None = None) -> dict[tuple[str, str], bool]:
+    """(person id, tag) -> sensitive, for every tag every active person (or each of ``only``) should
+    carry today."""
+    from_sources, alone = _source_tags(ctx, session, only)
     # Core rows (the connection, not the ORM session): half a million of them, plain tuples are enough
     connection = session.connection()
-    members = dict(connection.execute(select(Person.household_id, func.count()).where(
-        Person.household_id.is_not(None), Person.status == "active").group_by(Person.household_id)).all())
+    members = household_members(connection) if members is None else members
     out: dict[tuple[str, str], bool] = {}
-    rows = connection.execute(select(Person.id, Person.birth_date, Person.household_id, Person.status,
-                                     Person.floating).execution_options(yield_per=5000))
+    columns = (Person.id, Person.birth_date, Person.household_id, Person.status, Person.floating)
+    if only is None:
+        rows: Any = connection.execute(select(*columns).execution_options(yield_per=5000))
+    else:
+        rows = [r for batch in chunks(sorted(only)) for r in connection.execute(select(*columns).where(
+            Person.id.in_(batch)))]
     for pid, birth, household, status, floating in rows:
         if status not in (None, "active"):
             continue
@@ -154,10 +200,14 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
         current = fingerprint(session, INPUTS, today.isoformat())  # tags write none of their inputs
         if not full and unchanged_since(session, "tags", current):
             return {"unchanged": 1}
+        started = utcnow()
         writer = ChangeWriter(session)
-        want = person_tags(ctx, session, today)
-        have = {(p, t): s for p, t, s in session.connection().execute(select(PersonTag.person_id, PersonTag.tag,
-                                                                             PersonTag.sensitive))}
+        scope, members = (None, None) if full else _scope(ctx, session, today)
+        want = person_tags(ctx, session, today, only=scope, members=members)
+        stmt = select(PersonTag.person_id, PersonTag.tag, PersonTag.sensitive)
+        have = ({(p, t): s for p, t, s in session.connection().execute(stmt)} if scope is None else
+                {(p, t): s for batch in chunks(sorted(scope))
+                 for p, t, s in session.connection().execute(stmt.where(PersonTag.person_id.in_(batch)))})
         new = [{"person_id": p, "tag": t, "sensitive": s} for (p, t), s in sorted(want.items())
                if have.get((p, t)) != s]  # key order: the (person, tag) primary key only appends
         gone = [k for k in have if k not in want or want[k] != have[k]]
@@ -168,7 +218,13 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
             executemany(session.connection(), insert(PersonTag.__table__), batch)
         for pid in sorted({r["person_id"] for r in new} | {k[0] for k in gone}):
             writer.feed("person", pid, "updated")
-        counts.update(f"tag_{t}" for _, t in want)
+        if scope is None:
+            counts.update(f"tag_{t}" for _, t in want)
+        else:  # the county's figures, as a full pass reports them
+            session.flush()
+            counts.update({f"tag_{t}": n for t, n in session.connection().execute(
+                select(PersonTag.tag, func.count()).group_by(PersonTag.tag))})
+            counts["persons_rechecked"] = len(scope)
         counts["tags_added"], counts["tags_removed"] = len(new), len(gone) - sum(1 for k in gone if k in want)
 
         flags = org_flags(session)
@@ -190,7 +246,26 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
         writer.flush_feed()
         session.flush()
         remember(session, "tags", current)
+        # where the next pass starts from: changes from now on, birthdays after today
+        session.get(StreamState, ("resolve", "tags")).state = {
+            "fingerprint": current, "since": started.isoformat(), "day": today.isoformat()}
     return dict(sorted(counts.items()))
+
+
+def _scope(ctx: HubContext, session: Any, today: dt.date) -> tuple[set[str] | None, dict[str, int] | None]:
+    """The persons whose tags can have changed since the last pass (``hub.resolve.tagscope``), or None
+    (every person) when there was no pass to start from or it was for a later day."""
+    seen = session.get(StreamState, ("resolve", "tags"))
+    state = (seen.state or {}) if seen is not None else {}
+    if not state.get("since") or not state.get("day") or dt.date.fromisoformat(state["day"]) > today:
+        return None, None
+    connection = session.connection()
+    members = household_members(connection)
+    since = dt.datetime.fromisoformat(state["since"])
+    scope = (touched_persons(connection, since, tag_streams(ctx))
+             | birthdays_passed(connection, dt.date.fromisoformat(state["day"]), today)
+             | living_alone(connection, today, members))
+    return scope, members
 
 
 def _within(column: Any, grid_code: str) -> Any:

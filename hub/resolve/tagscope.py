@@ -1,0 +1,90 @@
+"""Which persons' tags can have changed since the last tags pass: the rest keep theirs untouched.
+
+A person's tags rest on their own golden record (age, status, household, floating), their
+household's active members (living alone), the civil-affairs and public-security records linked to
+them, and the calendar. So the persons to look at again are:
+
+- those whose golden record or crosswalk changed since the last pass (``updated_at``),
+- those linked to a civil-affairs or public-security record loaded since then (``last_run_id``),
+- every member of those persons' households (a member moving in or out changes who lives alone),
+- the elderly living alone now, by tag or by household (someone may have moved out of or into an
+  old household: the mover's own record changed, the one left behind's did not),
+- the daily pass: those whose 18th or 60th birthday fell after the last pass's day, up to today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub.db.models import EntityLink, Person, PersonTag, Run, SourceRecord
+from hub.resolve.upsert import chunks
+
+#: ages at which a tag begins or ends
+THRESHOLDS = (18, 60)
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def birthdays_passed(connection: Any, since: dt.date, today: dt.date) -> set[str]:
+    """Persons who turned 18 or 60 on a day in (since, today]: born in (since - N years, today - N years]."""
+    out: set[str] = set()
+    if today <= since:
+        return out
+    for years in THRESHOLDS:
+        out.update(connection.execute(select(Person.id).where(
+            Person.birth_date > _years_before(since, years), Person.birth_date <= _years_before(today, years))).scalars())
+    return out
+
+
+def touched_persons(connection: Any, since: dt.datetime, streams: dict[str, list[str]]) -> set[str]:
+    """Persons whose own inputs changed at or after ``since`` (UTC, naive), and their households' members.
+
+    ``streams``: source -> the civil-affairs / public-security streams whose records give tags."""
+    out = set(connection.execute(select(Person.id).where(Person.updated_at >= since)).scalars())
+    sources = sorted(streams)
+    all_streams = sorted({s for v in streams.values() for s in v})
+    if sources:
+        out.update(connection.execute(select(EntityLink.entity_id).where(
+            EntityLink.entity_type == "person", EntityLink.source.in_(sources), EntityLink.stream.in_(all_streams),
+            EntityLink.updated_at >= since)).scalars())
+        runs = list(connection.execute(select(Run.run_id).where(Run.finished_at >= since)).scalars())
+        for batch in chunks(runs, 200):
+            for source, names in streams.items():
+                keys = select(SourceRecord.source, SourceRecord.stream, SourceRecord.source_key).where(
+                    SourceRecord.source == source, SourceRecord.stream.in_(names),
+                    SourceRecord.last_run_id.in_(batch)).subquery()
+                out.update(connection.execute(select(EntityLink.entity_id).join(keys, (
+                    (EntityLink.source == keys.c.source) & (EntityLink.stream == keys.c.stream)
+                    & (EntityLink.source_key == keys.c.source_key))).where(EntityLink.entity_type == "person")).scalars())
+    households: set[str] = set()
+    for batch in chunks(sorted(out)):
+        households.update(h for h in connection.execute(select(Person.household_id).where(Person.id.in_(batch)))
+                          .scalars() if h)
+    for batch in chunks(sorted(households)):
+        out.update(connection.execute(select(Person.id).where(Person.household_id.in_(batch))).scalars())
+    return out
+
+
+def living_alone(connection: Any, today: dt.date, members: dict[str, int]) -> set[str]:
+    """Everyone tagged as living alone, and the elderly who are the only active member of their household."""
+    out = set(connection.execute(select(PersonTag.person_id).where(PersonTag.tag == "elderly_alone")).scalars())
+    single = sorted(h for h, n in members.items() if n == 1)
+    bound = _years_before(today, 60)
+    for batch in chunks(single):
+        out.update(connection.execute(select(Person.id).where(
+            Person.household_id.in_(batch), Person.birth_date <= bound)).scalars())
+    return out
+
+
+def household_members(connection: Any) -> dict[str, int]:
+    """household id -> active members (one aggregate over the household index)."""
+    return dict(connection.execute(select(Person.household_id, func.count()).where(
+        Person.household_id.is_not(None), Person.status == "active").group_by(Person.household_id)).all())
