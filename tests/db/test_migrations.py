@@ -20,6 +20,16 @@ def test_migrations_up_and_down(store_url: str) -> None:
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
 
 
+def test_one_head() -> None:
+    """Branches made side by side are merged before they land: a store has one schema version."""
+    from alembic.script import ScriptDirectory
+
+    from hub.db.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"several migration heads {heads}: add a merge revision"
+
+
 def test_models_match_the_migrations(store_url: str) -> None:
     """A model change without a migration fails here (autogenerate finds no difference)."""
     from alembic.autogenerate import compare_metadata
