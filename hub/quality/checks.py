@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from hub.events.clock import beijing_today
 from hub.quality.invalid import Invalid
 
 CheckFn = Callable[[Any, dict[str, Any]], "str | Invalid | None"]
@@ -137,7 +138,7 @@ def _birth_date_range(value: Any, row: dict[str, Any]) -> str | None:
         return "not a date"
     if d < dt.date(1900, 1, 1):
         return "before 1900"
-    if d > dt.date.today():
+    if d > beijing_today():
         return "in the future"
     return None
 

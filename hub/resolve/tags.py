@@ -34,6 +34,7 @@ from hub.db.models import (
 )
 from hub.db.models.events import OrganizationTag
 from hub.db.session import transaction
+from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES
 from hub.resolve.store import decode_json
 from hub.resolve.tagscope import birthdays_passed, household_members, living_alone, touched_persons
@@ -193,7 +194,7 @@ INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type == "person"), Person
 def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
     """Write person tags and organisation flags; only differences are written (idempotent), and
     nothing is read when no input table changed since the last run for the same day (unless ``full``)."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     ctx.ensure_store()
     counts: Counter[str] = Counter()
     with transaction(ctx.db_url) as session:

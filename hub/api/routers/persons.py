@@ -48,7 +48,7 @@ from hub.api.schemas.persons import (
 )
 from hub.api.subtree import CodeRange
 from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
-from hub.events.clock import beijing_text
+from hub.events.clock import beijing_text, beijing_today
 from hub.privacy.sensitive import category_of
 from hub.resolve.tags import PERSON_TAGS
 from hub.resolve.upsert import chunks
@@ -61,7 +61,8 @@ LIST_COLUMNS = (Person.id, Person.name, Person.gender, Person.birth_date, Person
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    """Ages count on Beijing's date: a UTC host's date lags it for eight hours a day."""
+    return beijing_today()
 
 
 def age_on(birth: dt.date | None, day: dt.date) -> int | None:
