@@ -1,7 +1,8 @@
-"""Data stewards' commands: ``hub quality report`` and ``hub quarantine list|show|replay|dismiss``."""
+"""Data stewards' commands: ``hub quality report`` and ``hub quarantine list|show|replay|dismiss|undo``."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Annotated
 
@@ -24,6 +25,7 @@ def register(app: typer.Typer) -> None:
     quarantine.command("show")(show)
     quarantine.command("replay")(replay_cmd)
     quarantine.command("dismiss")(dismiss)
+    quarantine.command("undo")(undo)
     app.add_typer(quarantine, name="quarantine")
 
 
@@ -85,6 +87,8 @@ def list_cmd(ctx: typer.Context, source: Annotated[str | None, typer.Option(help
              stream: Annotated[str | None, typer.Option(help="one stream")] = None,
              status: Annotated[str | None, typer.Option(help="open | resolved | replayed | dismissed")] = None,
              scope: Annotated[str | None, typer.Option(help="record (row refused) | field (row loaded, field withheld)")] = None,
+             reason: Annotated[str | None, typer.Option(help="one reason code, e.g. id_checksum")] = None,
+             run: Annotated[str | None, typer.Option(help="rows first quarantined by this run")] = None,
              limit: Annotated[int | None, typer.Option(help="at most this many")] = None,
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Quarantined rows and withheld fields with their machine-readable reasons (raw values stay encrypted)."""
@@ -92,7 +96,7 @@ def list_cmd(ctx: typer.Context, source: Annotated[str | None, typer.Option(help
 
     hub = hub_of(ctx)
     hub.ensure_store()
-    rows = list_quarantine(hub, source, stream, status, limit, scope)
+    rows = list_quarantine(hub, source, stream, status, limit, scope, reason, run)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -153,10 +157,20 @@ def replay_cmd(ctx: typer.Context, ids: Annotated[list[int] | None, typer.Argume
 
 def dismiss(ctx: typer.Context, row_id: Annotated[int, typer.Argument(metavar="ID")],
             note: Annotated[str, typer.Option("--note", help="why the row is dismissed")]) -> None:
-    """Close a quarantined row without loading it (with a note saying why)."""
-    from hub.quality.steward import dismiss_quarantine
+    """Close a quarantined row without loading it (with a note saying why); logged, and undoable."""
+    from hub.quality.steward import dismiss_rows
 
     hub = hub_of(ctx)
     hub.ensure_store()
-    entry = dismiss_quarantine(hub, row_id, note)
-    typer.echo(f"dismissed #{entry['id']} ({entry['source']}/{entry['stream']} {entry['source_key']})")
+    (action,) = dismiss_rows(hub, [row_id], note, f"cli:{getpass.getuser()}")
+    typer.echo(f"dismissed #{row_id} (action {action}; `hub quarantine undo {action}` opens it again)")
+
+
+def undo(ctx: typer.Context, action_id: Annotated[int, typer.Argument(metavar="ACTION")]) -> None:
+    """Open a dismissed row again: the action id is the one `dismiss` (or the console) printed."""
+    from hub.quality.steward import undo_dismissal
+
+    hub = hub_of(ctx)
+    hub.ensure_store()
+    done = undo_dismissal(hub, action_id, f"cli:{getpass.getuser()}")
+    typer.echo(f"row #{done['row']} is {done['status']} again (action {action_id} undone)")

@@ -7,14 +7,15 @@ callers must never log what it returns.
 from __future__ import annotations
 
 import json
+import secrets
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, cast, or_, select
 
 from hub.context import HubContext
 from hub.db.base import utcnow
-from hub.db.models import QuarantinedRow, Run, RunStream
+from hub.db.models import ConsoleAction, QuarantinedRow, Run, RunStream
 from hub.db.session import transaction
 from hub.errors import HubError
 
@@ -32,22 +33,37 @@ def _entry(q: QuarantinedRow) -> dict[str, Any]:
             "resolved_run_id": q.resolved_run_id, "note": q.note}
 
 
-def list_quarantine(ctx: HubContext, source: str | None = None, stream: str | None = None,
-                    status: str | None = None, limit: int | None = None,
-                    scope: str | None = None) -> list[dict[str, Any]]:
-    if status and status not in STATUSES:
-        raise HubError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+def quarantine_query(source: str | None = None, stream: str | None = None, status: str | None = None,
+                     scope: str | None = None, reason: str | None = None,
+                     run: str | None = None) -> Select[tuple[QuarantinedRow]]:
+    """The one filter the CLI and the console list by; a reason matches the ``check`` of any of a row's
+    reasons; ``status`` ``all`` (or none) lists every status."""
+    if status and status != "all" and status not in STATUSES:
+        raise HubError(f"unknown status {status!r} (one of {', '.join(STATUSES)}, all)")
     if scope and scope not in SCOPES:
         raise HubError(f"unknown scope {scope!r} (one of {', '.join(SCOPES)})")
-    query = select(QuarantinedRow).order_by(QuarantinedRow.id)
+    query = select(QuarantinedRow)
     if scope:
         query = query.where(QuarantinedRow.scope == scope)
+    if status and status != "all":
+        query = query.where(QuarantinedRow.status == status)
     if source:
         query = query.where(QuarantinedRow.source == source)
     if stream:
         query = query.where(QuarantinedRow.stream == stream)
-    if status:
-        query = query.where(QuarantinedRow.status == status)
+    if run:
+        query = query.where(QuarantinedRow.run_id == run)
+    if reason:
+        text = cast(QuarantinedRow.reasons, String)
+        query = query.where(or_(text.like(f'%"check":"{reason}"%'), text.like(f'%"check": "{reason}"%')))
+    return query
+
+
+def list_quarantine(ctx: HubContext, source: str | None = None, stream: str | None = None,
+                    status: str | None = None, limit: int | None = None,
+                    scope: str | None = None, reason: str | None = None,
+                    run: str | None = None) -> list[dict[str, Any]]:
+    query = quarantine_query(source, stream, status, scope, reason, run).order_by(QuarantinedRow.id)
     if limit:
         query = query.limit(limit)
     with transaction(ctx.db_url) as session:
@@ -75,17 +91,50 @@ def show_quarantine(ctx: HubContext, row_id: int) -> dict[str, Any]:
     return entry
 
 
-def dismiss_quarantine(ctx: HubContext, row_id: int, note: str) -> dict[str, Any]:
-    if not note.strip():
-        raise HubError("a dismissal needs a --note saying why")
+def dismiss_rows(ctx: HubContext, ids: list[int], note: str, by: str) -> list[int]:
+    """Dismiss open rows (all or none), one logged action per row so each can be undone alone; the
+    action ids. ``by`` names the person: a console user, or ``cli:<login>`` at the terminal."""
+    note = note.strip()
+    if not note:
+        raise HubError("a dismissal needs a note saying why (驳回需要填写说明)")
+    if not ids:
+        raise HubError("no row chosen (请至少选择一行)")
+    batch = secrets.token_hex(8) if len(ids) > 1 else None
+    out = []
     with transaction(ctx.db_url) as session:
-        q = session.get(QuarantinedRow, row_id)
-        if q is None:
-            raise HubError(f"no quarantined row with id {row_id}")
-        if q.status != "open":
-            raise HubError(f"quarantined row {row_id} is {q.status}, not open")
-        q.status, q.note, q.resolved_at = "dismissed", note.strip(), utcnow()
-        return _entry(q)
+        for row_id in ids:
+            q = session.get(QuarantinedRow, row_id)
+            if q is None:
+                raise HubError(f"no quarantined row with id {row_id}")
+            if q.status != "open":
+                raise HubError(f"quarantined row {row_id} is {q.status}, not open")
+            before = {"status": q.status, "note": q.note}
+            q.status, q.note, q.resolved_at = "dismissed", note, utcnow()
+            action = ConsoleAction(username=by, action="dismiss", target="quarantine", target_id=row_id,
+                                   batch=batch, note=note, before=before, after={"status": "dismissed", "note": note})
+            session.add(action)
+            session.flush()
+            out.append(action.id)
+    return out
+
+
+def undo_dismissal(ctx: HubContext, action_id: int, by: str) -> dict[str, Any]:
+    """Undo one dismissal (the row is open again, its note as before). A replay is not undone: the
+    rows it loaded are a new run in the ledger (重放已作为新的运行载入，不能撤销)."""
+    with transaction(ctx.db_url) as session:
+        action = session.get(ConsoleAction, action_id)
+        if action is None or action.target != "quarantine":
+            raise HubError(f"no quarantine action {action_id}")
+        if action.undone_at is not None:
+            raise HubError(f"action {action_id} was already undone")
+        if action.action != "dismiss":
+            raise HubError(f"action {action_id} is a {action.action}, not a dismissal: 重放已作为新的运行载入，不能撤销")
+        q = session.get(QuarantinedRow, action.target_id)
+        if q is None or q.status != "dismissed":
+            raise HubError(f"row {action.target_id} is no longer dismissed")
+        q.status, q.note, q.resolved_at = "open", (action.before or {}).get("note"), None
+        action.undone_at, action.undone_by = utcnow(), by
+        return {"action": action_id, "row": q.id, "status": q.status}
 
 
 def quality_report(ctx: HubContext, source: str | None = None, runs: int = 10) -> list[dict[str, Any]]:

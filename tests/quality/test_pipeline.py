@@ -132,6 +132,17 @@ def test_steward_commands_replay_after_a_contract_fix_and_data_docs(county: Path
     assert "population.persons" in pages and "expect_column_values_to_pass_hub_check" in pages
     assert raw["sfzh"] not in pages and raw["sfzh"] not in "".join(
         p.read_text(encoding="utf-8") for p in (home / "data-docs").rglob("*.json"))
+    by_reason = json.loads(hub_cli(config, "quarantine", "list", "--reason", "id_format", "--json").stdout)
+    assert by_reason and {r["id"] for r in by_reason} < {r["id"] for r in listed}
+    assert all(any(x["check"] == "id_format" for x in r["reasons"]) for r in by_reason)
+    # a dismissal is logged with an action the steward can undo, as in the console
+    dismissed = hub_cli(config, "quarantine", "dismiss", str(listed[1]["id"]), "--note", "duplicate entry, checked")
+    assert dismissed.returncode == 0, dismissed.stderr
+    action = dismissed.stdout.split("hub quarantine undo ")[1].split("`")[0]
+    assert hub_cli(config, "quarantine", "undo", action).returncode == 0
+    still_open = json.loads(hub_cli(config, "quarantine", "list", "--status", "open", "--json").stdout)
+    assert listed[1]["id"] in {r["id"] for r in still_open}
+    assert hub_cli(config, "quarantine", "undo", action).returncode != 0  # undone once, not twice
     dismissed = hub_cli(config, "quarantine", "dismiss", str(listed[1]["id"]), "--note", "duplicate entry, checked")
     assert dismissed.returncode == 0, dismissed.stderr
     # the county relaxes the contract: a bad ID no longer stops a person (kept null, with a warning)

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from hub.console.app import PREFIX, render
 from hub.console.deps import FormDep, Refused, SessionDep, StewardDep, console_of
 from hub.console.display import Paging, page_url
-from hub.console.triage import dismiss_rows, facets, filtered, recent_actions, replay_rows, undo_action
+from hub.console.triage import facets, recent_actions, replay_rows
 from hub.db.models import QuarantinedRow
 from hub.errors import HubError
-from hub.quality.steward import show_quarantine
+from hub.quality.steward import dismiss_rows, quarantine_query, show_quarantine, undo_dismissal
 
 router = APIRouter()
 Text = Annotated[str | None, Query(max_length=128)]
@@ -27,7 +27,7 @@ def queue(request: Request, session: SessionDep, user: StewardDep, source: Text 
           page: Annotated[int, Query(ge=1)] = 1, done: Text = None) -> HTMLResponse:
     paging = Paging.of(page)
     try:
-        query = filtered(source, stream, reason, run, status, scope)
+        query = quarantine_query(source, stream, status, scope, reason, run)
     except HubError as exc:
         raise Refused(400, str(exc)) from None
     total = session.scalar(select(func.count()).select_from(query.subquery()))
@@ -95,7 +95,7 @@ def act(request: Request, user: StewardDep, form: FormDep) -> Response:
 @router.post("/quarantine/undo/{action_id}", response_class=HTMLResponse)
 def undo(request: Request, action_id: int, user: StewardDep, form: FormDep, session: SessionDep) -> HTMLResponse:
     try:
-        undo_action(console_of(request).ctx, action_id, user.username)
+        undo_dismissal(console_of(request).ctx, action_id, user.username)
     except HubError as exc:
         raise Refused(400, str(exc)) from None
     return render(request, "_actions.html", actions=recent_actions(session))
