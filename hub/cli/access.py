@@ -149,9 +149,11 @@ def serve(
 
     from hub.api.audit import access_log_config
     from hub.api.main import MAX_IN_FLIGHT, create_app
+    from hub.privacy.rotation import check_key_opens_store
 
     hub = hub_of(ctx)
     hub.ensure_store()
+    check_key_opens_store(hub.db_url, hub.vault)
     app = create_app(hub)
     cfg = hub.config.api
     host, port = host or cfg.host, port or cfg.port

@@ -145,3 +145,14 @@ def rotate_key_file(db_url: str, key_path: Path, old_cipher: str, *, cipher: str
     os.replace(staged, key_path)
     info.key_file = str(key_path)
     return info
+
+
+def check_key_opens_store(url: str, vault: Vault) -> None:
+    """Refuse to serve a store the configured secret cannot open (a key file from another install, a
+    wrong ``HUB_SECRET_KEY``): one line at start-up, instead of a 500 on the first person read."""
+    from hub.db.models import Person
+
+    with transaction(url) as session:
+        token = session.scalar(select(Person.citizen_id_enc).where(Person.citizen_id_enc.is_not(None)).limit(1))
+    if token:
+        vault.decrypt(token)  # ConfigError: "the secret key does not match this store"

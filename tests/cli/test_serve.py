@@ -50,3 +50,25 @@ def test_serve_prints_its_urls_and_logs_requests(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_serve_refuses_a_store_its_key_cannot_open(tmp_path: Path) -> None:
+    """A wrong HUB_SECRET_KEY is one line at start-up, not a 500 on the first person read."""
+    import os
+
+    from hub.context import HubContext
+    from hub.db.models import Person
+    from hub.db.session import transaction
+
+    hub = str(Path(sys.executable).with_name("hub"))
+    assert subprocess.run([hub, "init"], cwd=tmp_path, capture_output=True, check=False).returncode == 0
+    ctx = HubContext.from_config(tmp_path / "hub.yaml")
+    ctx.ensure_store()
+    with transaction(ctx.db_url) as session:
+        session.add(Person(id="P-1", name="张三", citizen_id_enc=ctx.vault.encrypt("110101194912310011")))
+    env = {**os.environ, "HUB_SECRET_KEY": "another-install's-secret"}
+    out = subprocess.run([hub, "serve", "--port", str(free_port())], cwd=tmp_path, capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode != 0
+    assert "secret key does not match this store" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout and "Uvicorn running" not in out.stdout
