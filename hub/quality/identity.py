@@ -111,6 +111,38 @@ def gender(value: Any) -> str | None:
         raise Invalid("enum", f"unknown gender code {s[:8]!r}") from None
 
 
+#: 与户主关系 as the population registry codes it (legacy-systems.md: 02 head, 10 spouse, 20 child, 30 grandchild,
+#: 50 parent, 99 other), and as rosters and clerks write it in words.
+_RELATION_WORDS = {
+    "02": ("户主", "本人"),
+    "10": ("配偶", "夫", "妻", "丈夫", "妻子", "夫妻"),
+    "20": ("子女", "子", "女", "儿子", "女儿", "长子", "次子", "长女", "次女", "养子", "养女", "继子", "继女"),
+    "30": ("孙子女", "孙子", "孙女", "外孙子女", "外孙子", "外孙女", "孙"),
+    "50": ("父母", "父亲", "母亲", "父", "母", "公婆", "岳父母"),
+    "99": ("其他", "其它", "其他亲属", "非亲属"),
+}
+#: each code's name as a register prints it (户主, 配偶, 子女, 孙子女, 父母, 其他)
+RELATION_NAMES = {code: words[0] for code, words in _RELATION_WORDS.items()}
+_RELATION = {code: code for code in _RELATION_WORDS} | {
+    word: code for code, words in _RELATION_WORDS.items() for word in words}
+
+
+def relation(value: Any) -> str | None:
+    """The registry's two-digit code, from the code (``2`` or ``02``) or the word a roster uses (``孙子女``):
+    one column type for every source, and nothing longer than the code reaches the store."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    s = _fold(value)
+    if not s:
+        return None
+    found = _RELATION.get(s.zfill(2) if s.isdigit() else s)
+    if found is None:
+        raise Invalid("enum", f"unknown relation to the household head {s[:8]!r}")
+    return found
+
+
 _TRUE = {"是", "Y", "YES", "TRUE", "1", "T", "√", "✓", "✔"}  # a tick in a 是否 column is a yes
 _FALSE = {"否", "N", "NO", "FALSE", "0", "F", "×", "✗", "✘"}
 

@@ -174,6 +174,6 @@ def _load_identity() -> None:
     from hub.quality.geometry import geometry
 
     NORMALIZERS.update({"citizen_id": identity.citizen_id, "credit_code": identity.credit_code,
-                        "phone": identity.phone, "name": identity.name, "gender": identity.gender,
+                        "phone": identity.phone, "name": identity.name, "gender": identity.gender, "relation": identity.relation,
                         "bool": identity.boolean, "geometry": geometry})
     _IDENTITY_LOADED = True

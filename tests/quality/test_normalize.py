@@ -7,7 +7,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from hub.quality.identity import citizen_id, credit_code, gender, name, phone
+from hub.quality.identity import citizen_id, credit_code, gender, name, phone, relation
 from hub.quality.normalize import Invalid, code, date, datetime, integer, text
 from hub.quality.vector import normalize_array
 
@@ -142,3 +142,14 @@ def test_to_simplified_agrees_with_opencc_and_skips_only_what_has_nothing_to_con
     assert [to_simplified(f"东村{k}号") for k in entries] == [t2s.convert(f"东村{k}号") for k in entries]
     # and the skip is what makes it cheap: plain simplified names and addresses are not converted at all
     assert sum(traditional_chars().isdisjoint(x) for x in plain) >= 0.99 * len(plain)
+
+
+def test_relation_to_head_is_the_registrys_code_whoever_wrote_it() -> None:
+    """A roster writes 孙子女 where the registry writes 30: both land as 30, so a golden person's
+    relation never holds the word (it overflowed PostgreSQL's two-character column)."""
+    assert [relation(v) for v in ("02", 2, 2.0, "户主", "配偶", "妻", " 子女 ", "长女", "孙子女", "外孙女",
+                                  "父亲", "其他", "９９", None, "")] == [
+        "02", "02", "02", "02", "10", "10", "20", "20", "30", "30", "50", "99", "99", None, None]
+    with pytest.raises(Invalid) as bad:
+        relation("邻居家的")
+    assert bad.value.reason == "enum"

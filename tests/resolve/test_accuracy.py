@@ -114,6 +114,9 @@ def test_golden_records_keep_provenance_and_programmes(county) -> None:  # type:
         assert floating and all(p.provenance["floating"]["stream"] == "floating-persons" for p in floating)
         assert s.scalar(select(func.count()).select_from(SpecialStatus)) > 0
         assert s.scalar(select(func.count()).select_from(Person).where(Person.status == "deceased")) >= 0
+        # the relation is the registry's code, whichever source gave it (a roster writes 孙子女)
+        relations = set(s.scalars(select(Person.relation_to_head).distinct()))
+        assert relations - {None} and relations - {None} <= {"02", "10", "20", "30", "50", "99"}
         # no clear citizen ID anywhere in a golden record
         assert all(len(p.citizen_id_bidx or "") in (0, 32) for p in s.scalars(select(Person)))
 

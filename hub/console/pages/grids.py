@@ -20,11 +20,12 @@ from hub.console.deps import Refused, SessionDep, UserDep, console_of
 from hub.console.display import Paging, beijing_today, page_url
 from hub.console.figures import CARE_TAGS, FIGURES, TAG_NAMES, child_key, figure_by_child
 from hub.db.models import Building, GridCell, Household, Person, PersonTag, Run
+from hub.quality.identity import RELATION_NAMES
 
 router = APIRouter()
 Code = Annotated[str, Path(pattern=r"^[0-9]{12}([0-9]{3})?$")]
 LEVELS = {1: "一级网格（乡镇）", 2: "二级网格（村/社区）", 3: "三级网格（村民小组）"}
-RELATIONS = {"02": "户主", "10": "配偶", "20": "子女", "30": "孙辈", "50": "父母", "99": "其他"}
+RELATIONS = RELATION_NAMES
 TABS = {"households": "住户", "care": "关爱名单", "buildings": "房屋", "children": "下级网格"}
 
 

@@ -33,10 +33,11 @@ from hub.db.models import (
 from hub.errors import HubError
 from hub.privacy import Vault
 from hub.privacy.sensitive import category_of
+from hub.quality.identity import RELATION_NAMES
 from hub.township import handling
 from hub.township.rules import TownshipRules
 
-RELATIONS = {"02": "户主", "10": "配偶", "20": "子女", "30": "孙子女", "50": "父母", "99": "其他"}
+RELATIONS = RELATION_NAMES
 GENDERS = {"M": "男", "F": "女", "U": "未知"}
 STATUSES = {"active": "在册", "deceased": "死亡", "moved_out": "迁出", "left": "离开"}
 LEVELS = {1: "一级网格（乡镇）", 2: "二级网格（村/社区）", 3: "三级网格（村民/居民小组）"}
