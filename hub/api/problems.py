@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA = "application/problem+json"
-ERROR_STATUSES = (400, 401, 403, 404, 422, 429)
+ERROR_STATUSES = (400, 401, 403, 404, 429)
 
 
 class Problem(BaseModel):
@@ -63,7 +63,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         detail = f"{'.'.join(first['loc'])}: {first['msg']}"
-        return problem_response(request, 422, "Invalid request parameters", detail, errors=errors)
+        # 400, as for an unknown parameter or a date beyond the calendar: a client cannot tell a value out of
+        # its declared range from any other bad request, and never needs to
+        return problem_response(request, 400, "Invalid request parameters", detail, errors=errors)
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, 500, "Internal Server Error", "the server failed; see its log")

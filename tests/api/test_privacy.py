@@ -166,7 +166,7 @@ def test_every_number_and_date_parameter_at_the_edge_of_its_type_is_refused_clea
                 continue
             for value in _edges(param["schema"]):
                 r = served.get(path, "all", **{param["name"]: value})
-                assert r.status_code in (400, 404, 422), (path, param["name"], value, r.status_code, r.text[:200])
+                assert r.status_code in (400, 404), (path, param["name"], value, r.status_code, r.text[:200])
                 assert r.headers["content-type"].startswith("application/problem+json")
                 tried += 1
     assert tried >= 40

@@ -61,9 +61,9 @@ def test_filters_page_through_exactly_the_matching_persons(served) -> None:  # t
 
 def test_errors_are_problem_documents(served) -> None:  # type: ignore[no-untyped-def]
     cursor = served.get("/persons", "all", limit=2).json()["next_cursor"]
-    for params, status in (({"limit": 501}, 422), ({"limit": 0}, 422), ({"colour": "red"}, 400),
+    for params, status in (({"limit": 501}, 400), ({"limit": 0}, 400), ({"colour": "red"}, 400),
                            ({"cursor": "not-a-cursor"}, 400), ({"cursor": cursor, "tag": "elderly"}, 400),
-                           ({"grid": "999999999999"}, 404), ({"age_min": "old"}, 422)):
+                           ({"grid": "999999999999"}, 404), ({"age_min": "old"}, 400)):
         r = served.get("/persons", "all", **params)
         assert r.status_code == status, (params, r.text)
         body = r.json()
