@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.db.base import utcnow
+from hub.db.base import utc_text, utcnow
 from hub.db.models import ApiKey, GridCell
 from hub.errors import HubError
 
@@ -118,5 +118,4 @@ class KeyCache:
 def describe(key: ApiKey) -> dict[str, object]:
     revoked: dt.datetime | None = key.revoked_at
     return {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes or []), "grid": key.grid_code,
-            "created_at": key.created_at.isoformat(timespec="seconds") if key.created_at else None,
-            "revoked_at": revoked.isoformat(timespec="seconds") if revoked else None}
+            "created_at": utc_text(key.created_at, "seconds"), "revoked_at": utc_text(revoked, "seconds")}

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hub.cli.output import Column, print_table
 from hub.cli.state import hub_of
+from hub.db.base import utc_text
 from hub.db.models import ApiKey, AuditEntry
 from hub.db.session import transaction
 from hub.errors import HubError
@@ -119,7 +120,7 @@ def audit(
             if key_id is None:
                 raise HubError(f"no key named {key!r} (see `hub keys list`)")
             stmt = stmt.where(AuditEntry.key_id == key_id)
-        rows = [{"at": e.at.isoformat(timespec="milliseconds"), "key": e.key_name, "method": e.method,
+        rows = [{"at": utc_text(e.at, "milliseconds"), "key": e.key_name, "method": e.method,
                  "route": e.route, "path": e.path, "status": e.status, "duration_ms": e.duration_ms,
                  "person_ids": e.person_ids or [], "person_count": e.person_count, "user": e.user_name,
                  "query": e.query, "client": e.client} for e in session.scalars(stmt)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from hub.cli.output import Column, echo_json, is_terminal, print_table
 from hub.cli.progress import SyncProgress
 from hub.cli.starter import STARTER_CONFIG
 from hub.cli.state import CliState, UsageError, hub_of
+from hub.db.base import utc_text
 from hub.db.models import GridCell
 from hub.db.session import transaction
 from hub.errors import ConfigError, HubError
@@ -216,8 +218,8 @@ def _counts(obj: object) -> dict[str, int]:
     return {k: getattr(obj, k) for k in ("read", "loaded", "unchanged", "quarantined", "tombstoned")}
 
 
-def _iso(value: object) -> str | None:
-    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+def _iso(value: dt.datetime | None) -> str | None:
+    return utc_text(value)
 
 
 def grids(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:

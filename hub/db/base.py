@@ -22,6 +22,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def utc_text(value: dt.datetime | None, timespec: str = "auto") -> str | None:
+    """A stored (naive UTC) time as RFC 3339 with its offset, for output a person or an app reads."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat(timespec=timespec)
+
+
 def stored_date(value: Any) -> dt.date | None:
     """A date read back from the store: a date/datetime column, or an ISO string in a JSON document."""
     if not value:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, or_, select
 
 from hub.context import HubContext
-from hub.db.base import utcnow
+from hub.db.base import utc_text, utcnow
 from hub.db.models import ConsoleAction, QuarantinedRow, Run, RunStream
 from hub.db.session import transaction
 from hub.errors import HubError
@@ -28,8 +28,7 @@ def _entry(q: QuarantinedRow) -> dict[str, Any]:
     return {"id": q.id, "run_id": q.run_id, "source": q.source, "stream": q.stream, "source_key": q.source_key,
             "scope": q.scope or "record", "column": q.column_name, "reasons": q.reasons, "status": q.status,
             "seen_run_id": q.seen_run_id or q.run_id,
-            "created_at": q.created_at.isoformat() if q.created_at else None,
-            "resolved_at": q.resolved_at.isoformat() if q.resolved_at else None,
+            "created_at": utc_text(q.created_at), "resolved_at": utc_text(q.resolved_at),
             "resolved_run_id": q.resolved_run_id, "note": q.note}
 
 

@@ -129,6 +129,7 @@ def test_audit_records_requests_and_the_persons_shown(served, tmp_path) -> None:
     assert [(r["route"], r["status"]) for r in rows] == [("/sources", 403), ("/persons/{person_id}", 404),
                                                           ("/persons", 200)]
     assert rows[2]["person_ids"] == [p["id"] for p in page] and rows[2]["duration_ms"] > 0
+    assert all(r["at"].endswith("+00:00") for r in rows)  # a stored time says its offset
     bad = _hub(cfg, "audit", "--key", "nobody")
     assert isinstance(bad.exception, HubError) and str(bad.exception).startswith("no key named 'nobody'")
 

@@ -91,6 +91,7 @@ def test_sync_twice_then_grids_tree(tmp_path: Path) -> None:
     assert {"source", "stream", "run_id", "started_at", "finished_at", "state", "read", "loaded", "unchanged",
             "quarantined", "tombstoned"} <= set(runs[0])
     assert whole[-1]["loaded"] == 10 and whole[0]["loaded"] == 0 and whole[0]["unchanged"] == 10
+    assert all(r["started_at"].endswith("+00:00") and r["finished_at"].endswith("+00:00") for r in whole)
 
 
 def test_reissued_file_renames_and_retires(tmp_path: Path) -> None:
