@@ -59,13 +59,13 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.server.log.append(status)  # before the answer: the client may act on it before this thread runs on
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.server.log.append(status)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         if self.headers.get("Authorization") != f"Bearer {self.server.token}":
