@@ -30,33 +30,33 @@ from hub.quality.expectations import activate
 log = logging.getLogger(__name__)
 MAX_LISTED = 20
 ASSETS = Path(__file__).parent / "docs_assets"
-# what GX 1.24's templates load from outside -> the vendored file (relative to <site>/static/vendor/)
+# what GX 1.24's templates load from outside, by the path after the host (the CDN hosts are GX's
+# choice, never asked) -> the vendored file (relative to <site>/static/vendor/)
 LOCAL = {
-    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap/bootstrap.min.css",
-    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap/bootstrap.min.js",
-    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/jquery.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper/popper.min.js",
-    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table/bootstrap-table.min.css",
-    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table/bootstrap-table.min.js",
-    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css":
+    "bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap/bootstrap.min.css",
+    "bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap/bootstrap.min.js",
+    "jquery-3.7.1.min.js": "jquery/jquery.min.js",
+    "ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper/popper.min.js",
+    "bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table/bootstrap-table.min.css",
+    "bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table/bootstrap-table.min.js",
+    "bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css":
         "bootstrap-table/bootstrap-table-filter-control.min.css",
-    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css":
+    "bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css":
         "bootstrap-table/bootstrap-table-filter-control.min.css",
-    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js":
+    "bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js":
         "bootstrap-table/bootstrap-table-filter-control.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome/css/all.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css":
+    "ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome/css/all.min.css",
+    "ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css":
         "bootstrap-datepicker/bootstrap-datepicker.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js":
+    "ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js":
         "bootstrap-datepicker/bootstrap-datepicker.min.js",
-    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css":
-        "bootstrap-dark/bootstrap-prefers-dark.css",
-    "https://cdn.jsdelivr.net/npm/vega@5": "vega/vega.min.js",
-    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite/vega-lite.min.js",
-    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed/vega-embed.min.js",
+    "npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": "bootstrap-dark/bootstrap-prefers-dark.css",
+    "npm/vega@5": "vega/vega.min.js",
+    "npm/vega-lite@5": "vega-lite/vega-lite.min.js",
+    "npm/vega-embed@6": "vega-embed/vega-embed.min.js",
 }
 # GX's logos from S3 (one with the data context's id in its query) -> GX's own copy inside the site
-LOGOS = re.compile(r"https://great-expectations-web-assets\.s3[^\s\"')]*?/(?:full_logo_dark|logo-long)\.png[^\s\"')]*")
+LOGOS = re.compile(r"https://[^\s\"'/)]+\.s3[^\s\"')]*?/(?:full_logo_dark|logo-long)\.png[^\s\"')]*")
 # a resource the page would fetch: src=, <link href=, CSS url(); anchors (<a href>) fetch nothing
 FETCHED = re.compile(r"""(?P<pre>(?:\bsrc\s*=\s*|<link\b[^>]*?\bhref\s*=\s*|url\(\s*)["']?)(?P<url>https?://[^"'\s)>]+)""",
                      re.IGNORECASE)
@@ -210,8 +210,9 @@ def localise_site(site: Path) -> list[str]:
 
         def local(m: re.Match[str], vendor: str = vendor) -> str:
             url = m.group("url")
-            if url in LOCAL:
-                return m.group("pre") + f"{vendor}/{LOCAL[url]}"
+            path = url.split("://", 1)[1].partition("/")[2]
+            if path in LOCAL:
+                return m.group("pre") + f"{vendor}/{LOCAL[path]}"
             dropped.append(url)
             return m.group("pre") + "data:,"
 

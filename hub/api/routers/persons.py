@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import and_, bindparam, func, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -41,13 +41,22 @@ from hub.api.masking import SENSITIVE_STREAMS, Masker
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
 from hub.api.rendering import JsonBody
+from hub.api.routers.person_record import (
+    DETAIL_SQLITE,
+    HOUSEHOLD_BY_ID,
+    LINKS_OF,
+    PERSON_BY_ID,
+    SPECIAL_OF,
+    TAGS_OF,
+    WELFARE_OF,
+)
 from hub.api.schemas.persons import (
     PersonDetail,
     PersonOut,
     Presence,
 )
 from hub.api.subtree import CodeRange
-from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
+from hub.db.models import Person, PersonTag
 from hub.events.clock import beijing_text, beijing_today
 from hub.privacy.sensitive import category_of
 from hub.resolve.tags import PERSON_TAGS
@@ -252,42 +261,8 @@ def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[st
     return out
 
 
-P, H = Person.__table__, Household.__table__
-# Prebuilt, parameterised statements: the detail route is the hot path, so nothing is rebuilt per request.
-PERSON_BY_ID = select(P).where(P.c.id == bindparam("pid"))
-HOUSEHOLD_BY_ID = select(H.c.id, H.c.household_no, H.c.address, H.c.grid_code).where(H.c.id == bindparam("hid"))
-TAGS_OF = select(PersonTag.tag, PersonTag.sensitive).where(PersonTag.person_id == bindparam("pid")).order_by(PersonTag.tag)
-WELFARE_OF = (select(WelfareEnrolment.programme, WelfareEnrolment.status, WelfareEnrolment.since, WelfareEnrolment.until)
-              .where(WelfareEnrolment.person_id == bindparam("pid"))
-              .order_by(WelfareEnrolment.programme, WelfareEnrolment.id))
-SPECIAL_OF = (select(SpecialStatus.category_enc, SpecialStatus.status, SpecialStatus.since, SpecialStatus.supervisor)
-              .where(SpecialStatus.person_id == bindparam("pid")).order_by(SpecialStatus.id))
-LINKS_OF = (select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.method, EntityLink.score)
-            .where(EntityLink.entity_type == "person", EntityLink.entity_id == bindparam("pid"))
-            .order_by(EntityLink.source, EntityLink.stream, EntityLink.source_key))
-
-
-def _json_list(*columns: Any, where: Any) -> Any:
-    """A child table's rows as one JSON array of arrays (SQLite), correlated with the person row."""
-    return select(func.json_group_array(func.json_array(*columns))).where(where).scalar_subquery()
-
-
 #: the one-statement detail on SQLite (a switch so a test can compare it with the six statements)
 ONE_STATEMENT = True
-# SQLite: the whole detail in ONE statement (person, household, tags, welfare, special status, links as JSON
-# arrays), instead of six round trips through the driver; each list is put in the order the six queries gave.
-DETAIL_SQLITE = (
-    select(P, H.c.id.label("hh_id"), H.c.household_no.label("hh_no"), H.c.address.label("hh_address"),
-           H.c.grid_code.label("hh_grid"),
-           _json_list(PersonTag.tag, PersonTag.sensitive, where=PersonTag.person_id == P.c.id).label("j_tags"),
-           _json_list(WelfareEnrolment.programme, WelfareEnrolment.status, WelfareEnrolment.since,
-                      WelfareEnrolment.until, WelfareEnrolment.id,
-                      where=WelfareEnrolment.person_id == P.c.id).label("j_welfare"),
-           _json_list(SpecialStatus.category_enc, SpecialStatus.status, SpecialStatus.since, SpecialStatus.supervisor,
-                      SpecialStatus.id, where=SpecialStatus.person_id == P.c.id).label("j_special"),
-           _json_list(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.method, EntityLink.score,
-                      where=and_(EntityLink.entity_type == "person", EntityLink.entity_id == P.c.id)).label("j_links"))
-    .select_from(P.outerjoin(H, H.c.id == P.c.household_id)).where(P.c.id == bindparam("pid")))
 
 
 def _detail_sqlite(session: Session, request: Request, key: Principal, person: Any) -> dict[str, Any]:
