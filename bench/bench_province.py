@@ -97,6 +97,37 @@ def _by_county(config: Path, database: str, workers: int) -> dict[str, object]:
             "peak_mb": max(m for _, _, m in done), "merged": movers.get("person_merged", 0)}
 
 
+def _hold_last_day(out: Path, summary: object) -> list[tuple[Path, Path]]:
+    """Move each county's last-day files aside (the population database carries every day's rows)."""
+    from bench_resolve import hide_last_day
+
+    moved: list[tuple[Path, Path]] = []
+    for county in sorted(p for p in out.iterdir() if (p / "truth" / "days.json").exists()):
+        moved += hide_last_day(county, out.parent / (out.name + "-day") / county.name)
+    return moved
+
+
+def _incremental_day(config: Path, database: str, held: list[tuple[Path, Path]]) -> str:
+    """Deliver the held-back day into the last resolved copy: sync, then resolve by county on 2 workers."""
+    from tests.province.conftest import sync_province
+
+    for stashed, home in held:
+        home.parent.mkdir(parents=True, exist_ok=True)
+        stashed.rename(home)
+    os.environ["HUB_DATABASE"] = database
+    load = os.getloadavg()[0]
+    t = time.monotonic()
+    sync_province(config)
+    sync_s = time.monotonic() - t
+    _release(database)
+    r = _by_county(config, database, 2)
+    resolve_s = time.monotonic() - t - sync_s
+    phases = ", ".join(f"{k} {v:.1f} s" for k, v in r["phases"].items())
+    return (f"- incremental day ({len(held)} files of the last day, every county): sync {sync_s:.1f} s + resolve by "
+            f"county (2 workers) {resolve_s:.1f} s; {phases}; peak RSS a worker {r['peak_mb']} MB; "
+            f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--counties", type=int, default=4)
@@ -104,7 +135,12 @@ def main() -> None:
     parser.add_argument("--movers", type=int, default=50)
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "province")
+    parser.add_argument("--modes", default="whole,county-1,county-2",
+                        help="which resolves to time, comma-separated (at 1M the whole-store one may be left out)")
+    parser.add_argument("--day", action="store_true",
+                        help="hold the last day's files back, then deliver them: sync + resolve by county (2 workers)")
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
     os.environ["HUB_SECRET_KEY"] = SECRET
     from hub.context import HubContext
     from hub.resolve.crosswalk import export_links
@@ -118,9 +154,10 @@ def main() -> None:
     try:
         out = args.work / tag
         t = time.monotonic()
-        summary = generate_province(out, counties=args.counties, residents=args.residents, days=args.days,
-                                    movers=args.movers)
+        summary = generate_province(out, counties=args.counties, residents=args.residents,
+                                    days=max(args.days, 2) if args.day else args.days, movers=args.movers)
         synth_s = time.monotonic() - t
+        held = _hold_last_day(out, summary) if args.day else []
         config = out / "hub.yaml"
         os.environ["HUB_DATABASE"] = f"{PG}/{loaded}"
         t = time.monotonic()
@@ -129,7 +166,7 @@ def main() -> None:
         _release(f"{PG}/{loaded}")
         results: dict[str, dict] = {}
         crosswalks: dict[str, str] = {}
-        for mode in ("whole", "county-1", "county-2"):
+        for mode in modes:
             name = f"{loaded}_{mode.replace('-', '_')}"
             _admin(f'CREATE DATABASE "{name}" TEMPLATE "{loaded}"')
             copies.append(name)
@@ -147,11 +184,14 @@ def main() -> None:
             export_links(HubContext.from_config(config), out / f"links-{mode}.csv")
             crosswalks[mode] = (out / f"links-{mode}.csv").read_text("utf-8")
             _release(url)
-        same = all(c == crosswalks["whole"] for c in crosswalks.values())
+        first = modes[0]
+        same = all(c == crosswalks[first] for c in crosswalks.values())
         lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.counties} counties x "
-                 f"{args.residents} residents, {summary.movers} movers, {args.days} days (PostgreSQL, 2 cores)\n",
+                 f"{args.residents} residents, {summary.movers} movers, {max(args.days, 2) if args.day else args.days} days "
+                 f"(PostgreSQL, 2 cores)\n",
                  f"- synth {synth_s:.1f} s; sync of every county's sources (one process) {sync_s:.1f} s",
-                 f"- crosswalks equal across the three runs: {same} ({crosswalks['whole'].count(chr(10)) - 1} links)"]
+                 f"- crosswalks equal across the runs ({', '.join(modes)}): {same} "
+                 f"({crosswalks[first].count(chr(10)) - 1} links)"]
         for mode, r in results.items():
             extra = ""
             if "phases" in r:
@@ -159,6 +199,8 @@ def main() -> None:
                         f"; slowest county {max(r['county_seconds'].values()):.1f} s; merged {r['merged']}"
             lines.append(f"- {mode}: resolve {r['seconds']:.1f} s, peak RSS a worker {r['peak_mb']} MB{extra}; "
                          f"load average {r['load']}")
+        if held:
+            lines.append(_incremental_day(config, f"{PG}/{copies[-1]}", held))
         report = "\n".join(lines) + "\n"
         print(report)
         with (ROOT / "bench" / "results" / "province_runs.md").open("a", encoding="utf-8") as fh:
