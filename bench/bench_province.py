@@ -163,6 +163,7 @@ def main() -> None:
         t = time.monotonic()
         sync_province(config)
         sync_s = time.monotonic() - t
+        print(f"progress: synth {synth_s:.1f} s, sync {sync_s:.1f} s, load {os.getloadavg()}", flush=True)
         _release(f"{PG}/{loaded}")
         results: dict[str, dict] = {}
         crosswalks: dict[str, str] = {}
@@ -180,6 +181,7 @@ def main() -> None:
                 results[mode] = _by_county(config, url, int(mode[-1]))
             results[mode]["seconds"] = time.monotonic() - t
             results[mode]["load"] = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
+            print(f"progress: {mode} {results[mode]}", flush=True)
             os.environ["HUB_DATABASE"] = url
             export_links(HubContext.from_config(config), out / f"links-{mode}.csv")
             crosswalks[mode] = (out / f"links-{mode}.csv").read_text("utf-8")
