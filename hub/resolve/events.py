@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from hub.context import HubContext
 from hub.db.models import (
@@ -25,10 +26,8 @@ from hub.db.models import (
     EntityLink,
     Event,
     EventParty,
-    GridCell,
     Inspection,
     Organization,
-    SourceRecord,
 )
 from hub.db.session import transaction
 from hub.events.calendar import calendar_for
@@ -37,25 +36,28 @@ from hub.events.deadlines import remit_for
 from hub.events.overdue import assess_event
 from hub.quality.normalize import on_source_clock
 from hub.resolve.address import building_key
+from hub.resolve.eventscope import (
+    EventScope,
+    Key,
+    event_links,
+    find_scope,
+    marks,
+    party_links,
+    party_records,
+    reassess_open,
+    records_by_key,
+    remember_marks,
+)
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import address_key, place_by_address
-from hub.resolve.upsert import (
-    ChangeWriter,
-    chunks,
-    fetch,
-    fingerprint,
-    linked,
-    records,
-    remember,
-    sources_of,
-    unchanged_since,
-)
+from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, sources_of
 
 DISPUTE_STEPS = {"case.accepted": "accepted", "case.assigned": "assigned", "case.progress": "in_progress",
                  "case.resolved": "resolved", "case.failed": "failed", "case.transferred": "transferred",
                  "case.closed": "closed"}
 STEP_NOTE = {"case.assigned": "department", "case.progress": "note", "case.resolved": "agreement",
              "case.failed": "reason", "case.transferred": "to", "case.closed": "feedback"}
+log = logging.getLogger(__name__)
 INCIDENT_STATUS = {"已受理": "accepted", "处理中": "in_progress", "已办结": "closed"}
 HAZARD_STATUS = {"待整改": "open", "已整改": "rectified", "逾期": "overdue"}
 EVENT_FIELDS = ("kind", "source", "source_key", "category", "grid_code", "location", "summary", "remit", "status",
@@ -101,12 +103,21 @@ def _advance(history: list[dict[str, Any]], status: str, at: dt.datetime | None)
 
 
 class Projector:
-    def __init__(self, ctx: HubContext, session: Any, today: dt.date) -> None:
-        self.ctx, self.session, self.today = ctx, session, today
+    """Every event (``scope`` None: the reference), or only those of the source keys in ``scope``."""
+
+    def __init__(self, ctx: HubContext, session: Any, today: dt.date, scope: EventScope | None = None) -> None:
+        self.ctx, self.session, self.today, self.scope = ctx, session, today, scope
         self.calendar = calendar_for(ctx.config)
         self.index = GridIndex.load(session)
         self.writer = ChangeWriter(session)
-        self.existing = fetch(session, [Event.id, *(getattr(Event, f) for f in EVENT_FIELDS)])
+        columns = [Event.id, *(getattr(Event, f) for f in EVENT_FIELDS)]
+        if scope is None:
+            self.existing = fetch(session, columns)
+        else:
+            ids = sorted({event_id(s, k) for keys in (scope.cases, scope.incidents, scope.hazards) for s, k in keys})
+            self.existing = {}
+            for batch in chunks(ids):
+                self.existing.update(fetch(session, columns, Event.id.in_(batch)))
         self.desired: dict[str, dict[str, Any]] = {}
         self.links: dict[tuple[str, str, str], str] = {}
         self.counts: Counter[str] = Counter()
@@ -121,9 +132,20 @@ class Projector:
         key = building_key(address) if address else None
         if key is None:
             return None
-        if self._buildings is None:
+        wanted = address_key(self.index, address) or ""
+        if self._buildings is None and self.scope is None:
             self._buildings = dict(self.session.connection().execute(select(Building.address_key, Building.grid_code)).all())
-        return self._buildings.get(address_key(self.index, address) or "") or place_by_address(self.index, key).grid_code
+        elif self._buildings is None:
+            self._buildings = {}
+        if self.scope is not None and wanted not in self._buildings:  # a few events: one index probe each
+            self._buildings[wanted] = self.session.connection().execute(
+                select(Building.grid_code).where(Building.address_key == wanted)).scalar()
+        return self._buildings.get(wanted) or place_by_address(self.index, key).grid_code
+
+    def _read(self, sources: list[str], stream: str, keys: set[Key] | None) -> Any:
+        """The live records of one stream: all of them, or those with these keys in an incremental pass."""
+        return records(self.session, sources, stream) if keys is None else records_by_key(
+            self.session, sources, stream, keys)
 
     def _put(self, source: str, stream: str, key: str, values: dict[str, Any]) -> None:
         eid = event_id(source, key)
@@ -135,7 +157,8 @@ class Projector:
         self.counts[f"{values['kind']}s"] += 1
 
     def disputes(self) -> None:
-        for source, key, d in records(self.session, sources_of(self.ctx, "dispute-mediation"), "cases"):
+        keys = None if self.scope is None else self.scope.cases
+        for source, key, d in self._read(sources_of(self.ctx, "dispute-mediation"), "cases", keys):
             steps = sorted(_history(d.get("history")), key=lambda s: (s.get("seq") or 0))
             history, failed_at, passed_up_at = [], None, None
             for step in steps:
@@ -160,7 +183,8 @@ class Projector:
                 "history": history, "details": details})
 
     def incidents(self) -> None:
-        for source, key, d in records(self.session, sources_of(self.ctx, "public-security"), "incidents"):
+        keys = None if self.scope is None else self.scope.incidents
+        for source, key, d in self._read(sources_of(self.ctx, "public-security"), "incidents", keys):
             raw = _text(d.get("status"))
             status = INCIDENT_STATUS.get(raw or "", raw or "accepted")
             occurred, updated = _ts(d.get("occurred_at")), _ts(d.get("updated_at"))
@@ -178,21 +202,27 @@ class Projector:
                 "details": {"source_status": raw}})
 
     def hazards_and_inspections(self) -> None:
-        s, fire = self.session, sources_of(self.ctx, "fire-safety")
-        org_of = {(src, key): oid for src, _, key, oid in linked(s, "organization", fire, ["units"])}
-        orgs = fetch(s, [Organization.id, Organization.grid_code, Organization.address])
+        s, fire, scope = self.session, sources_of(self.ctx, "fire-safety"), self.scope
+        hazards = list(self._read(fire, "hazards", None if scope is None else scope.hazards))
+        needed = None if scope is None else scope.inspections | {(src, d.get("inspection_no") or "")
+                                                                 for src, _, d in hazards}
+        found = list(self._read(fire, "inspections", needed))
+        org_of = fire_units(s, fire, None if scope is None else {(src, d.get("unit_no") or "") for src, _, d in found})
+        orgs = fetch(s, [Organization.id, Organization.grid_code, Organization.address],
+                     *([] if scope is None else [Organization.id.in_(sorted(set(org_of.values())))]))
         inspections: dict[tuple[str, str], dict[str, Any]] = {}
         wanted: dict[str, dict[str, Any]] = {}
-        for source, key, d in records(s, fire, "inspections"):
+        for source, key, d in found:
             inspections[(source, key)] = d
             wanted[key] = {"organization_id": org_of.get((source, d.get("unit_no") or "")),
                            "unit_no": d.get("unit_no") or "", "inspected_on": _day(d.get("inspected_on")),
                            "inspector": _text(d.get("inspector")), "kind": _text(d.get("kind")),
                            "hazards_found": d.get("hazards_found"), "conclusion": _text(d.get("conclusion"))}
         have = fetch(s, [Inspection.id, Inspection.organization_id, Inspection.unit_no, Inspection.inspected_on,
-                         Inspection.inspector, Inspection.kind, Inspection.hazards_found, Inspection.conclusion])
+                         Inspection.inspector, Inspection.kind, Inspection.hazards_found, Inspection.conclusion],
+                     *([] if scope is None else [Inspection.id.in_(sorted(wanted))]))
         self.writer.sync(Inspection, "inspection", have, wanted)
-        for source, key, d in records(s, fire, "hazards"):
+        for source, key, d in hazards:
             insp = inspections.get((source, d.get("inspection_no") or ""), {})
             oid = org_of.get((source, insp.get("unit_no") or ""))
             org = orgs.get(oid or "", {})
@@ -217,20 +247,27 @@ class Projector:
         s, sources = self.session, sources_of(self.ctx, "dispute-mediation")
         streams = ["case-parties", "cases"]
         who: dict[tuple[str, str], dict[str, str]] = {}
-        for etype in ("person", "organization"):
-            for source, _, key, eid in linked(s, etype, sources, streams):
+        cases = None if self.scope is None else {(d["source"], d["source_key"]) for d in self.desired.values()
+                                                 if d["kind"] == "dispute"}
+        if cases is None:
+            for etype in ("person", "organization"):
+                for source, _, key, eid in linked(s, etype, sources, streams):
+                    who.setdefault((source, key), {})[etype] = eid
+        else:
+            for source, key, etype, eid in party_links(s, cases):
                 who.setdefault((source, key), {})[etype] = eid
         wanted: dict[tuple[str, str], dict[str, Any]] = {}
-        for source, key, d in records(s, sources, "case-parties"):
+        for source, key, d in (records(s, sources, "case-parties") if cases is None else party_records(s, cases)):
             eid = event_id(source, str(d.get("case_no") or key.split("#")[0]))
             if eid not in self.desired:
                 continue
             ids = who.get((source, key), {})
             wanted[(eid, key)] = {"role": _text(d.get("role")) or "party", "person_id": ids.get("person"),
                                   "organization_id": ids.get("organization"), "name": _text(d.get("name"))}
-        have = {(r.event_id, r.party_key): r for r in s.execute(
-            select(EventParty.id, EventParty.event_id, EventParty.party_key, EventParty.role, EventParty.person_id,
-                   EventParty.organization_id, EventParty.name).where(EventParty.party_key.is_not(None)))}
+        stmt = select(EventParty.id, EventParty.event_id, EventParty.party_key, EventParty.role, EventParty.person_id,
+                      EventParty.organization_id, EventParty.name).where(EventParty.party_key.is_not(None))
+        have = {(r.event_id, r.party_key): r for r in (s.execute(stmt) if cases is None else (
+            r for batch in chunks(sorted(self.desired)) for r in s.execute(stmt.where(EventParty.event_id.in_(batch)))))}
         new = [{"event_id": k[0], "party_key": k[1], **v} for k, v in wanted.items() if k not in have]
         changed_keys = [k for k, v in wanted.items() if k in have and any(getattr(have[k], f) != x
                                                                            for f, x in v.items())]
@@ -258,13 +295,25 @@ class Projector:
         self.hazards_and_inspections()
         self.writer.sync(Event, "event", self.existing, self.desired)
         self.parties()
-        scope = [(src, stream) for connector, stream in (("dispute-mediation", "cases"),
-                                                         ("public-security", "incidents"), ("fire-safety", "hazards"))
-                 for src in sources_of(self.ctx, connector)]
-        self.writer.links("event", self.links, "source_key", scope)
+        if self.scope is None:
+            scope = [(src, stream) for connector, stream in (("dispute-mediation", "cases"),
+                                                             ("public-security", "incidents"), ("fire-safety", "hazards"))
+                     for src in sources_of(self.ctx, connector)]
+            self.writer.links("event", self.links, "source_key", scope)
+            self.counts["overdue"] = sum(v["overdue"] for v in self.desired.values())
+            self.counts["escalated"] = sum(v["escalated"] for v in self.desired.values())
+        else:
+            addresses = {(s, stream, k) for stream, keys in (("cases", self.scope.cases), ("incidents", self.scope.incidents),
+                                                             ("hazards", self.scope.hazards)) for s, k in keys}
+            event_links(self.writer, self.links, addresses)
+            if self.scope.daily:
+                self.counts["deadlines_reassessed"] = reassess_open(self.writer, self.today, self.calendar,
+                                                                    set(self.desired))
+            self.session.flush()
+            for name, column in (("overdue", Event.overdue), ("escalated", Event.escalated)):
+                self.counts[name] = self.session.execute(select(func.count()).where(column.is_(True))).scalar()
+            self.counts["events_rechecked"] = len(self.desired)
         self.writer.flush_feed()
-        self.counts["overdue"] = sum(v["overdue"] for v in self.desired.values())
-        self.counts["escalated"] = sum(v["escalated"] for v in self.desired.values())
         return dict(sorted((self.counts + self.writer.counts).items()))
 
 
@@ -273,20 +322,36 @@ def _day(value: Any) -> dt.date | None:
     return ts.date() if ts else None
 
 
-INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type.in_(["person", "organization", "event"])), GridCell,
-          Building, Organization, Event]
+def fire_units(session: Any, fire: list[str], units: set[Key] | None) -> dict[Key, str]:
+    """(source, unit_no) -> the organisation the linking step resolved the fire unit to."""
+    if units is None:
+        return {(src, key): oid for src, _, key, oid in linked(session, "organization", fire, ["units"])}
+    out: dict[Key, str] = {}
+    for src in fire:
+        for batch in chunks(sorted(k for s, k in units if s == src)):
+            out.update(((src, key), oid) for key, oid in session.connection().execute(
+                select(EntityLink.source_key, EntityLink.entity_id).where(
+                    EntityLink.entity_type == "organization", EntityLink.source == src, EntityLink.stream == "units",
+                    EntityLink.source_key.in_(batch))))
+    return out
 
 
 def project_events(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
-    """Project every dispute, incident and hazard; a second run with the same data and day writes nothing
-    (and is skipped outright, ``{"unchanged": 1}``, when no input table changed, unless ``full``)."""
+    """Project the disputes, incidents and hazards whose inputs changed since the last pass
+    (:mod:`hub.resolve.eventscope`), or every one of them (``full``, a first pass, a grid change...).
+
+    A second run with the same data and day writes nothing and reads no record: ``{"unchanged": 1}``."""
     today = today or beijing_today()
     ctx.ensure_store()
     with transaction(ctx.db_url) as session:
-        if not full and unchanged_since(session, "events", fingerprint(session, INPUTS, today.isoformat())):
+        current = marks(ctx, session, today)
+        scope, why = (None, "full=True") if full else find_scope(ctx, session, today, current)
+        if scope is not None and not scope.size() and not scope.daily:
+            remember_marks(session, current)
             return {"unchanged": 1}
-        counts = Projector(ctx, session, today).run()
+        counts = Projector(ctx, session, today, scope).run()
         session.flush()
-        remember(session, "events", fingerprint(session, INPUTS, today.isoformat()))
+        remember_marks(session, current)
+        log.debug("events: %s pass (%s)", "incremental" if scope is not None else "full", why)
         return counts
 

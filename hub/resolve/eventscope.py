@@ -1,0 +1,279 @@
+"""Which events can have changed since the last events pass: the rest keep theirs untouched.
+
+An event rests on its own source records, the crosswalk of its parties and its fire unit, the
+organisation a hazard belongs to, the buildings its address may fall in, the grid registry, and the
+calendar. So an incremental pass re-projects:
+
+- the disputes whose folded ``cases`` record or any ``case-parties`` line was loaded since (a case is
+  re-projected whole, with all its parties), and those whose party crosswalk (``case_no#N``) moved;
+- the incidents and hazards whose record was loaded since; the hazards of an inspection loaded since,
+  of a unit whose organisation link moved, or of an organisation changed since (grid, address);
+- the disputes and incidents whose address names a building created or re-placed since;
+- and, when the Beijing date moved on, the deadlines of the open events (what ``mark_overdue`` does).
+
+A first pass, a grid-registry change, a building or crosswalk row deleted (what pointed at it is not
+known any more), an earlier day than the last pass's, or a large share of the county changed: the
+full pass (``project_events(full=True)``), which stays the reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce, update
+
+from hub.context import HubContext
+from hub.db.base import utcnow
+from hub.db.bulk import executemany
+from hub.db.models import (
+    Building,
+    ChangeFeed,
+    EntityLink,
+    Event,
+    GridCell,
+    Inspection,
+    SourceRecord,
+    StreamState,
+)
+from hub.events.overdue import assess_event, is_open
+from hub.resolve.placement import address_key
+from hub.resolve.store import decode_json
+from hub.resolve.upsert import ChangeWriter, chunks, fingerprint, sources_of
+
+Key = tuple[str, str]  # (source, source_key)
+#: above this share of the county's events changed, the full pass is the cheaper one
+FULL_SHARE = 0.25
+STEP = "events"
+PARTY_STREAMS = ["case-parties", "cases"]  # party mentions are linked under either
+
+
+@dataclass
+class EventScope:
+    """The source keys to re-project; ``daily``: re-assess the open events' deadlines for a new day."""
+
+    cases: set[Key] = field(default_factory=set)
+    incidents: set[Key] = field(default_factory=set)
+    hazards: set[Key] = field(default_factory=set)
+    inspections: set[Key] = field(default_factory=set)
+    daily: bool = False
+
+    def size(self) -> int:
+        return len(self.cases) + len(self.incidents) + len(self.hazards) + len(self.inspections)
+
+
+@dataclass
+class Marks:
+    """Where the next pass starts from (kept in stream_state ``resolve``/``events``)."""
+
+    since: str
+    day: str
+    grids: list[Any]
+    links: list[int]
+    feed: int
+
+    def as_state(self) -> dict[str, Any]:
+        return {"since": self.since, "day": self.day, "grids": self.grids, "links": self.links, "feed": self.feed}
+
+
+def _link_filter(ctx: HubContext) -> Any:
+    """The crosswalk rows events read: party mentions of disputes, fire units' organisations."""
+    parts = [and_(EntityLink.source.in_(sources_of(ctx, "dispute-mediation")), EntityLink.stream.in_(PARTY_STREAMS),
+                  EntityLink.entity_type.in_(["person", "organization"]))]
+    parts.append(and_(EntityLink.source.in_(sources_of(ctx, "fire-safety")), EntityLink.stream == "units",
+                      EntityLink.entity_type == "organization"))
+    return or_(*parts)
+
+
+def marks(ctx: HubContext, session: Any, today: dt.date) -> Marks:
+    """Taken before a pass reads anything: changes committed meanwhile are seen by the next pass."""
+    connection = session.connection()
+    count, newest = connection.execute(select(func.count(), func.max(EntityLink.id)).where(_link_filter(ctx))).one()
+    seq = connection.execute(select(func.max(ChangeFeed.seq))).scalar() or 0
+    return Marks(since=utcnow().isoformat(), day=today.isoformat(),
+                 grids=fingerprint(session, [GridCell])[1:], links=[int(count), int(newest or 0)], feed=int(seq))
+
+
+def remember_marks(session: Any, current: Marks) -> None:
+    state = session.get(StreamState, ("resolve", STEP))
+    if state is None:
+        session.add(StreamState(source="resolve", stream=STEP, state=current.as_state()))
+    else:
+        state.state = current.as_state()
+
+
+def _changed_records(connection: Any, sources: list[str], stream: str, since: dt.datetime) -> set[Key]:
+    """(source, key) of the records of one stream written (loaded, tombstoned, edited) since: the
+    ``(source, stream, …)`` index narrows the scan to the stream's rows."""
+    out: set[Key] = set()
+    for source in sources:
+        out.update(connection.execute(select(SourceRecord.source, SourceRecord.source_key).where(
+            SourceRecord.source == source, SourceRecord.stream == stream,
+            SourceRecord.updated_at >= since)).tuples())
+    return out
+
+
+def find_scope(ctx: HubContext, session: Any, today: dt.date, current: Marks) -> tuple[EventScope | None, str]:
+    """The events to re-project, or None and the reason the full pass is needed."""
+    seen = session.get(StreamState, ("resolve", STEP))
+    state = (seen.state or {}) if seen is not None else {}
+    if not state.get("since") or not state.get("day"):
+        return None, "first pass"
+    if dt.date.fromisoformat(state["day"]) > today:
+        return None, "an earlier day than the last pass"
+    if state.get("grids") != current.grids:
+        return None, "the grid registry changed"
+    connection = session.connection()
+    since = dt.datetime.fromisoformat(state["since"])
+    old_count, old_max = state.get("links") or [0, 0]
+    created = connection.execute(select(func.count()).where(_link_filter(ctx), EntityLink.id > old_max)).scalar()
+    if current.links[0] != old_count + created:
+        return None, "crosswalk rows the events read were removed"
+    feed = list(connection.execute(select(ChangeFeed.entity_type, ChangeFeed.entity_id, ChangeFeed.change).where(
+        ChangeFeed.seq > int(state.get("feed") or 0), ChangeFeed.entity_type.in_(["building", "organization"]))))
+    if any(etype == "building" and change == "deleted" for etype, _, change in feed):
+        return None, "buildings were removed"
+
+    scope = EventScope(daily=state["day"] != current.day)
+    disputes, ps, fire = (sources_of(ctx, c) for c in ("dispute-mediation", "public-security", "fire-safety"))
+    scope.cases = _changed_records(connection, disputes, "cases", since)
+    scope.cases |= {(s, k.split("#")[0]) for s, k in _changed_records(connection, disputes, "case-parties", since)}
+    scope.incidents = _changed_records(connection, ps, "incidents", since)
+    scope.hazards = _changed_records(connection, fire, "hazards", since)
+    scope.inspections = _changed_records(connection, fire, "inspections", since)
+    moved = connection.execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key).where(
+        _link_filter(ctx), EntityLink.updated_at >= since)).tuples().all()
+    scope.cases |= {(s, k.split("#")[0]) for s, st, k in moved if st in PARTY_STREAMS}
+    units = {(s, k) for s, st, k in moved if st == "units"}
+    if units:  # the inspections of those units, then (below) their hazards
+        by_unit = {k for _, k in units}
+        for iid, unit in connection.execute(select(Inspection.id, Inspection.unit_no)):
+            if unit in by_unit:
+                scope.inspections.update((s, iid) for s in fire)
+    _hazards_of(connection, scope, fire, [i for _, i in scope.inspections],
+                {eid for etype, eid, _ in feed if etype == "organization"})
+    _addressed(connection, scope, {eid for etype, eid, _ in feed if etype == "building"})
+    total = connection.execute(select(func.count()).select_from(Event)).scalar() or 0
+    if scope.size() > FULL_SHARE * max(total, 1) and scope.size() > 1000:
+        return None, f"{scope.size()} of {total} events changed"
+    return scope, "incremental"
+
+
+def _hazards_of(connection: Any, scope: EventScope, fire: list[str], inspections: list[str],
+                organisations: set[str]) -> None:
+    """Hazards whose inspection or organisation changed (their grid and location are the unit's)."""
+    for batch in chunks(sorted(set(inspections))):
+        scope.hazards.update(connection.execute(select(Event.source, Event.source_key).where(
+            Event.kind == "hazard", Event.inspection_id.in_(batch))).tuples())
+    for batch in chunks(sorted(organisations)):
+        scope.hazards.update(connection.execute(select(Event.source, Event.source_key).where(
+            Event.kind == "hazard", Event.organization_id.in_(batch))).tuples())
+    scope.hazards = {(s, k) for s, k in scope.hazards if s in fire}
+
+
+def _addressed(connection: Any, scope: EventScope, buildings: set[str]) -> None:
+    """Disputes and incidents whose location is the address of a building created or re-placed since."""
+    keys: set[str] = set()
+    for batch in chunks(sorted(buildings)):
+        keys.update(connection.execute(select(Building.address_key).where(Building.id.in_(batch))).scalars())
+    if not keys:
+        return
+    from hub.resolve.gridindex import GridIndex
+
+    index = GridIndex.load(connection)
+    rows = connection.execute(select(Event.kind, Event.source, Event.source_key, Event.location).where(
+        Event.kind.in_(["dispute", "incident"]), Event.location.is_not(None)))
+    for kind, source, key, location in rows:
+        if address_key(index, location) in keys:
+            (scope.cases if kind == "dispute" else scope.incidents).add((source, key))
+
+
+def records_by_key(session: Any, sources: list[str], stream: str, keys: Iterable[Key]
+                   ) -> list[tuple[str, str, dict[str, Any]]]:
+    """(source, source_key, data) of the live records of one stream with these keys, in key order."""
+    out = []
+    wanted = sorted(set(keys))
+    for source in sources:
+        mine = [k for s, k in wanted if s == source]
+        for batch in chunks(mine):
+            rows = session.connection().execute(
+                select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
+                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
+                    SourceRecord.deleted.is_(False)))
+            out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def party_records(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, dict[str, Any]]]:
+    """The live ``case-parties`` lines of these cases (keys ``case_no#N``: one index range per case)."""
+    out = []
+    for source, case in sorted(set(cases)):
+        rows = session.connection().execute(
+            select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
+                SourceRecord.source == source, SourceRecord.stream == "case-parties",
+                SourceRecord.source_key >= f"{case}#", SourceRecord.source_key < f"{case}$",
+                SourceRecord.deleted.is_(False)))
+        out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def party_links(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, str, str]]:
+    """(source, stream, source_key, entity_type, entity_id) of the party mentions of these cases."""
+    out = []
+    for source, case in sorted(set(cases)):
+        out += session.connection().execute(
+            select(EntityLink.source, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
+                EntityLink.source == source, EntityLink.stream.in_(PARTY_STREAMS),
+                EntityLink.source_key >= f"{case}#", EntityLink.source_key < f"{case}$",
+                EntityLink.entity_type.in_(["person", "organization"]))).tuples().all()
+    return out
+
+
+def event_links(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],
+                addresses: set[tuple[str, str, str]]) -> None:
+    """``ChangeWriter.links`` for these addresses only: a tombstoned record's event link goes."""
+    session, have = writer.session, {}
+    for source, stream, key in sorted(addresses):
+        row = session.execute(select(EntityLink.id, EntityLink.entity_id).where(
+            EntityLink.entity_type == "event", EntityLink.source == source, EntityLink.stream == stream,
+            EntityLink.source_key == key)).first()
+        if row is not None:
+            have[(source, stream, key)] = (row[0], row[1])
+    now = utcnow()
+    new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": "event", "entity_id": eid,
+            "method": "source_key", "run_id": writer.run_id, "updated_at": now}
+           for k, eid in sorted(desired.items()) if k not in have]
+    moved = [{"id": have[k][0], "entity_id": eid, "method": "source_key", "run_id": writer.run_id, "updated_at": now}
+             for k, eid in desired.items() if k in have and have[k][1] != eid]
+    gone = [have[k][0] for k in have if k not in desired]
+    for batch in chunks(new):
+        executemany(session.connection(), insert(EntityLink.__table__), batch)
+    for batch in chunks(moved):
+        session.execute(update(EntityLink), batch)
+    for batch in chunks(gone):
+        session.execute(delete(EntityLink).where(EntityLink.id.in_(batch)))
+    writer.counts["event_links_written"] += len(new) + len(moved)
+    writer.counts["event_links_removed"] += len(gone)
+
+
+def reassess_open(writer: ChangeWriter, today: dt.date, calendar: Any, skip: set[str]) -> int:
+    """The open (or never assessed) events' deadlines for a new day, as a full pass would write them."""
+    cols = [Event.id, Event.kind, Event.remit, Event.status, Event.accepted_at, Event.occurred_at,
+            Event.resolved_at, Event.closed_at, Event.details, Event.due_on, Event.overdue, Event.escalated]
+    changed: dict[str, dict[str, Any]] = {}
+    stored: dict[str, dict[str, Any]] = {}
+    for row in writer.session.connection().execute(select(*cols)):
+        values = dict(row._mapping)
+        if values["id"] in skip or (not is_open(values["status"], values["remit"]) and values["due_on"] is not None):
+            continue
+        values["details"] = decode_json(values["details"])
+        state = assess_event(values, today, calendar)
+        want = {"due_on": state.due_on if state else None, "overdue": bool(state and state.overdue),
+                "escalated": bool(state and state.escalated)}
+        if any(values[k] != v for k, v in want.items()):
+            changed[values["id"]] = want
+            stored[values["id"]] = {k: values[k] for k in want}
+    writer.sync(Event, "event", stored, changed)
+    return len(changed)
