@@ -122,7 +122,8 @@ QualityKey = Annotated[Principal, require("read:quality")]
 
 
 def masker_of(request: Request, key: Principal) -> Masker:
-    return Masker(state_of(request).vault, key)
+    state = state_of(request)
+    return Masker(state.vault, key, state.masked)
 
 
 def grid_level(request: Request, session: Session, code: str) -> int | None:

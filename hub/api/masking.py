@@ -66,19 +66,48 @@ def decrypt_many(vault: Vault, tokens: Iterable[str]) -> dict[str, str]:
     return out
 
 
+class MaskedForms:
+    """The masked forms (``110105********0021``, ``138****5678``) of ciphertexts already opened once,
+    kept by the server across requests so a page shown without ``read:pii`` decrypts nothing.
+
+    A masked form is not personal data on its own (the region, four of the eighteen characters, three
+    digits of a phone), and it is what every key without ``read:pii`` is shown anyway; clear values are
+    never kept here. Held in the server's memory only, keyed by the stored token, so a changed value
+    (a new token) is never answered from an old entry. Bounded: when full it starts over (~300 bytes an
+    entry; the default holds a 100,000-resident county's IDs and phones in ~60 MB).
+    Measured on a 50-row page: ~85 decryptions were a fifth of its CPU (bench/results/api.md).
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self.ids: dict[str, str | None] = {}
+        self.phones: dict[str, str | None] = {}
+
+    def keep(self, forms: dict[str, str | None], token: str, masked: str | None) -> None:
+        if len(forms) >= self.capacity:  # dict operations are atomic under the GIL: no lock on the hot path
+            forms.clear()
+        forms[token] = masked
+
+
 class Masker:
     """Decrypts for display and masks unless the key carries ``read:pii``.
 
     One Masker serves one request for one key: ``prefetch`` decrypts a page's tokens in a batch and
-    keeps the clear values only for this request, never across requests or keys.
+    keeps the clear values only for this request, never across requests or keys. With ``masked`` (the
+    server's ``MaskedForms``) a key without ``read:pii`` is answered from masked forms kept across
+    requests, and only tokens never seen before are decrypted.
     """
 
-    def __init__(self, vault: Vault, principal: Principal) -> None:
+    def __init__(self, vault: Vault, principal: Principal, masked: MaskedForms | None = None) -> None:
         self.vault = vault
         self.clear = principal.has("read:pii")
         self._plain: dict[str, str] = {}
+        self._masked = None if self.clear else masked
 
     def prefetch(self, tokens: Iterable[str | None]) -> None:
+        masked = self._masked
+        if masked is not None:
+            tokens = [t for t in tokens if t and t not in masked.ids and t not in masked.phones]
         self._plain.update(decrypt_many(self.vault, (t for t in tokens if t)))
 
     def _decrypt(self, token: str | None) -> str | None:
@@ -88,12 +117,28 @@ class Masker:
         return value if value is not None else self.vault.decrypt(token)
 
     def citizen_id(self, token: str | None) -> str | None:
-        value = self._decrypt(token)
-        return value if self.clear else mask_citizen_id(value)
+        masked = self._masked
+        if masked is None or not token:
+            value = self._decrypt(token)
+            return value if self.clear else mask_citizen_id(value)
+        try:
+            return masked.ids[token]
+        except KeyError:
+            form = mask_citizen_id(self._decrypt(token))
+            masked.keep(masked.ids, token, form)
+            return form
 
     def phone(self, token: str | None) -> str | None:
-        value = self._decrypt(token)
-        return value if self.clear else mask_phone(value)
+        masked = self._masked
+        if masked is None or not token:
+            value = self._decrypt(token)
+            return value if self.clear else mask_phone(value)
+        try:
+            return masked.phones[token]
+        except KeyError:
+            form = mask_phone(self._decrypt(token))
+            masked.keep(masked.phones, token, form)
+            return form
 
     def text(self, value: str | None) -> str | None:
         """Free text that may embed an ID or phone (a source key, a provenance note)."""

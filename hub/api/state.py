@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.audit import AuditLog
 from hub.api.keys import KeyCache
+from hub.api.masking import MaskedForms
 from hub.api.ratelimit import AuthThrottle, RateLimiter
 from hub.privacy import Vault
 
@@ -51,6 +52,7 @@ class ApiState:
     grid_levels: dict[str, int] = field(default_factory=dict)
     away: dict[Any, Any] = field(default_factory=dict)  # range -> (person table version, who lives elsewhere)
     auth_throttle: AuthThrottle | None = None
+    masked: MaskedForms = field(default_factory=MaskedForms)  # masked IDs and phones by token, never clear values
 
     def __post_init__(self) -> None:
         if self.auth_throttle is None:

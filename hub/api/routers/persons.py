@@ -17,12 +17,13 @@ A merged id answers ``308`` with ``Location`` of the surviving person.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -41,6 +42,7 @@ from hub.api.masking import SENSITIVE_STREAMS, Masker
 from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
 from hub.api.problems import ApiProblem
 from hub.api.rendering import JsonBody
+from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION
 from hub.api.routers.person_record import (
     DETAIL_SQLITE,
     HOUSEHOLD_BY_ID,
@@ -65,8 +67,6 @@ from hub.resolve.upsert import chunks
 router = APIRouter(prefix="/persons", tags=["persons"])
 EntityId = Annotated[str, Path(min_length=1, max_length=64)]
 MOVED = {308: {"description": "a merged id: `Location` names the surviving person"}}
-LIST_COLUMNS = (Person.id, Person.name, Person.gender, Person.birth_date, Person.citizen_id_enc, Person.phone_enc,
-                Person.grid_code, Person.household_id, Person.status, Person.floating, Person.registered_grid_code)
 
 
 def today() -> dt.date:
@@ -90,11 +90,8 @@ def years_before(day: dt.date, years: int) -> dt.date:
 def tags_of(session: Session, ids: list[str], key: Principal) -> dict[str, list[str]]:
     if not ids:
         return {}
-    stmt = select(PersonTag.person_id, PersonTag.tag).where(PersonTag.person_id.in_(ids))
-    if not key.has("read:sensitive"):
-        stmt = stmt.where(PersonTag.sensitive.is_(False))
     out: dict[str, list[str]] = {}
-    for pid, tag in session.connection().execute(stmt.order_by(PersonTag.person_id, PersonTag.tag)):
+    for pid, tag in session.connection().execute(PAGE_TAGS[key.has("read:sensitive")], {"ids": ids}):
         out.setdefault(pid, []).append(tag)
     return out
 
@@ -132,16 +129,16 @@ def _pg_order(row: Any) -> tuple[bool, str, str]:
     return (row.grid_code is None, row.grid_code or "", row.id)
 
 
-def _away_rows(request: Request, session: Session, rng: CodeRange, stmt: Any, after: list[Any] | None,
-               want: int) -> list[Any]:
+def _away_rows(request: Request, session: Session, rng: CodeRange, fetch: Callable[[list[str], int], Iterable[Any]],
+               after: list[Any] | None, want: int) -> list[Any]:
     """The page's share of those registered in the range who live elsewhere (户在人不在), in order.
 
     Who they are is read once per range (every row registered there must be looked at: ~13 ms for a
     village of 3,000) and kept until the person table changes (its newest ``updated_at``, one index
-    probe); a page then reads only the candidates after its cursor, by primary key, through ``stmt``
-    so that its other filters apply."""
+    probe); a page then reads only the candidates after its cursor, by primary key, through ``fetch``
+    (a batch of keys, how many at most) so that its other filters apply."""
     connection = session.connection()
-    version = connection.execute(select(func.max(Person.updated_at))).scalar()
+    version = connection.execute(TABLE_VERSION).scalar()
     cache = request.app.state.hub.away
     hit = cache.get(rng)
     if hit is None or hit[0] != version:
@@ -158,7 +155,7 @@ def _away_rows(request: Request, session: Session, rng: CodeRange, stmt: Any, af
         keys = [k for k in keys if k[0] and k > mark]
     out: list[Any] = []
     for batch in chunks([k[2] for k in keys], 500):
-        out += connection.execute(stmt.where(Person.id.in_(batch)).limit(want))
+        out += fetch(batch, want)
         if len(out) >= want:
             break
     return out
@@ -230,9 +227,21 @@ def list_persons(
         stmt = stmt.order_by(Person.id)
     if halves:
         # the cursor's grid code starts the index range itself (the OR of the cursor can't)
-        start = CodeRange(max(rng.lo, str(after[0])) if after else rng.lo, rng.hi).clause(Person.grid_code)
+        lo = max(rng.lo, str(after[0])) if after else rng.lo
         run = session.connection().execute  # Core rows: the ORM's per-statement bookkeeping cost ~0.2 ms
-        both = [*run(stmt.where(start).limit(limit + 1)), *_away_rows(request, session, rng, stmt, after, limit + 1)]
+        if (tag, name, age_min, age_max) == (None, None, None, None):  # a plain grid page: pre-built statements
+            cur = {"g": after[0], "i": after[1]} if after else {}
+            bounds = {"lo": lo, "n": limit + 1, **({} if rng.hi is None else {"hi": rng.hi}), **cur}
+            residents = run(RESIDENTS[bool(after), rng.hi is not None], bounds)
+
+            def fetch(batch: list[str], want: int) -> Iterable[Any]:
+                return run(AWAY[bool(after)], {"ids": batch, "n": want, **cur})
+        else:
+            residents = run(stmt.where(CodeRange(lo, rng.hi).clause(Person.grid_code)).limit(limit + 1))
+
+            def fetch(batch: list[str], want: int) -> Iterable[Any]:
+                return run(stmt.where(Person.id.in_(batch)).limit(want))
+        both = [*residents, *_away_rows(request, session, rng, fetch, after, limit + 1)]
         order = _sql_order if session.get_bind().dialect.name == "sqlite" else _pg_order
         rows = sorted(both, key=order)[: limit + 1]
     else:

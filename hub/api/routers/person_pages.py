@@ -1,0 +1,56 @@
+"""The statements of the person lists' hot path, built once at import.
+
+A grid's page (``/persons?grid=…``, a downstream app walking a village) runs the same few statements
+with other values every time. Building them per request (``select()``, ``where()``, the cache key that
+finds the compiled SQL) cost more CPU than SQLite spent answering them; these are built once, so a
+request only binds its values. The SQL is the same as the general path's (tests/api/test_grid_pages.py
+walks both, tests/api/test_query_plans.py explains them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select
+
+from hub.db.models import Person, PersonTag
+
+LIST_COLUMNS = (Person.id, Person.name, Person.gender, Person.birth_date, Person.citizen_id_enc, Person.phone_enc,
+                Person.grid_code, Person.household_id, Person.status, Person.floating, Person.registered_grid_code)
+#: after a cursor (``g``, ``i``): the keyset condition of the (grid_code, id) order
+AFTER_CURSOR = or_(Person.grid_code > bindparam("g"), and_(Person.grid_code == bindparam("g"), Person.id > bindparam("i")))
+#: the person table's version: its newest ``updated_at`` (one index probe)
+TABLE_VERSION = select(func.max(Person.updated_at))
+
+
+def _residents(after: bool, bounded: bool) -> Any:
+    """Those living in ``[lo, hi)``, in (grid_code, id) order from the cursor on."""
+    stmt = select(*LIST_COLUMNS).where(Person.grid_code >= bindparam("lo"))
+    if bounded:
+        stmt = stmt.where(Person.grid_code < bindparam("hi"))
+    if after:
+        stmt = stmt.where(AFTER_CURSOR)
+    return stmt.order_by(Person.grid_code, Person.id).limit(bindparam("n"))
+
+
+def _away(after: bool) -> Any:
+    """Some of those registered in the range who live elsewhere, by key (``ids``), in order."""
+    stmt = select(*LIST_COLUMNS).where(Person.id.in_(bindparam("ids", expanding=True)))
+    if after:
+        stmt = stmt.where(AFTER_CURSOR)
+    return stmt.order_by(Person.grid_code, Person.id).limit(bindparam("n"))
+
+
+def _tags(sensitive: bool) -> Any:
+    stmt = select(PersonTag.person_id, PersonTag.tag).where(PersonTag.person_id.in_(bindparam("ids", expanding=True)))
+    if not sensitive:
+        stmt = stmt.where(PersonTag.sensitive.is_(False))
+    return stmt.order_by(PersonTag.person_id, PersonTag.tag)
+
+
+#: (after a cursor, the range has an upper bound) -> statement
+RESIDENTS = {(after, bounded): _residents(after, bounded) for after in (False, True) for bounded in (False, True)}
+#: after a cursor -> statement
+AWAY = {after: _away(after) for after in (False, True)}
+#: the key may see sensitive tags -> statement
+PAGE_TAGS = {sensitive: _tags(sensitive) for sensitive in (False, True)}
