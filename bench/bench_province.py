@@ -14,6 +14,7 @@ Reports wall seconds per phase and each worker's peak RSS; appends to bench/resu
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import secrets
@@ -97,7 +98,7 @@ def _by_county(config: Path, database: str, workers: int) -> dict[str, object]:
             "peak_mb": max(m for _, _, m in done), "merged": movers.get("person_merged", 0)}
 
 
-def _hold_last_day(out: Path, summary: object) -> list[tuple[Path, Path]]:
+def _hold_last_day(out: Path) -> list[tuple[Path, Path]]:
     """Move each county's last-day files aside (the population database carries every day's rows)."""
     from bench_resolve import hide_last_day
 
@@ -137,6 +138,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "province")
     parser.add_argument("--modes", default="whole,county-1,county-2",
                         help="which resolves to time, comma-separated (at 1M the whole-store one may be left out)")
+    parser.add_argument("--reuse", default="",
+                        help="the tag of a province this script synthesised before under --work (skips synth)")
     parser.add_argument("--day", action="store_true",
                         help="hold the last day's files back, then deliver them: sync + resolve by county (2 workers)")
     args = parser.parse_args()
@@ -152,12 +155,18 @@ def main() -> None:
     _admin(f'CREATE DATABASE "{loaded}"')
     copies: list[str] = []
     try:
-        out = args.work / tag
+        out = args.work / (args.reuse or tag)
         t = time.monotonic()
-        summary = generate_province(out, counties=args.counties, residents=args.residents,
-                                    days=max(args.days, 2) if args.day else args.days, movers=args.movers)
+        if args.reuse:  # its last day was held back then, if --day
+            stash = out.parent / (out.name + "-day")
+            held = [(f, out / f.relative_to(stash)) for f in sorted(stash.rglob("*")) if f.is_file()]
+            movers = len(json.loads((out / "movers.json").read_text("utf-8")))
+        else:
+            summary = generate_province(out, counties=args.counties, residents=args.residents,
+                                        days=max(args.days, 2) if args.day else args.days, movers=args.movers)
+            held = _hold_last_day(out) if args.day else []
+            movers = summary.movers
         synth_s = time.monotonic() - t
-        held = _hold_last_day(out, summary) if args.day else []
         config = out / "hub.yaml"
         os.environ["HUB_DATABASE"] = f"{PG}/{loaded}"
         t = time.monotonic()
@@ -189,7 +198,7 @@ def main() -> None:
         first = modes[0]
         same = all(c == crosswalks[first] for c in crosswalks.values())
         lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.counties} counties x "
-                 f"{args.residents} residents, {summary.movers} movers, {max(args.days, 2) if args.day else args.days} days "
+                 f"{args.residents} residents, {movers} movers, {max(args.days, 2) if args.day else args.days} days "
                  f"(PostgreSQL, 2 cores)\n",
                  f"- synth {synth_s:.1f} s; sync of every county's sources (one process) {sync_s:.1f} s",
                  f"- crosswalks equal across the runs ({', '.join(modes)}): {same} "
