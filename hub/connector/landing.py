@@ -5,8 +5,12 @@ Layout of one run (dlt's load packages are the model)::
     <run_id>/extract.json              ExtractInfo: streams, rows, state candidates
     <run_id>/<stream>/raw-00000.arrow  raw batches (Arrow IPC stream format)
     <run_id>/validate.json             ValidateInfo
-    <run_id>/<stream>/valid.arrow      canonical rows that passed the gate
-    <run_id>/<stream>/quarantine.arrow rows that failed, with reasons
+    <run_id>/<stream>/valid-00000.arrow      canonical rows of raw-00000 that passed the gate
+    <run_id>/<stream>/quarantine-00000.arrow rows of raw-00000 that failed, with reasons
+
+Validate writes one valid and one quarantine part per raw batch (the quarantine part last), so
+load can take batch N while batch N+1 is still being validated, and never holds more than one
+batch. A quarantine replay writes a single ``valid.arrow`` / ``quarantine.arrow`` pair.
 
 Writes go to a temporary name then ``os.replace`` so a crash never leaves half a file. Every folder
 is 0700 and every file 0600 (``hub.privacy.files``): raw batches hold clear IDs and phones.
@@ -76,6 +80,17 @@ def write_table(path: Path, table: pa.Table | pa.RecordBatch) -> Path:
 def read_table(path: Path) -> pa.Table:
     with pa.OSFile(str(path), "rb") as source:
         return ipc.open_stream(source).read_all()
+
+
+def part_path(stream_dir: Path, kind: str, index: int) -> Path:
+    """``<stream_dir>/<kind>-<index>.arrow``: kind ``raw``, ``valid`` or ``quarantine``."""
+    return stream_dir / f"{kind}-{index:05d}.arrow"
+
+
+def iter_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """A landing file's record batches one at a time (memory holds one batch, not the file)."""
+    with pa.OSFile(str(path), "rb") as source:
+        yield from ipc.open_stream(source)
 
 
 def iter_raw_tables(stream_dir: Path) -> Iterator[pa.Table]:

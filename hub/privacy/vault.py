@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,13 @@ class Vault:
         mac = hmac.new(self._index_key, f"{kind}:{value}".encode(), hashlib.sha256)
         return mac.hexdigest()[:32]
 
+    def blind_indexes(self, values: Sequence[str | None], *, kind: str = "id") -> list[str | None]:
+        """``blind_index`` over a column of values, equal results value for value: one OpenSSL call a
+        value (``hmac.digest``) instead of an HMAC object built and copied per value; a load hashes every
+        row and every ID and phone of a county, and the per-value objects were a third of that."""
+        key, prefix, digest = self._index_key, f"{kind}:", hmac.digest
+        return [digest(key, (prefix + value).encode(), "sha256").hex()[:32] if value else None for value in values]
+
     def sign(self, data: bytes) -> str:
         """A short MAC (API cursors): the client may read what it holds, never forge or edit it."""
         return base64.urlsafe_b64encode(hmac.digest(self._signing_key, data, "sha256")[:16]).decode().rstrip("=")
@@ -113,6 +121,11 @@ class Vault:
         if value is None or value == "":
             return None
         return self._seal_bytes(value.encode())
+
+    def encrypt_many(self, values: Sequence[str | None]) -> list[str | None]:
+        """``encrypt`` over a column of values (a load seals every ID and phone of a batch at once)."""
+        seal = self.cipher.seal
+        return [seal(value.encode()) if value else None for value in values]
 
     def decrypt(self, token: str | None) -> str | None:
         if not token:

@@ -24,10 +24,11 @@ Progress = Callable[[str, int], None]
 
 @dataclass
 class StreamExtract:
-    rows: int = 0
+    rows: int = 0  # rows written to the landing zone for validate and load
     files: int = 0
     state_before: dict[str, Any] = field(default_factory=dict)
     state_after: dict[str, Any] = field(default_factory=dict)
+    unchanged: int = 0  # rows read again byte for byte as the last committed run read them: not landed
 
 
 @dataclass

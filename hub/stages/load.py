@@ -15,15 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import bindparam, insert, select, update
 
 from hub.connector.base import OP_COLUMN, REASON_COLUMN
-from hub.connector.landing import RunFolder, read_table
+from hub.connector.landing import RunFolder, iter_batches, part_path, read_table
 from hub.context import HubContext
 from hub.contracts import StreamContract
 from hub.db.base import utcnow
@@ -84,23 +85,48 @@ class StoredForm:
 
     def digest(self, clear: dict[str, Any], row: dict[str, Any]) -> str:
         """Keyed, so a hash over a row holding an ID cannot be brute-forced back to the ID."""
-        payload = dict(clear)
-        payload[OP_COLUMN], payload[REASON_COLUMN] = row.get(OP_COLUMN), row.get(REASON_COLUMN)
-        return self.vault.blind_index(json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
-                                      kind="row") or ""
+        return self.digests([clear], [row])[0]
+
+    def digests(self, clears: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[str]:
+        """``digest`` of a batch: the same text and key (stored hashes stay comparable across
+        versions), one encoder and one batched HMAC call instead of both built per row."""
+        encode = _ROW_TEXT.encode
+        texts = []
+        for clear, row in zip(clears, rows, strict=True):
+            payload = dict(clear)
+            payload[OP_COLUMN], payload[REASON_COLUMN] = row.get(OP_COLUMN), row.get(REASON_COLUMN)
+            texts.append(encode(payload))
+        return [d or "" for d in self.vault.blind_indexes(texts, kind="row")]
 
     def protect(self, clear: dict[str, Any]) -> dict[str, Any]:
         """The stored form: PII columns become ``<col>_bidx`` + ``<col>_enc``; nothing clear remains."""
-        data: dict[str, Any] = {}
+        return self.protect_many([clear])[0]
+
+    def protect_many(self, clears: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``protect`` of a batch, column by column: each PII column's blind indexes and ciphertexts
+        are made in one batched call (``Vault.blind_indexes`` / ``encrypt_many``)."""
+        sealed: dict[str, tuple[list[str | None], list[str | None]]] = {}
         for name, kind in self.columns:
-            value = clear[name]
             if kind is None:
-                data[name] = value
                 continue
-            text = None if value is None else str(value)
-            data[f"{name}_bidx"] = self.vault.blind_index(text, kind=kind)
-            data[f"{name}_enc"] = self.vault.encrypt(text)
-        return data
+            texts = [None if c[name] is None else str(c[name]) for c in clears]
+            sealed[name] = (self.vault.blind_indexes(texts, kind=kind), self.vault.encrypt_many(texts))
+        out = []
+        for i, clear in enumerate(clears):
+            data: dict[str, Any] = {}
+            for name, kind in self.columns:
+                if kind is None:
+                    data[name] = clear[name]
+                else:
+                    bidx, enc = sealed[name]
+                    data[f"{name}_bidx"], data[f"{name}_enc"] = bidx[i], enc[i]
+            out.append(data)
+        return out
+
+
+#: the row text the content hash is made of (as ``json.dumps(..., ensure_ascii=False, sort_keys=True,
+#: default=str)`` always wrote it), built once rather than once a row
+_ROW_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
 def key_is_pii(contract: StreamContract) -> bool:
@@ -146,9 +172,17 @@ def _tombstone_identity(contract: StreamContract, row: dict[str, Any], key: str)
                 continue
 
 
-def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
+#: blocks until a landing part exists (``Path``) or the validate stage has finished (``None``); raises
+#: if validation failed. ``sync`` passes one when validate runs beside load; alone, nothing waits.
+PartWait = Callable[[Path | None], None]
+
+
+def _no_wait(_path: Path | None) -> None:
+    return None
+
+
+def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait) -> LoadInfo:
     extracted = read_extract_info(ctx, source, run_id)
-    validated = read_validate_info(ctx, source, run_id)
     folder = RunFolder(ctx.landing, source, run_id)
     vault = ctx.vault
     info = LoadInfo(run_id=run_id, source=source)
@@ -164,11 +198,17 @@ def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
             return info
         run.streams.clear()
         session.flush()
+        ledgers: dict[str, RunStream] = {}
         for stream, ext in extracted.streams.items():
             contract = ctx.contracts.get(extracted.connector, stream)
-            ledger = RunStream(run_id=run_id, stream=stream, read=ext.rows, loaded=0, unchanged=0, quarantined=0,
-                               tombstoned=0, warnings=0, withheld=0)
-            _load_stream(session, contract, source, stream, run_id, folder, vault, ledger, now)
+            ledgers[stream] = RunStream(run_id=run_id, stream=stream, read=ext.rows + ext.unchanged, loaded=0,
+                                        unchanged=ext.unchanged, quarantined=0, tombstoned=0, warnings=0, withheld=0)
+            parts = _parts(folder.stream_dir(stream), ext.files, wait)
+            _load_stream(session, contract, source, stream, run_id, parts, vault, ledgers[stream], now)
+        wait(None)  # the checks' statistics are complete only when validation is
+        validated = read_validate_info(ctx, source, run_id)
+        for stream, ext in extracted.streams.items():
+            ledger = ledgers[stream]
             check_stats = validated.streams[stream]
             ledger.checks = check_stats.checks
             ledger.warnings = len(check_stats.warnings)
@@ -188,13 +228,20 @@ def load(ctx: HubContext, source: str, run_id: str) -> LoadInfo:
     return info
 
 
-def _load_stream(session, contract, source, stream, run_id, folder, vault, ledger, now) -> None:  # type: ignore[no-untyped-def]
-    stream_dir = folder.stream_dir(stream)
-    table = read_table(stream_dir / "valid.arrow")
-    form = StoredForm(contract, vault, (f.name for f in table.schema if pa.types.is_temporal(f.type)))
-    valid = table.to_pylist()
-    refused = read_table(stream_dir / "quarantine.arrow")
-    quarantined = refused.to_pylist()
+def _parts(stream_dir: Path, files: int, wait: PartWait) -> Iterator[tuple[Path, Path]]:
+    """(valid, quarantine) landing parts in raw order; a replay's single pair stands alone."""
+    if files == 0 and (stream_dir / "quarantine.arrow").exists():
+        yield stream_dir / "valid.arrow", stream_dir / "quarantine.arrow"
+        return
+    for index in range(files):
+        quarantine = part_path(stream_dir, "quarantine", index)
+        wait(quarantine)  # written after its valid part: the pair is complete
+        yield part_path(stream_dir, "valid", index), quarantine
+
+
+def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger, now) -> None:  # type: ignore[no-untyped-def]
+    """One stream's parts, a batch at a time: the valid rows of every part (in order), then the
+    refused rows of every part, as the single-file load did (entry ids come out in the same order)."""
     existing = {
         key: (rid, digest, deleted)
         for rid, key, digest, deleted in session.execute(
@@ -202,15 +249,56 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
             .where(SourceRecord.source == source, SourceRecord.stream == stream)
         )
     }
-    inserts: dict[str, dict[str, Any]] = {}  # by key: a key twice in one run keeps its newest row
-    updates: dict[str, dict[str, Any]] = {}
+    written: set[str] = set()  # keys inserted by an earlier batch of this run: a repeat updates them
+    refused_parts: list[Path] = []
+    book: QuarantineBook | None = None
+    for valid_path, quarantine_path in parts:
+        refused_parts.append(quarantine_path)
+        for batch in (iter_batches(valid_path) if valid_path.exists() else ()):
+            if not batch.num_rows:
+                continue
+            if book is None:
+                replaying = QIDS in batch.schema.names  # only a replay's rows carry their entries' ids
+                book = _book(session, vault, source, stream, run_id, now, replaying, valid_path, quarantine_path)
+            _load_batch(session, contract, source, stream, run_id, batch, vault, ledger, now, existing, written, book)
+    for path in refused_parts:
+        for batch in iter_batches(path):
+            if not batch.num_rows:
+                continue
+            if book is None:
+                book = _book(session, vault, source, stream, run_id, now, QIDS in batch.schema.names, path, path)
+            for q in batch.to_pylist():  # refused whole: one open entry per row, however many runs refuse it
+                key = q[KEY] if q[KEY] is None else visible(stored_key(contract, q[KEY], vault) or "")[:128]
+                book.record(key, json.loads(q["_reasons"]), q[RAW], json.loads(q.get(QIDS) or "[]"))
+                ledger.quarantined += 1
+    if book is None:
+        book = QuarantineBook(session, vault, source, stream, run_id, now, set())
+    book.finish()
+
+
+def _book(session, vault, source, stream, run_id, now, replaying: bool, *paths: Path) -> QuarantineBook:  # type: ignore[no-untyped-def]
+    """The stream's quarantine book; a replay's (its files are small) knows every entry it answers."""
+    ids: set[int] = set()
+    if replaying:
+        for path in dict.fromkeys(paths):
+            if path.exists():
+                table = read_table(path)
+                if QIDS in table.column_names:
+                    ids.update(i for text in table.column(QIDS).to_pylist() for i in json.loads(text or "[]"))
+    return QuarantineBook(session, vault, source, stream, run_id, now, ids)
+
+
+def _load_batch(session, contract, source, stream, run_id, batch, vault, ledger, now,  # type: ignore[no-untyped-def]
+                existing, written, book) -> None:
+    form = StoredForm(contract, vault, (f.name for f in batch.schema if pa.types.is_temporal(f.type)))
+    rows = batch.to_pylist()
     tokenised = key_is_pii(contract)
-    replaying = ({i for row in (*valid, *quarantined) for i in json.loads(row.get(QIDS) or "[]")}
-                 if QIDS in table.column_names or QIDS in refused.column_names else set())  # only a replay's carry them
-    book = QuarantineBook(session, vault, source, stream, run_id, now, replaying)
-    for row in valid:
+    keys: list[str | None] = []
+    clears: list[dict[str, Any]] = []
+    for row in rows:
         clear_key = row[KEY]
         key = stored_key(contract, clear_key, vault)
+        keys.append(key)
         is_delete = row.get(OP_COLUMN) == "delete"
         book.loaded(key)
         issues = [] if is_delete else field_issues(row)
@@ -220,38 +308,51 @@ def _load_stream(session, contract, source, stream, run_id, folder, vault, ledge
                 book.field(key, issue["column"], issue["reasons"], row[RAW], json.loads(row.get(QIDS) or "[]"))
         if is_delete and tokenised:
             _tombstone_identity(contract, row, clear_key)
-        clear = form.clear(row)
-        digest = form.digest(clear, row)
+        clears.append(form.clear(row))
+    digests = form.digests(clears, rows)
+    inserts: dict[str, dict[str, Any]] = {}  # by key: a key twice in one run keeps its newest row
+    updates: dict[str, dict[str, Any]] = {}
+    rewrites: dict[str, dict[str, Any]] = {}  # keys an earlier batch of this run inserted
+    changed: list[int] = []
+    for i, (row, key, digest) in enumerate(zip(rows, keys, digests, strict=True)):
         current = existing.get(key)
         if current is not None and current[1] == digest:
             ledger.unchanged += 1
             continue
-        data = form.protect(clear)
-        if tokenised:
-            data["_source_key_enc"] = vault.encrypt(clear_key)
-        values = {"content_hash": digest, "data": data, "deleted": is_delete,
-                  "delete_reason": row.get(REASON_COLUMN) if is_delete else None,
-                  "last_run_id": run_id, "updated_at": now}
+        is_delete = row.get(OP_COLUMN) == "delete"
         if is_delete:
             ledger.tombstoned += 1
         else:
             ledger.loaded += 1
-        if current is None or key in inserts:
+        changed.append(i)
+        existing[key] = (current[0] if current else -1, digest, is_delete)
+    protected = form.protect_many([clears[i] for i in changed])
+    encrypted_keys = vault.encrypt_many([rows[i][KEY] for i in changed]) if tokenised else None
+    for n, i in enumerate(changed):
+        row, key = rows[i], keys[i]
+        is_delete = row.get(OP_COLUMN) == "delete"
+        data = protected[n]
+        if encrypted_keys is not None:
+            data["_source_key_enc"] = encrypted_keys[n]
+        values = {"content_hash": digests[i], "data": data, "deleted": is_delete,
+                  "delete_reason": row.get(REASON_COLUMN) if is_delete else None,
+                  "last_run_id": run_id, "updated_at": now}
+        record_id = existing[key][0]
+        if key in written:
+            rewrites[key] = {"b_key": key, **values}
+        elif record_id == -1 or key in inserts:
             inserts[key] = {"source": source, "county_code": county_of(source), "stream": stream, "source_key": key,
                             "first_run_id": run_id, **values}
         else:
-            updates[key] = {"b_id": current[0], **values}
-        existing[key] = (current[0] if current else -1, digest, is_delete)
+            updates[key] = {"b_id": record_id, **values}
     connection, table = session.connection(), SourceRecord.__table__
-    for stmt, rows in ((insert(table), list(inserts.values())),
-                       (update(table).where(table.c.id == bindparam("b_id")), list(updates.values()))):
-        for start in range(0, len(rows), WRITE_BATCH):
-            executemany(connection, stmt, rows[start:start + WRITE_BATCH])
-    for q in quarantined:  # refused whole: one open entry per row, however many runs refuse it
-        key = q[KEY] if q[KEY] is None else visible(stored_key(contract, q[KEY], vault) or "")[:128]
-        book.record(key, json.loads(q["_reasons"]), q[RAW], json.loads(q.get(QIDS) or "[]"))
-    book.finish()
-    ledger.quarantined += len(quarantined)
+    by_key = (table.c.source == source) & (table.c.stream == stream) & (table.c.source_key == bindparam("b_key"))
+    for stmt, batch_rows in ((insert(table), list(inserts.values())),
+                             (update(table).where(table.c.id == bindparam("b_id")), list(updates.values())),
+                             (update(table).where(by_key), list(rewrites.values()))):
+        for start in range(0, len(batch_rows), WRITE_BATCH):
+            executemany(connection, stmt, batch_rows[start:start + WRITE_BATCH])
+    written.update(inserts)
 
 
 def _commit_state(session, source: str, stream: str, state: dict[str, Any], run_id: str) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from typing import Any
 from hub.connector.landing import prune_all, release
 from hub.context import HubContext
 from hub.errors import HubError
+from hub.stages.beside import validate_and_load, worth_it
 from hub.stages.extract import ExtractInfo, Progress, extract
 from hub.stages.ledger import fail_run, mark_stage, new_run_id, start_run
 from hub.stages.load import LoadInfo, load
@@ -43,11 +44,11 @@ def run_stage(ctx: HubContext, source: str, run_id: str, stage: str, fn, *args: 
         mark_stage(ctx, run_id, stage)
     try:
         result = fn(ctx, source, run_id, *args)
-        if stage == "load":  # committed: the run's Arrow files (clear personal data) serve no stage any more
+        if stage in ("load", "validate+load"):  # committed: the run's Arrow files (clear personal data) serve no stage any more
             release(ctx.landing, source, run_id)
         return result
     except HubError as exc:
-        fail_run(ctx, run_id, f"{stage}: {exc}")
+        fail_run(ctx, run_id, f"{getattr(exc, 'stage', stage)}: {exc}")
         raise
     except Exception as exc:
         fail_run(ctx, run_id, f"{stage}: {type(exc).__name__}: {exc}")
@@ -69,10 +70,15 @@ def sync(ctx: HubContext, source: str, *, run_id: str | None = None, resolve: bo
                                                                                    full_refresh=full_refresh))
     stage(source, "validate")
     # nothing read, nothing to show stewards: no Data Docs (and no Great Expectations import)
-    validated = run_stage(ctx, source, run_id, "validate",
-                          lambda c, s, r: validate(c, s, r, docs=extracted.rows > 0))
-    stage(source, "load")
-    loaded = run_stage(ctx, source, run_id, "load", load)
+    docs = extracted.rows > 0
+    if worth_it(extracted):  # a large run: validate part N+1 in a second process while part N loads
+        stage(source, "load")
+        validated, loaded = run_stage(ctx, source, run_id, "validate+load",
+                                      lambda c, s, r: validate_and_load(c, s, r, docs=docs))
+    else:
+        validated = run_stage(ctx, source, run_id, "validate", lambda c, s, r: validate(c, s, r, docs=docs))
+        stage(source, "load")
+        loaded = run_stage(ctx, source, run_id, "load", load)
     info = SyncInfo(run_id=run_id, source=source, extract=extracted, validate=validated, load=loaded)
     if resolve:
         from hub.resolve import resolve as resolve_stage

@@ -1,22 +1,21 @@
 """Validate: apply each stream's contract; valid rows and quarantined rows land as separate files.
 
-Schema drift in any stream stops the whole run here, before load, so the store is untouched.
-GX Data Docs for the run are built at the end (``hub.quality.docs``).
+Each raw batch ``raw-N`` becomes ``valid-N`` and then ``quarantine-N`` (written whole, renamed into
+place), so memory holds one batch and load may take part N while part N+1 is validated (``sync``
+runs the two side by side on a large run). Schema drift in any stream stops the whole run here,
+before load commits, so the store is untouched. GX Data Docs for the run are built at the end
+(``hub.quality.docs``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.ipc as ipc
 from sqlalchemy import select
 
-from hub.connector.landing import RunFolder, iter_raw_tables, write_table
+from hub.connector.landing import RunFolder, part_path, read_table, write_table
 from hub.context import HubContext
 from hub.quality.checks import CheckEnv
 from hub.quality.gate import GateResult, apply_contract, check_drift, stream_tables
@@ -41,53 +40,6 @@ class ValidateInfo:
     source: str
     streams: dict[str, StreamValidation]
     data_docs: str | None = None
-
-
-class LandingWriter:
-    """An Arrow IPC stream written batch by batch, renamed into place only when complete."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.tmp = path, path.with_suffix(path.suffix + ".tmp")
-        self.writer: ipc.RecordBatchStreamWriter | None = None
-        self.schema: pa.Schema | None = None
-        self.sink: pa.OSFile | None = None
-
-    def __enter__(self) -> LandingWriter:
-        return self
-
-    def write(self, table: pa.Table) -> int:
-        if not table.num_columns:
-            return 0
-        if self.writer is None:
-            self.schema = pa.schema([f if not pa.types.is_null(f.type) else pa.field(f.name, pa.string())
-                                     for f in table.schema])
-            self.sink = pa.OSFile(str(self.tmp), "wb")
-            self.writer = ipc.new_stream(self.sink, self.schema)
-        assert self.schema is not None
-        missing = [n for n in self.schema.names if n not in table.column_names]
-        for name in missing:
-            table = table.append_column(name, pa.nulls(table.num_rows, self.schema.field(name).type))
-        table = table.select(self.schema.names)
-        try:
-            table = table.cast(self.schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a keep column changed type: keep its text
-            table = pa.table({n: table.column(n).cast(pa.string()) if table.schema.field(n).type != t else table.column(n)
-                              for n, t in zip(self.schema.names, self.schema.types, strict=True)}).cast(self.schema)
-        self.writer.write_table(table)
-        return table.num_rows
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            assert self.sink is not None
-            self.sink.close()
-        if exc_type is not None:
-            self.tmp.unlink(missing_ok=True)
-            return
-        if self.writer is None:
-            write_table(self.path, pa.table({}))
-        else:
-            os.replace(self.tmp, self.path)
 
 
 def grid_registry_codes(ctx: HubContext) -> set[str] | None:
@@ -126,17 +78,18 @@ def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True) ->
         seen: set[str] = set()
         stream_dir = folder.stream_dir(stream)
         n_valid = n_quarantined = 0
-        with LandingWriter(stream_dir / "valid.arrow") as valid_out, \
-                LandingWriter(stream_dir / "quarantine.arrow") as quarantine_out:
-            for table in iter_raw_tables(stream_dir):  # one raw batch at a time: memory stays bounded
-                for warning in check_drift(contract, table.column_names, table.schema):
-                    result.warn(warning)
-                apply_contract(contract, table, result, seen, checks, env)
-                valid, quarantined = stream_tables(result)
-                result.valid.clear()
-                result.quarantined.clear()
-                n_valid += valid_out.write(valid)
-                n_quarantined += quarantine_out.write(quarantined)
+        for index in range(ext.files):  # one raw batch at a time: memory stays bounded
+            table = read_table(part_path(stream_dir, "raw", index))
+            for warning in check_drift(contract, table.column_names, table.schema):
+                result.warn(warning)
+            apply_contract(contract, table, result, seen, checks, env)
+            valid, quarantined = stream_tables(result)
+            result.valid.clear()
+            result.quarantined.clear()
+            write_table(part_path(stream_dir, "valid", index), valid)
+            write_table(part_path(stream_dir, "quarantine", index), quarantined)  # last: the part is complete
+            n_valid += valid.num_rows
+            n_quarantined += quarantined.num_rows
         info.streams[stream] = StreamValidation(
             read=ext.rows, valid=n_valid, quarantined=n_quarantined, withheld=result.withheld,
             warnings=result.warnings, checks=result.checks,

@@ -102,7 +102,7 @@ def test_tampered_landing_fails_the_ledger_and_rolls_back(county: Path, tmp_path
     start_run(ctx, "population", run_id)
     extract(ctx, "population", run_id)
     validate(ctx, "population", run_id, docs=False)
-    valid_path = RunFolder(ctx.landing, "population", run_id).stream_dir("persons") / "valid.arrow"
+    valid_path = RunFolder(ctx.landing, "population", run_id).stream_dir("persons") / "valid-00000.arrow"
     table = read_table(valid_path)
     write_table(valid_path, table.slice(0, table.num_rows - 3))  # three rows lost between the stages
     with pytest.raises(LedgerMismatchError, match="persons.*read 1519"):

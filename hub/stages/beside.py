@@ -1,0 +1,116 @@
+"""Validate beside load: on a large run the gate works on part N+1 in a second process while
+load writes part N in this one.
+
+Both halves are the ordinary stages and still hand data over through the landing zone only:
+validate writes ``valid-N`` then ``quarantine-N`` per raw batch, load waits for each pair to be
+in place (``PartWait``) and for ``validate.json`` before it balances the ledger. The gate's work
+(normalising, Great Expectations, Data Docs) is Python- and pandas-bound and holds the GIL, so a
+thread would not give it a core: it gets a forked process. Load keeps its one transaction, so a
+failure on either side leaves the store and the stream state as they were.
+
+Small runs (a day's changes) stay sequential: a process costs more than it saves there.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+from hub.connector.landing import RunFolder
+from hub.context import HubContext
+from hub.errors import HubError
+from hub.stages.extract import ExtractInfo
+from hub.stages.load import LoadInfo, load
+from hub.stages.validate import ValidateInfo, read_validate_info, validate
+
+log = logging.getLogger(__name__)
+
+#: rows read before validate runs beside load (two batches of the default size, and more)
+BESIDE_MIN_ROWS = 40_000
+ERROR_FILE = "validate.error"
+
+
+class StageFailure(HubError):
+    """A failure that belongs to a named stage (the run's error says which)."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+def worth_it(extracted: ExtractInfo) -> bool:
+    return extracted.rows >= BESIDE_MIN_ROWS and os.cpu_count() not in (None, 1)
+
+
+def _validate_child(ctx: HubContext, source: str, run_id: str, docs: bool, error: Path) -> None:
+    """The forked validator: its own store connections, its failure written where the parent looks."""
+    from hub.db.session import get_engine
+
+    get_engine.cache_clear()  # the parent's pooled connections stay the parent's
+    code = 0
+    try:
+        validate(ctx, source, run_id, docs=docs)
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent as one line
+        first = (str(exc).strip().splitlines() or [""])[0]
+        error.write_text(first if isinstance(exc, HubError) else f"{type(exc).__name__}: {first}", encoding="utf-8")
+        code = 1
+    finally:
+        logging.shutdown()
+        os._exit(code)  # no atexit handlers or finalisers of the parent's objects run here
+
+
+class ValidationWorker:
+    """The validate stage of one run in a child process; ``wait`` is load's ``PartWait``."""
+
+    def __init__(self, ctx: HubContext, source: str, run_id: str, *, docs: bool) -> None:
+        self.folder = RunFolder(ctx.landing, source, run_id)
+        self.error = self.folder.path / ERROR_FILE
+        self.error.unlink(missing_ok=True)
+        self.done = self.folder.path / "validate.json"
+        self.done.unlink(missing_ok=True)  # a retried run must not take an earlier attempt's result
+        fork = multiprocessing.get_context("fork")
+        self.process = fork.Process(target=_validate_child, args=(ctx, source, run_id, docs, self.error),
+                                    name=f"validate {source} {run_id}", daemon=True)
+
+    def start(self) -> None:
+        self.process.start()
+
+    def wait(self, path: Path | None) -> None:
+        target = path or self.done
+        while not target.exists():
+            if not self.process.is_alive():
+                self.process.join()
+                if target.exists():
+                    break
+                raise self.failure()
+            time.sleep(0.01)
+        if path is None:
+            self.process.join()
+            if self.process.exitcode:
+                raise self.failure()
+
+    def failure(self) -> StageFailure:
+        reason = self.error.read_text(encoding="utf-8") if self.error.exists() else \
+            f"the validating process ended with exit code {self.process.exitcode}"
+        return StageFailure("validate", reason)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+
+
+def validate_and_load(ctx: HubContext, source: str, run_id: str, *, docs: bool) -> tuple[ValidateInfo, LoadInfo]:
+    """Validate in a child process while this one loads what it has validated; both or neither."""
+    worker = ValidationWorker(ctx, source, run_id, docs=docs)
+    worker.start()
+    try:
+        loaded = load(ctx, source, run_id, wait=worker.wait)
+    except BaseException:
+        worker.stop()
+        raise
+    worker.stop()
+    return read_validate_info(ctx, source, run_id), loaded
