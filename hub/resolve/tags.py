@@ -23,6 +23,7 @@ from hub.db.base import utcnow
 from hub.db.bulk import executemany
 from hub.db.models import (
     Building,
+    ChangeFeed,
     EntityLink,
     Event,
     Household,
@@ -37,17 +38,8 @@ from hub.db.session import transaction
 from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES
 from hub.resolve.store import decode_json
-from hub.resolve.tagscope import birthdays_passed, household_members, living_alone, touched_persons
-from hub.resolve.upsert import (
-    ChangeWriter,
-    chunks,
-    fingerprint,
-    linked,
-    records,
-    remember,
-    sources_of,
-    unchanged_since,
-)
+from hub.resolve.tagscope import birthdays_passed, household_members, left_alone, touched_persons
+from hub.resolve.upsert import ChangeWriter, chunks, linked, records, sources_of
 
 #: every person tag resolve derives, and what it means (README "Person tags"; the API refuses others)
 PERSON_TAGS: dict[str, str] = {
@@ -188,22 +180,25 @@ def org_flags(session: Any) -> dict[str, list[str]]:
     return out
 
 
-INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type == "person"), Person, Household, Organization, Event]
+#: the change-feed entries that can move an organisation flag (a hazard's status, a unit's key-unit mark)
+FLAG_INPUTS = ["event", "organization"]
 
 
 def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
-    """Write person tags and organisation flags; only differences are written (idempotent), and
-    nothing is read when no input table changed since the last run for the same day (unless ``full``)."""
+    """Write person tags and organisation flags; only differences are written (idempotent). After a
+    first pass only the persons a change can reach are rechecked (:mod:`hub.resolve.tagscope`), and
+    nothing is read when no person, no flag input and not the day changed (``{"unchanged": 1}``)."""
     today = today or beijing_today()
     ctx.ensure_store()
     counts: Counter[str] = Counter()
     with transaction(ctx.db_url) as session:
-        current = fingerprint(session, INPUTS, today.isoformat())  # tags write none of their inputs
-        if not full and unchanged_since(session, "tags", current):
-            return {"unchanged": 1}
         started = utcnow()
-        writer = ChangeWriter(session)
+        seq = session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0
         scope, members = (None, None) if full else _scope(ctx, session, today)
+        if scope is not None and not scope and not _flag_inputs_changed(session, today):
+            _remember(session, started, today, seq)
+            return {"unchanged": 1}
+        writer = ChangeWriter(session)
         want = person_tags(ctx, session, today, only=scope, members=members)
         stmt = select(PersonTag.person_id, PersonTag.tag, PersonTag.sensitive)
         have = ({(p, t): s for p, t, s in session.connection().execute(stmt)} if scope is None else
@@ -245,28 +240,49 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
             writer.feed("organization", oid, "updated")
         counts[f"org_{ORG_FLAG}"] = len(flags)
         writer.flush_feed()
-        session.flush()
-        remember(session, "tags", current)
-        # where the next pass starts from: changes from now on, birthdays after today
-        session.get(StreamState, ("resolve", "tags")).state = {
-            "fingerprint": current, "since": started.isoformat(), "day": today.isoformat()}
+        session.flush()  # the flags' own feed entries are not news for the next pass
+        _remember(session, started, today, session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0)
     return dict(sorted(counts.items()))
 
 
-def _scope(ctx: HubContext, session: Any, today: dt.date) -> tuple[set[str] | None, dict[str, int] | None]:
-    """The persons whose tags can have changed since the last pass (``hub.resolve.tagscope``), or None
-    (every person) when there was no pass to start from or it was for a later day."""
+def _state(session: Any) -> dict[str, Any]:
     seen = session.get(StreamState, ("resolve", "tags"))
-    state = (seen.state or {}) if seen is not None else {}
+    return (seen.state or {}) if seen is not None else {}
+
+
+def _remember(session: Any, started: dt.datetime, today: dt.date, seq: int) -> None:
+    """Where the next pass starts from: changes from ``started`` on, birthdays after today, feed after ``seq``."""
+    state = {"since": started.isoformat(), "day": today.isoformat(), "feed": int(seq)}
+    seen = session.get(StreamState, ("resolve", "tags"))
+    if seen is None:
+        session.add(StreamState(source="resolve", stream="tags", state=state))
+    else:
+        seen.state = state
+
+
+def _flag_inputs_changed(session: Any, today: dt.date) -> bool:
+    """An event or organisation written since the last pass, or another day: the flags are looked at."""
+    state = _state(session)
+    if state.get("day") != today.isoformat() or "feed" not in state:
+        return True
+    return session.execute(select(ChangeFeed.seq).where(
+        ChangeFeed.seq > int(state["feed"]), ChangeFeed.entity_type.in_(FLAG_INPUTS)).limit(1)).first() is not None
+
+
+def _scope(ctx: HubContext, session: Any, today: dt.date) -> tuple[set[str] | None, dict[str, int] | None]:
+    """The persons whose tags can have changed since the last pass (``hub.resolve.tagscope``), and the
+    active members of their households; or None (every person) when there was no pass to start from
+    or it was for a later day. Nothing is counted over the whole county."""
+    state = _state(session)
     if not state.get("since") or not state.get("day") or dt.date.fromisoformat(state["day"]) > today:
         return None, None
     connection = session.connection()
-    members = household_members(connection)
     since = dt.datetime.fromisoformat(state["since"])
-    scope = (touched_persons(connection, since, tag_streams(ctx))
-             | birthdays_passed(connection, dt.date.fromisoformat(state["day"]), today)
-             | living_alone(connection, today, members))
-    return scope, members
+    scope = touched_persons(connection, since, tag_streams(ctx))
+    if scope:  # someone moved or changed: an elderly person they left behind may live alone now
+        scope |= left_alone(connection, today)
+    scope |= birthdays_passed(connection, dt.date.fromisoformat(state["day"]), today)
+    return scope, household_members(connection, scope)
 
 
 def _within(column: Any, grid_code: str) -> Any:

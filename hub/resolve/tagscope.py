@@ -7,9 +7,12 @@ them, and the calendar. So the persons to look at again are:
 - those whose golden record or crosswalk changed since the last pass (``updated_at``),
 - those linked to a civil-affairs or public-security record loaded since then (``last_run_id``),
 - every member of those persons' households (a member moving in or out changes who lives alone),
-- the elderly living alone now, by tag or by household (someone may have moved out of or into an
-  old household: the mover's own record changed, the one left behind's did not),
+- the elderly left alone without the tag yet (someone moved out of their household: the mover's
+  own record changed, the one left behind's did not, and the household they left is not known any
+  more): one index probe per elderly person, run only when some person changed,
 - the daily pass: those whose 18th or 60th birthday fell after the last pass's day, up to today.
+
+Nothing here counts over the whole county: household sizes are counted for the households in play.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import aliased
 
 from hub.db.models import EntityLink, Person, PersonTag, Run, SourceRecord
 from hub.resolve.upsert import chunks
@@ -73,18 +77,29 @@ def touched_persons(connection: Any, since: dt.datetime, streams: dict[str, list
     return out
 
 
-def living_alone(connection: Any, today: dt.date, members: dict[str, int]) -> set[str]:
-    """Everyone tagged as living alone, and the elderly who are the only active member of their household."""
-    out = set(connection.execute(select(PersonTag.person_id).where(PersonTag.tag == "elderly_alone")).scalars())
-    single = sorted(h for h, n in members.items() if n == 1)
-    bound = _years_before(today, 60)
-    for batch in chunks(single):
-        out.update(connection.execute(select(Person.id).where(
-            Person.household_id.in_(batch), Person.birth_date <= bound)).scalars())
+def left_alone(connection: Any, today: dt.date) -> set[str]:
+    """Active elderly persons who are the only active member of their household and not yet tagged
+    ``elderly_alone`` (those a full pass would tag; usually none)."""
+    other = aliased(Person)
+    return set(connection.execute(select(Person.id).where(
+        Person.birth_date <= _years_before(today, 60), Person.status == "active", Person.household_id.is_not(None),
+        ~exists().where(and_(other.household_id == Person.household_id, other.status == "active",
+                             other.id != Person.id)),
+        ~exists().where(and_(PersonTag.person_id == Person.id, PersonTag.tag == "elderly_alone")))).scalars())
+
+
+def household_members(connection: Any, persons: set[str] | None = None) -> dict[str, int]:
+    """household id -> active members: of every household (one aggregate over the household index), or
+    of the households of ``persons`` only."""
+    query = select(Person.household_id, func.count()).where(Person.household_id.is_not(None),
+                                                            Person.status == "active")
+    if persons is None:
+        return dict(connection.execute(query.group_by(Person.household_id)).all())
+    households: set[str] = set()
+    for batch in chunks(sorted(persons)):
+        households.update(h for h in connection.execute(select(Person.household_id).where(Person.id.in_(batch)))
+                          .scalars() if h)
+    out: dict[str, int] = {}
+    for batch in chunks(sorted(households)):
+        out.update(connection.execute(query.where(Person.household_id.in_(batch)).group_by(Person.household_id)).all())
     return out
-
-
-def household_members(connection: Any) -> dict[str, int]:
-    """household id -> active members (one aggregate over the household index)."""
-    return dict(connection.execute(select(Person.household_id, func.count()).where(
-        Person.household_id.is_not(None), Person.status == "active").group_by(Person.household_id)).all())
