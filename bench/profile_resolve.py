@@ -1,0 +1,267 @@
+"""Where ``resolve_entities`` spends its time, fresh and incremental, and proof that a change kept its output.
+
+    .venv/bin/python bench/profile_resolve.py prepare --residents 100000 --townships 5 --out /tmp/prof/c100k
+    .venv/bin/python bench/profile_resolve.py run --out /tmp/prof/c100k --state day1 --tag before
+    .venv/bin/python bench/profile_resolve.py run --out /tmp/prof/c100k --state day2 --tag before
+    .venv/bin/python bench/profile_resolve.py diff --out /tmp/prof/c100k --state day1 before after
+
+``prepare`` builds a synthetic county, syncs days 0-1 (no resolve) and keeps a copy of the store
+(``day1``: what a fresh ``hub sync --all`` resolves), resolves it in full, syncs day 2 and keeps that
+store too (``day2``: a day of changes waiting for its incremental resolve). ``run`` restores one of the
+copies (and, for ``day1``, removes the trained model, as on a fresh install), runs ``resolve_entities``
+under cProfile in a child process, prints the per-phase table, and dumps what resolve decided (the
+crosswalk, golden persons/households/organisations, the review queue) so ``diff`` can compare two runs
+of different code on the same input. Timings are noisy on a shared machine: the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# phase -> functions (file suffix, name) whose cumulative time is that phase's; nested phases are
+# listed as parts of their parent in the report, never added to it twice
+PHASES: list[tuple[str, list[tuple[str, str]]]] = [
+    ("changed records (SQL)", [("resolve/entities.py", "changed_records")]),
+    ("read mentions (SQL + JSON + mentions)", [("persons/records.py", "read_mentions")]),
+    ("  of which blind index of keys (tombstones)", [("persons/records.py", "key_citizen_id")]),
+    ("load old links", [("resolve/store.py", "load_links"), ("resolve/store.py", "load_links_of")]),
+    ("expand (incremental)", [("resolve/entities.py", "_expand")]),
+    ("Splink model load/train", [("persons/linking.py", "load_or_train")]),
+    ("link persons (deterministic + Splink + clusters)", [("persons/linking.py", "link_persons")]),
+    ("  of which Splink predict", [("persons/probabilistic.py", "predict")]),
+    ("external profiles + name tf (incremental)", [("resolve/entities.py", "_external_profiles"),
+                                                   ("resolve/entities.py", "_names_tf")]),
+    ("households link + golden", [("resolve/households.py", "link_households"),
+                                  ("resolve/households.py", "golden_household"),
+                                  ("resolve/entities.py", "_head_candidates")]),
+    ("assign stable ids", [("persons/clusters.py", "assign_ids")]),
+    ("golden persons", [("persons/golden.py", "golden_person"), ("persons/probabilistic.py", "pinyin")]),
+    ("link organisations", [("organisations/linking.py", "link_orgs")]),
+    ("golden organisations", [("organisations/golden.py", "golden_org")]),
+    ("write golden rows (compare + insert/update)", [("resolve/store.py", "sync_rows")]),
+    ("retire/revive/redirects", [("resolve/store.py", "retire"), ("resolve/store.py", "revive"),
+                                 ("resolve/store.py", "redirected_ids")]),
+    ("write links", [("resolve/store.py", "write_links")]),
+    ("write change feed", [("resolve/store.py", "write_feed")]),
+    ("welfare/special programmes", [("resolve/entities.py", "_programmes")]),
+    ("commit", [("orm/session.py", "commit")]),
+]
+
+CHILD = """
+import cProfile, json, sys, time
+from hub.context import HubContext
+from hub.resolve.entities import resolve_entities
+from hub.resolve.grids import project_grids
+ctx = HubContext.from_config(sys.argv[1])
+project_grids(ctx)  # as the resolve stage does first
+prof = cProfile.Profile() if sys.argv[2] != "-" else None
+t = time.perf_counter()
+if prof: prof.enable()
+counts = resolve_entities(ctx)
+if prof: prof.disable()
+dt = time.perf_counter() - t
+if prof: prof.dump_stats(sys.argv[2])
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"seconds": dt, "counts": counts, "peak_mb": peak / 1024}))
+"""
+
+DUMPS = {  # what resolve decides; timestamps and encrypted columns (random nonces) left out
+    "crosswalk": "SELECT source, stream, source_key, entity_type, entity_id, method, round(score, 6) FROM entity_link",
+    "persons": "SELECT * FROM person",
+    "households": "SELECT * FROM household",
+    "organisations": "SELECT * FROM organization",
+    "review": "SELECT entity_type, left_key, right_key, round(score, 6), status FROM match_review",
+    "redirects": "SELECT old_id, entity_type, new_id, reason FROM entity_redirect",
+    "welfare": "SELECT * FROM welfare_enrolment",
+}
+SKIP_COLUMNS = ("created_at", "updated_at", "citizen_id_enc", "phone_enc", "id_enc", "category_enc")
+
+
+def _store(out: Path) -> Path:
+    return out / "var" / "hub.db"
+
+
+def _copy_store(src: Path, dst: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(str(dst) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def prepare(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "resolve"))
+    sys.path.insert(0, str(ROOT / "bench"))
+    import county
+    from bench_resolve import hide_last_day
+
+    shutil.rmtree(args.out, ignore_errors=True)
+    ctx, handle, sources = county.build_county(args.out, args.residents, days=2, townships=args.townships)
+    moved = hide_last_day(args.out, args.out.parent / (args.out.name + "-stash"))
+    handle.set_day(1)
+    county.sync_all(ctx, sources)
+    snaps = args.out / "snap"
+    snaps.mkdir(exist_ok=True)
+    _checkpoint(_store(args.out))
+    shutil.copyfile(_store(args.out), snaps / "day1.db")
+    print(json.dumps(_child(args.out, "-")))
+    for dst, src in moved:
+        shutil.move(str(dst), str(src))
+    handle.set_day(2)
+    county.sync_all(ctx, sources)
+    handle()
+    _checkpoint(_store(args.out))
+    shutil.copyfile(_store(args.out), snaps / "day2.db")
+    shutil.copyfile(args.out / "var" / "landing" / "_resolve" / "person-model.json", snaps / "person-model.json")
+
+
+def _checkpoint(db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _child(out: Path, prof: str, spy: Path | None = None) -> dict:
+    env = {**os.environ, "HUB_SECRET_KEY": os.environ.get("HUB_SECRET_KEY", "bench-resolve-secret")}
+    cmd = [sys.executable, "-c", CHILD, str(out / "hub.yaml"), prof]
+    if spy is not None:  # sampling (no per-call overhead): collapsed stacks for spy_table
+        cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "-r", "50", "-f", "raw",
+               "-o", str(spy), "--", *cmd]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=out)
+    if proc.returncode:
+        raise SystemExit(proc.stderr[-4000:])
+    return json.loads(next(line for line in reversed(proc.stdout.splitlines()) if line.startswith("{")))
+
+
+def run(args: argparse.Namespace) -> None:
+    snaps = args.out / "snap"
+    _copy_store(snaps / f"{args.state}.db", _store(args.out))
+    model = args.out / "var" / "landing" / "_resolve" / "person-model.json"
+    if args.state == "day1":
+        model.unlink(missing_ok=True)  # a fresh install trains its model
+    else:
+        shutil.copyfile(snaps / "person-model.json", model)
+    load = os.getloadavg()
+    prof = args.out / f"{args.state}-{args.tag}.prof"
+    spy = args.out / f"{args.state}-{args.tag}.spy" if args.spy else None
+    result = _child(args.out, "-" if args.no_profile or spy else str(prof), spy)
+    result["load_before"] = load
+    result["load_after"] = os.getloadavg()
+    print(json.dumps(result))
+    if spy is not None:
+        print(spy_table(spy, result["seconds"]))
+    elif not args.no_profile:
+        print(phase_table(prof, result["seconds"]))
+    dump(args.out, args.out / f"dump-{args.state}-{args.tag}")
+
+
+def phase_table(prof: Path, wall: float) -> str:
+    stats = pstats.Stats(str(prof))
+    cum: dict[tuple[str, str], float] = {}
+    for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        cum[(filename, name)] = max(cum.get((filename, name), 0.0), ct)
+    total = max((ct for ct in cum.values()), default=wall)
+    lines = ["| phase | seconds (profiled) | share |", "|---|---:|---:|"]
+    for label, funcs in PHASES:
+        sec = sum(ct for (f, n), ct in cum.items() for suffix, name in funcs if f.endswith(suffix) and n == name)
+        if sec >= 0.005:
+            lines.append(f"| {label} | {sec:.2f} | {sec / total:.0%} |")
+    lines.append(f"| **resolve_entities, profiled (wall without profiler: {wall:.1f} s)** | {total:.2f} | 100% |")
+    return "\n".join(lines)
+
+
+def spy_table(spy: Path, wall: float) -> str:
+    """Each phase's share of py-spy's samples inside resolve_entities (a sample counts for the outermost
+    phase on its stack), scaled to the wall time measured without a profiler."""
+    counts: dict[str, int] = {}
+    inside = 0
+    for line in spy.read_text(encoding="utf-8").splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = stack.split(";")
+        if not any("resolve_entities" in f for f in frames):
+            continue
+        inside += int(n)
+        label = "other (resolve_entities itself, imports, small steps)"
+        for frame in frames:
+            hit = next((lab for lab, funcs in PHASES if not lab.startswith(" ")
+                        for suffix, name in funcs if frame.startswith(f"{name} (") and suffix in frame), None)
+            if hit:
+                label = hit
+                break
+        counts[label] = counts.get(label, 0) + int(n)
+    lines = ["| phase | share of samples | seconds (of the unprofiled wall) |", "|---|---:|---:|"]
+    order = [lab for lab, _ in PHASES] + ["other (resolve_entities itself, imports, small steps)"]
+    for label in order:
+        if counts.get(label):
+            share = counts[label] / max(inside, 1)
+            lines.append(f"| {label} | {share:.0%} | {share * wall:.1f} |")
+    lines.append(f"| **resolve_entities ({inside:,} samples)** | 100% | {wall:.1f} |")
+    return "\n".join(lines)
+
+
+def dump(out: Path, target: Path) -> None:
+    import sqlite3
+
+    target.mkdir(exist_ok=True)
+    with sqlite3.connect(_store(out)) as c:
+        for name, sql in DUMPS.items():
+            cur = c.execute(sql)
+            cols = [d[0] for d in cur.description]
+            keep = [i for i, col in enumerate(cols) if col not in SKIP_COLUMNS]
+            rows = sorted(repr(tuple(r[i] for i in keep)) for r in cur)
+            (target / f"{name}.txt").write_text("\n".join([repr([cols[i] for i in keep]), *rows]) + "\n",
+                                                 encoding="utf-8")
+
+
+def diff(args: argparse.Namespace) -> None:
+    a, b = (args.out / f"dump-{args.state}-{t}" for t in (args.a, args.b))
+    same = True
+    for name in DUMPS:
+        left = (a / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+        right = (b / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+        only_a, only_b = set(left) - set(right), set(right) - set(left)
+        same &= not only_a and not only_b
+        print(f"{name}: {len(left) - 1:,} vs {len(right) - 1:,} rows; only in {args.a} {len(only_a)}, "
+              f"only in {args.b} {len(only_b)}")
+        for row in sorted(only_a)[:3] + sorted(only_b)[:3]:
+            print("   ", row[:300])
+    print("IDENTICAL" if same else "DIFFERENT")
+    sys.exit(0 if same else 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--residents", type=int, default=100_000)
+    p.add_argument("--townships", type=int, default=5)
+    p.add_argument("--out", type=Path, required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--state", choices=("day1", "day2"), required=True)
+    r.add_argument("--tag", default="now")
+    r.add_argument("--no-profile", action="store_true")
+    r.add_argument("--spy", action="store_true", help="sample with py-spy instead of cProfile")
+    d = sub.add_parser("diff")
+    d.add_argument("--out", type=Path, required=True)
+    d.add_argument("--state", choices=("day1", "day2"), required=True)
+    d.add_argument("a")
+    d.add_argument("b")
+    args = ap.parse_args()
+    os.environ.setdefault("HUB_SECRET_KEY", "bench-resolve-secret")
+    t = time.perf_counter()
+    {"prepare": prepare, "run": run, "diff": diff}[args.cmd](args)
+    print(f"# {args.cmd}: {time.perf_counter() - t:.1f} s, load average {os.getloadavg()}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
