@@ -37,6 +37,7 @@ class Person(Base):
     __table_args__ = (
         Index("ix_person_grid_birth", "grid_code", "birth_date"),
         Index("ix_person_name", "name"),
+        Index("ix_person_grid_id", "grid_code", "id"),  # a grid's pages in their keyset order (migration 0019)
     )
 
     id: Mapped[str_id]
