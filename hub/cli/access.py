@@ -7,13 +7,9 @@ import logging
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from hub.cli.output import Column, print_table
 from hub.cli.state import hub_of
-from hub.db.base import utc_text
-from hub.db.models import ApiKey, AuditEntry
-from hub.db.session import transaction
 from hub.errors import HubError
 
 
@@ -37,6 +33,7 @@ def keys_create(
 ) -> None:
     """Create a key and print it once."""
     from hub.api.keys import create_key, parse_scopes
+    from hub.db.session import transaction
 
     hub = hub_of(ctx)
     hub.ensure_store()
@@ -51,6 +48,7 @@ def keys_create(
 def keys_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List keys (name, prefix, scopes, grid, created, revoked); never the key itself."""
     from hub.api.keys import describe, list_keys
+    from hub.db.session import transaction
 
     hub = hub_of(ctx)
     hub.ensure_store()
@@ -68,6 +66,7 @@ def keys_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json"
 def keys_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="the key's name")]) -> None:
     """Revoke a key: it answers 401 from then on."""
     from hub.api.keys import revoke_key
+    from hub.db.session import transaction
 
     hub = hub_of(ctx)
     hub.ensure_store()
@@ -111,6 +110,12 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The newest requests first: key, route, status, duration and the persons each response showed."""
+    from sqlalchemy import select
+
+    from hub.db.base import utc_text
+    from hub.db.models import ApiKey, AuditEntry
+    from hub.db.session import transaction
+
     hub = hub_of(ctx)
     hub.ensure_store()
     with transaction(hub.db_url) as session:

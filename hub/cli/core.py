@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.tree import Tree
-from sqlalchemy import select
 
 from hub.cli.output import Column, echo_json, is_terminal, print_table
 from hub.cli.progress import SyncProgress
 from hub.cli.starter import STARTER_CONFIG
 from hub.cli.state import CliState, UsageError, hub_of
-from hub.db.base import utc_text
-from hub.db.models import GridCell
-from hub.db.session import transaction
 from hub.errors import ConfigError, HubError
 
-console = Console()
+if TYPE_CHECKING:  # the store's modules (SQLAlchemy, every model) are imported by the commands that read it
+    from rich.tree import Tree
+
+    from hub.db.models import GridCell
 
 
 
@@ -219,11 +216,20 @@ def _counts(obj: object) -> dict[str, int]:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
+    from hub.db.base import utc_text
+
     return utc_text(value)
 
 
 def grids(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The grid tree: township -> village/community -> group."""
+    from rich.console import Console
+    from rich.tree import Tree
+    from sqlalchemy import select
+
+    from hub.db.models import GridCell
+    from hub.db.session import transaction
+
     hub = hub_of(ctx)
     hub.ensure_store()
     with transaction(hub.db_url) as session:
@@ -249,7 +255,7 @@ def grids(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] =
     add(root, None)
     for orphan_parent in sorted(p for p in by_parent if p is not None and p not in known):
         add(root, orphan_parent)
-    console.print(root)
+    Console().print(root)
 
 
 def db_upgrade(ctx: typer.Context, revision: str = "heads") -> None:

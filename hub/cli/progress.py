@@ -12,9 +12,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.stages.extract import Progress
+if TYPE_CHECKING:  # hub.stages pulls the whole pipeline (pyarrow, pandas): only the sync command needs it
+    from hub.stages.extract import Progress
 
 log = logging.getLogger("hub.progress")
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from hub.context import HubContext
+if TYPE_CHECKING:  # the context pulls config, plugins and the vault: built only when a command asks
+    from hub.context import HubContext
 
 
 @dataclass
@@ -19,6 +21,8 @@ class CliState:
     @property
     def hub(self) -> HubContext:
         if self._ctx is None:
+            from hub.context import HubContext
+
             self._ctx = HubContext.from_config(self.config_path)
         return self._ctx
 

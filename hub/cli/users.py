@@ -7,12 +7,8 @@ import os
 from typing import Annotated
 
 import typer
-from sqlalchemy import delete, select
 
 from hub.cli.state import hub_of
-from hub.db.base import utcnow
-from hub.db.models import ConsoleSession, ConsoleUser
-from hub.db.session import transaction
 from hub.errors import HubError
 
 users_app = typer.Typer(help="Console users: stewards, township grid offices, viewers.", no_args_is_help=True)
@@ -34,6 +30,7 @@ def create(
 ) -> None:
     """Create a console user; the password is asked for twice (or read from $HUB_CONSOLE_PASSWORD)."""
     from hub.console.auth import create_user
+    from hub.db.session import transaction
 
     if password_env:
         password = os.environ.get(PASSWORD_ENV) or ""
@@ -52,6 +49,11 @@ def create(
 @users_app.command("list")
 def list_users(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every console user: name, role, grid, created, disabled (never a password hash)."""
+    from sqlalchemy import select
+
+    from hub.db.models import ConsoleUser
+    from hub.db.session import transaction
+
     hub = hub_of(ctx)
     hub.ensure_store()
     with transaction(hub.db_url) as session:
@@ -70,6 +72,12 @@ def list_users(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json
 @users_app.command("disable")
 def disable(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> None:
     """Disable a user and end their sessions at once."""
+    from sqlalchemy import delete, select
+
+    from hub.db.base import utcnow
+    from hub.db.models import ConsoleSession, ConsoleUser
+    from hub.db.session import transaction
+
     hub = hub_of(ctx)
     hub.ensure_store()
     with transaction(hub.db_url) as session:
