@@ -45,6 +45,8 @@ class GateResult:
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
     validations: list[Any] = field(default_factory=list)  # GX suite results, one per batch
     withheld: int = 0  # valid rows loaded with at least one field withheld
+    suite_rows: int = 0  # rows the GX suite saw, over every batch
+    suite_counted: dict[str, int] = field(default_factory=dict)  # of those, rows each failing check counted
 
     def count(self, check: str, passed: bool) -> None:
         self.add(check, int(passed), int(not passed))
@@ -57,6 +59,14 @@ class GateResult:
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+    def settle_suite_counts(self) -> None:
+        """A suite check is counted only in the batches where it failed: its rows of the other
+        batches passed it. Without this a run's figures depended on its batch size (a check failing
+        in one batch of five showed a fifth of the rows)."""
+        for check, counted in self.suite_counted.items():
+            self.add(check, max(self.suite_rows - counted, 0), 0)
+            self.suite_counted[check] = self.suite_rows
 
     @property
     def valid_rows(self) -> int:
@@ -174,6 +184,7 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
     if contract.primary_key:
         dup = frame[KEY].duplicated(keep="first") & frame[KEY].notna()
         duplicates = set(np.flatnonzero(dup.to_numpy()))
+    counted_here: set[str] = set()
     for failure in failures:
         meta = failure.meta
         column, reason, severity = meta["column"], meta["reason"], meta.get("severity", "error")
@@ -196,10 +207,15 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
                      "detail": getattr(detail, "detail", detail) or meta.get("rule")}
             (errors if severity == "error" else warns)[r].append(entry)
         result.add(f"{meta['check']}:{column}", len(frame_rows) - flagged, flagged)
+        name = f"{meta['check']}:{column}"
+        if name not in counted_here:  # the batch's rows count once towards this check
+            counted_here.add(name)
+            result.suite_counted[name] = result.suite_counted.get(name, 0) + len(frame_rows)
     for r in np.flatnonzero(pc.is_null(keys).to_numpy(zero_copy_only=False) & live):
         if not any(e["check"] == "required" for e in errors[int(r)]):
             errors[int(r)].append({"check": "required", "column": "source_key", "value": None, "severity": "error",
                                    "detail": "primary key blank"})
+    result.suite_rows += len(frame_rows)
     seen.update(k for k in keys.to_pylist() if k is not None)
     _emit(contract, table, keys, canonical, tomb, errors, warns, result)
 

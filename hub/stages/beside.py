@@ -22,7 +22,6 @@ from pathlib import Path
 from hub.connector.landing import RunFolder
 from hub.context import HubContext
 from hub.errors import HubError
-from hub.stages.extract import ExtractInfo
 from hub.stages.load import LoadInfo, load
 from hub.stages.validate import ValidateInfo, read_validate_info, validate
 
@@ -41,17 +40,32 @@ class StageFailure(HubError):
         self.stage = stage
 
 
-def worth_it(extracted: ExtractInfo) -> bool:
-    return extracted.rows >= BESIDE_MIN_ROWS and os.cpu_count() not in (None, 1)
+def worth_it(rows: int) -> bool:
+    return rows >= BESIDE_MIN_ROWS and (os.cpu_count() or 1) > 1
 
 
-def _validate_child(ctx: HubContext, source: str, run_id: str, docs: bool, error: Path) -> None:
-    """The forked validator: its own store connections, its failure written where the parent looks."""
+def _warm_up() -> None:
+    """Import Great Expectations and build its context while the parent is still extracting: the
+    import alone is seconds, and it would otherwise be the first thing load waits for."""
+    from hub.quality.expectations import _batch_definition
+
+    _batch_definition()
+
+
+def _validate_child(ctx: HubContext, source: str, run_id: str, docs: bool, error: Path, parent: int) -> None:
+    """The forked validator: its own store connections, its failure written where the parent looks.
+    Started during extract, it waits for the extract's manifest, and gives up if the parent is gone."""
     from hub.db.session import get_engine
 
     get_engine.cache_clear()  # the parent's pooled connections stay the parent's
     code = 0
     try:
+        _warm_up()
+        manifest = RunFolder(ctx.landing, source, run_id).path / "extract.json"
+        while not manifest.exists():
+            if os.getppid() != parent:
+                raise HubError("the syncing process ended before its extract did")
+            time.sleep(0.01)
         validate(ctx, source, run_id, docs=docs)
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent as one line
         first = (str(exc).strip().splitlines() or [""])[0]
@@ -72,7 +86,8 @@ class ValidationWorker:
         self.done = self.folder.path / "validate.json"
         self.done.unlink(missing_ok=True)  # a retried run must not take an earlier attempt's result
         fork = multiprocessing.get_context("fork")
-        self.process = fork.Process(target=_validate_child, args=(ctx, source, run_id, docs, self.error),
+        self.process = fork.Process(target=_validate_child,
+                                    args=(ctx, source, run_id, docs, self.error, os.getpid()),
                                     name=f"validate {source} {run_id}", daemon=True)
 
     def start(self) -> None:
@@ -103,10 +118,10 @@ class ValidationWorker:
         self.process.join()
 
 
-def validate_and_load(ctx: HubContext, source: str, run_id: str, *, docs: bool) -> tuple[ValidateInfo, LoadInfo]:
-    """Validate in a child process while this one loads what it has validated; both or neither."""
-    worker = ValidationWorker(ctx, source, run_id, docs=docs)
-    worker.start()
+def validate_and_load(ctx: HubContext, source: str, run_id: str, worker: ValidationWorker
+                      ) -> tuple[ValidateInfo, LoadInfo]:
+    """Load what the worker (started during extract) has validated, while it validates the rest;
+    both or neither."""
     try:
         loaded = load(ctx, source, run_id, wait=worker.wait)
     except BaseException:

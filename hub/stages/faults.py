@@ -2,7 +2,9 @@
 
 ``HUB_FAULT=extract:2`` kills the process after the second raw batch is written;
 ``HUB_FAULT=load`` kills it inside the load transaction, after every row is written but
-before commit. Unset in production, where these are no-ops.
+before commit; ``HUB_FAULT=load:2`` kills it there after the second landing batch is written
+(mid-load, while a large run's validator may still be at work). Unset in production, where
+these are no-ops.
 """
 
 from __future__ import annotations

@@ -199,12 +199,20 @@ def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait
         run.streams.clear()
         session.flush()
         ledgers: dict[str, RunStream] = {}
+        kill_after, written_batches = fault_point("load"), [0]
+
+        def batch_written() -> None:
+            written_batches[0] += 1
+            if kill_after and written_batches[0] >= kill_after:
+                session.flush()
+                crash()  # mid-load, inside the open transaction
+
         for stream, ext in extracted.streams.items():
             contract = ctx.contracts.get(extracted.connector, stream)
             ledgers[stream] = RunStream(run_id=run_id, stream=stream, read=ext.rows + ext.unchanged, loaded=0,
                                         unchanged=ext.unchanged, quarantined=0, tombstoned=0, warnings=0, withheld=0)
             parts = _parts(folder.stream_dir(stream), ext.files, wait)
-            _load_stream(session, contract, source, stream, run_id, parts, vault, ledgers[stream], now)
+            _load_stream(session, contract, source, stream, run_id, parts, vault, ledgers[stream], now, batch_written)
         wait(None)  # the checks' statistics are complete only when validation is
         validated = read_validate_info(ctx, source, run_id)
         for stream, ext in extracted.streams.items():
@@ -222,7 +230,7 @@ def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait
         for key in ("read", "loaded", "unchanged", "quarantined", "tombstoned", "warnings"):
             setattr(run, key, sum(getattr(s, key) for s in run.streams))
         run.state, run.stage, run.finished_at, run.error = "success", "load", utcnow(), None
-        if fault_point("load") is not None:
+        if kill_after == 0:
             session.flush()
             crash()  # inside the open transaction: nothing may survive
     return info
@@ -239,7 +247,8 @@ def _parts(stream_dir: Path, files: int, wait: PartWait) -> Iterator[tuple[Path,
         yield part_path(stream_dir, "valid", index), quarantine
 
 
-def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger, now) -> None:  # type: ignore[no-untyped-def]
+def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger, now,  # type: ignore[no-untyped-def]
+                 batch_written=lambda: None) -> None:
     """One stream's parts, a batch at a time: the valid rows of every part (in order), then the
     refused rows of every part, as the single-file load did (entry ids come out in the same order)."""
     existing = {
@@ -261,6 +270,7 @@ def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger
                 replaying = QIDS in batch.schema.names  # only a replay's rows carry their entries' ids
                 book = _book(session, vault, source, stream, run_id, now, replaying, valid_path, quarantine_path)
             _load_batch(session, contract, source, stream, run_id, batch, vault, ledger, now, existing, written, book)
+            batch_written()
     for path in refused_parts:
         for batch in iter_batches(path):
             if not batch.num_rows:
@@ -327,6 +337,7 @@ def _load_batch(session, contract, source, stream, run_id, batch, vault, ledger,
         changed.append(i)
         existing[key] = (current[0] if current else -1, digest, is_delete)
     protected = form.protect_many([clears[i] for i in changed])
+    county = county_of(source)
     encrypted_keys = vault.encrypt_many([rows[i][KEY] for i in changed]) if tokenised else None
     for n, i in enumerate(changed):
         row, key = rows[i], keys[i]
@@ -341,7 +352,7 @@ def _load_batch(session, contract, source, stream, run_id, batch, vault, ledger,
         if key in written:
             rewrites[key] = {"b_key": key, **values}
         elif record_id == -1 or key in inserts:
-            inserts[key] = {"source": source, "county_code": county_of(source), "stream": stream, "source_key": key,
+            inserts[key] = {"source": source, "county_code": county, "stream": stream, "source_key": key,
                             "first_run_id": run_id, **values}
         else:
             updates[key] = {"b_id": record_id, **values}

@@ -15,7 +15,7 @@ from typing import Any
 from hub.connector.landing import prune_all, release
 from hub.context import HubContext
 from hub.errors import HubError
-from hub.stages.beside import validate_and_load, worth_it
+from hub.stages.beside import ValidationWorker, validate_and_load, worth_it
 from hub.stages.extract import ExtractInfo, Progress, extract
 from hub.stages.ledger import fail_run, mark_stage, new_run_id, start_run
 from hub.stages.load import LoadInfo, load
@@ -66,17 +66,35 @@ def sync(ctx: HubContext, source: str, *, run_id: str | None = None, resolve: bo
     run_id = run_id or new_run_id()
     stage = on_stage or (lambda _source, _stage: None)
     stage(source, "extract")
-    extracted = run_stage(ctx, source, run_id, "extract", lambda c, s, r: extract(c, s, r, progress,
-                                                                                   full_refresh=full_refresh))
+    worker: ValidationWorker | None = None
+    read = 0
+
+    def extracting(stream: str, rows: int) -> None:
+        """A large read starts its validator (and its Great Expectations import) while it goes on."""
+        nonlocal worker, read
+        read += rows
+        if worker is None and worth_it(read):
+            worker = ValidationWorker(ctx, source, run_id, docs=True)
+            worker.start()
+        if progress:
+            progress(stream, rows)
+
+    try:
+        extracted = run_stage(ctx, source, run_id, "extract",
+                              lambda c, s, r: extract(c, s, r, extracting, full_refresh=full_refresh))
+    except BaseException:
+        if worker is not None:
+            worker.stop()
+        raise
     stage(source, "validate")
-    # nothing read, nothing to show stewards: no Data Docs (and no Great Expectations import)
-    docs = extracted.rows > 0
-    if worth_it(extracted):  # a large run: validate part N+1 in a second process while part N loads
+    if worker is not None:  # a large run: validate part N+1 in the second process while part N loads
         stage(source, "load")
         validated, loaded = run_stage(ctx, source, run_id, "validate+load",
-                                      lambda c, s, r: validate_and_load(c, s, r, docs=docs))
+                                      lambda c, s, r: validate_and_load(c, s, r, worker))
     else:
-        validated = run_stage(ctx, source, run_id, "validate", lambda c, s, r: validate(c, s, r, docs=docs))
+        # nothing read, nothing to show stewards: no Data Docs (and no Great Expectations import)
+        validated = run_stage(ctx, source, run_id, "validate",
+                              lambda c, s, r: validate(c, s, r, docs=extracted.rows > 0))
         stage(source, "load")
         loaded = run_stage(ctx, source, run_id, "load", load)
     info = SyncInfo(run_id=run_id, source=source, extract=extracted, validate=validated, load=loaded)

@@ -90,6 +90,7 @@ def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True) ->
             write_table(part_path(stream_dir, "quarantine", index), quarantined)  # last: the part is complete
             n_valid += valid.num_rows
             n_quarantined += quarantined.num_rows
+        result.settle_suite_counts()
         info.streams[stream] = StreamValidation(
             read=ext.rows, valid=n_valid, quarantined=n_quarantined, withheld=result.withheld,
             warnings=result.warnings, checks=result.checks,
