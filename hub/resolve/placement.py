@@ -97,6 +97,14 @@ def explicit_code(index: GridIndex, *codes: Any) -> str | None:
     return None
 
 
+def record_hint(index: GridIndex, data: dict[str, Any]) -> str | None:
+    """The village a record's own code or point says it is in (a unit's, an incident's)."""
+    code = explicit_code(index, data.get("grid_code"))
+    if code is None and (hit := index.locate(data.get("lon"), data.get("lat"))) is not None:
+        code = hit.code
+    return index.village_of(code)
+
+
 def household_code(index: GridIndex, data: dict[str, Any]) -> str | None:
     """村居代码 + 组号; the 组号 as clerks type it: ``3``, ``003``, ``三``, ``3组``, ``第三村民小组``."""
     village, group = data.get("village_code"), data.get("group_no")

@@ -29,13 +29,28 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from hub.context import HubContext
-from hub.db.models import Building, EntityLink, GridCell, Household, Organization, Person, SourceRecord
+from hub.db.base import utcnow
+from hub.db.models import (
+    Building,
+    EntityLink,
+    GridCell,
+    Household,
+    Organization,
+    Person,
+    SourceRecord,
+    StreamState,
+)
 from hub.db.session import transaction
+from hub.resolve.addressbook import AddressBook, Ref
+from hub.resolve.evidence import Collector
 from hub.resolve.gridindex import GridIndex
+from hub.resolve.placefollow import Follower
 from hub.resolve.placement import (
+    UNKNOWN_VILLAGE,
     UNPLACED,
     Evidence,
     Placement,
+    address_key,
     building_id,
     display_address,
     explicit_code,
@@ -45,25 +60,21 @@ from hub.resolve.placement import (
     nearest_registered,
     place_building,
 )
+from hub.resolve.placeread import fetch_in, links_of, write_links_of
+from hub.resolve.placescope import PlaceScope, changes, marks
 from hub.resolve.residents import Residents
-from hub.resolve.upsert import (
-    ChangeWriter,
-    chunks,
-    fetch,
-    fingerprint,
-    linked,
-    records,
-    remember,
-    sources_of,
-    unchanged_since,
-)
+from hub.resolve.upsert import ChangeWriter, chunks, fingerprint, sources_of, unchanged_since
 
 
-class Placer(Residents):
-    """One pass over the store: collect evidence, decide every placement, write only what changed."""
+class Placer(Collector, Residents, Follower):
+    """One pass: collect evidence, decide placements, write only what changed.
 
-    def __init__(self, ctx: HubContext, session: Any, index: GridIndex) -> None:
-        self.ctx, self.session, self.index = ctx, session, index
+    With a :class:`PlaceScope` (an incremental pass) only the houses it touched are re-collected and
+    re-decided, and only the entities a change reaches are placed again; every other building and
+    household is read as the last pass left it (which is what a full pass would decide again)."""
+
+    def __init__(self, ctx: HubContext, session: Any, index: GridIndex, scope: PlaceScope | None = None) -> None:
+        self.ctx, self.session, self.index, self.scope = ctx, session, index, scope
         self.evidence: dict[str, Evidence] = {}
         self.unknown: dict[str, tuple[str, ...]] = {}  # "?|house" key -> the villages its name could be
         self.alias: dict[str, str] = {}
@@ -74,99 +85,25 @@ class Placer(Residents):
         self.ps: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.keys: dict[tuple[str, ...], str | None] = {}  # (kind, source, ..., key) -> its building key
         self.places: dict[str, Placement] = {}
-
-    def _ev(self, address: Any, hint: Any = None, defining: bool = True) -> str | None:
-        """The building key an address names (created as evidence when ``defining``)."""
-        found = locus(self.index, address, hint)
-        key = found.key if found else None
-        if found is None or key is None:
-            return None
-        ev = self.evidence.get(key)
-        if ev is None:
-            if not defining:
-                return key
-            ev = self.evidence[key] = Evidence(key, found.village, found.house)
-            if found.village is None:
-                self.unknown[key] = found.candidates
-        ev.defining = ev.defining or defining
-        return key
-
-    def _point(self, key: str | None, data: dict[str, Any]) -> None:
-        if key in self.evidence and data.get("lon") is not None and data.get("lat") is not None:
-            self.evidence[key].points.append((data["lon"], data["lat"]))
-
-    def _hint(self, data: dict[str, Any]) -> str | None:
-        """The village a record's own code or point says it is in."""
-        code = explicit_code(self.index, data.get("grid_code"))
-        if code is None and (hit := self.index.locate(data.get("lon"), data.get("lat"))) is not None:
-            code = hit.code
-        return self.index.village_of(code)
-
-    def collect(self) -> None:
-        ctx, s, index = self.ctx, self.session, self.index
-        for _, key, data in records(s, sources_of(ctx, "population"), "households"):
-            self.households[key] = data
-            bkey = self.keys[("hh", key)] = self._ev(data.get("address"), data.get("village_code"))
-            if bkey is not None and (code := household_code(index, data)):
-                self.evidence[bkey].codes[code] += 1
-                if key.isdigit():
-                    self.evidence[bkey].numbered.append((int(key), code))
-        for source, key, data in records(s, sources_of(ctx, "fire-safety"), "units"):
-            self.units[(source, key)] = data
-            bkey = self.keys[("unit", source, key)] = self._ev(data.get("address"), self._hint(data))
-            if bkey is not None and (code := explicit_code(index, data.get("grid_code"))):
-                self.evidence[bkey].codes[code] += 1
-            self._point(bkey, data)
-        ps = sources_of(ctx, "public-security")
-        for stream in ("floating-persons", "special-persons"):
-            for source, key, data in records(s, ps, stream):
-                self.ps[(source, stream, key)] = data
-                if stream == "floating-persons":
-                    bkey = self.keys[("ps", source, stream, key)] = self._ev(data.get("address"),
-                                                                              data.get("grid_code"))
-                    if bkey is not None and (code := explicit_code(index, data.get("grid_code"))):
-                        self.evidence[bkey].codes[code] += 1
-        for address, in s.execute(select(Person.address).where(Person.address.is_not(None))):
-            self._ev(address)
-        for address, in s.execute(select(Organization.address).where(Organization.address.is_not(None))):
-            self._ev(address)
-        for _, _, data in records(s, ps, "incidents"):  # events confirm buildings, they do not make them
-            bkey = self._ev(data.get("address"), self._hint(data), defining=False)
-            if bkey in self.evidence and (code := explicit_code(index, data.get("grid_code"))):
-                self.evidence[bkey].codes[code] += 1
-            self._point(bkey, data)
-        self._join_unknown()
-
-    def _join_unknown(self) -> None:
-        """An address naming no village joins the one village with that house; else it stays apart."""
-        villages: dict[str, set[str]] = {}
-        for ev in self.evidence.values():
-            if ev.village is not None:
-                villages.setdefault(ev.house, set()).add(ev.village)
-        for key, candidates in self.unknown.items():
-            ev = self.evidence[key]
-            found = villages.get(ev.house, set())
-            if candidates:
-                found = found & set(candidates)
-            if len(found) != 1:
-                continue
-            target = self.alias[key] = f"{next(iter(found))}|{ev.house}"
-            into = self.evidence[target]
-            into.codes.update(ev.codes)
-            into.points.extend(ev.points)
-            into.numbered.extend(ev.numbered)
-            into.defining = into.defining or ev.defining
-            del self.evidence[key]
-
-    def _key(self, key: str | None) -> str | None:
-        return self.alias.get(key, key) if key is not None else None
+        self.book = AddressBook(session)
+        self.rows: dict[Ref, str] = {}  # the full pass: every address-book row it met
+        self.houses: set[str] | None = None  # an incremental pass: the houses re-collected and re-decided
+        self.seen: set[tuple[str, str, str]] = set()
+        self.stored: dict[str, tuple[str | None, Placement]] = {}
+        self.book_rows: dict[Ref, str | None] = {}  # an incremental pass: households' address rows to rewrite
+        self.joins: dict[str, str | None] = {}  # house of no known village -> the village it joined
+        self.moved_households: set[str] = set()
 
     def _count(self, entity: str, method: str | None) -> None:
         self.methods[f"{entity}_by_{method or 'unassigned'}"] += 1
 
-    def buildings(self) -> None:
-        existing = fetch(self.session, [Building.id, Building.address, Building.address_key, Building.village_code,
-                                        Building.grid_code, Building.grid_method, Building.lon, Building.lat])
+    def buildings(self) -> set[str]:
+        """Decide the buildings (an incremental pass: of its houses); returns the houses whose building
+        came, went or moved (every unknown village's house among them: its join may have changed)."""
+        only = None if self.houses is None else [building_id(k) for k in self.houses]
+        existing = fetch_in(self.session, [Building.id, Building.address, Building.address_key, Building.village_code,
+                                           Building.grid_code, Building.grid_method, Building.lon, Building.lat],
+                            Building.id, only)
         desired = {}
         for key, ev in self.evidence.items():
             if not ev.defining:
@@ -188,12 +125,25 @@ class Placer(Residents):
             for bid in gone:
                 self.writer.feed("building", bid, "deleted")
             self.writer.counts["building_removed"] += len(gone)
+        view = ("grid_code", "grid_method", "lon", "lat")
+        return {key for key in self.houses or () if key.startswith(UNKNOWN_VILLAGE + "|")
+                or [existing.get(building_id(key), {}).get(c) for c in view]
+                != [desired.get(building_id(key), {}).get(c) for c in view]
+                or (building_id(key) in existing) != (building_id(key) in desired)}
 
     def _building(self, key: str | None) -> tuple[str | None, Placement]:
         key = self._key(key)
-        if key is None or key not in self.places:
+        if key is None:
             return None, UNPLACED
-        return building_id(key), self.places[key]
+        if key in self.places:
+            return building_id(key), self.places[key]
+        if self.houses is None or key in self.houses:
+            return None, UNPLACED
+        if key not in self.stored:  # a house this pass left alone: as the last pass placed it
+            row = self.session.connection().execute(select(Building.grid_code, Building.grid_method, Building.lon,
+                                                           Building.lat).where(Building.id == building_id(key))).first()
+            self.stored[key] = (building_id(key), Placement(*row)) if row else (None, UNPLACED)
+        return self.stored[key]
 
     def _address(self, address: Any) -> tuple[str | None, Placement]:
         """The building a free-text address names, and the village when it names no house."""
@@ -204,9 +154,9 @@ class Placer(Residents):
             return None, Placement(found.village, "village_name") if found.village else UNPLACED
         return self._building(found.key)
 
-    def households_(self) -> dict[str, tuple[str | None, str | None]]:
-        existing = fetch(self.session, [Household.id, Household.household_no, Household.address,
-                                        Household.building_id, Household.grid_code])
+    def households_(self, only: set[str] | None = None) -> dict[str, tuple[str | None, str | None]]:
+        existing = fetch_in(self.session, [Household.id, Household.household_no, Household.address,
+                                           Household.building_id, Household.grid_code], Household.id, only)
         desired, out = {}, {}
         index = self.index
         for hid, row in existing.items():
@@ -215,10 +165,14 @@ class Placer(Residents):
             if data is None:
                 data = {}
                 bid, bplace = self._address(row["address"])
+                if (found := address_key(index, row["address"])) is not None:
+                    self.rows[("household", "", hid)] = found
+                self.book_rows[("household", "", hid)] = found
                 key = None
             else:
                 key = self._key(self.keys.get(("hh", number)))
                 bid, bplace = self._building(key)
+                self.book_rows[("household", "", hid)] = None
             village = index.village_of(str(data.get("village_code") or ""))
             code, method = household_code(index, data), "code"
             if code is None and bplace.grid_code and (village is None or index.village_of(bplace.grid_code) == village):
@@ -236,15 +190,17 @@ class Placer(Residents):
             desired[hid] = {"building_id": bid, "grid_code": code}
             out[hid] = (bid, code)
         self.writer.sync(Household, "household", existing, desired, create=False)
+        self.moved_households = {hid for hid, place in out.items()
+                                 if place != (existing[hid]["building_id"], existing[hid]["grid_code"])}
         return out
 
-    def organisations(self) -> None:
+    def organisations(self, only: set[str] | None = None) -> None:
         s, index = self.session, self.index
-        existing = fetch(s, [Organization.id, Organization.address, Organization.lon, Organization.lat,
-                             Organization.building_id, Organization.grid_code])
+        existing = fetch_in(s, [Organization.id, Organization.address, Organization.lon, Organization.lat,
+                                Organization.building_id, Organization.grid_code], Organization.id, only)
         units_of: dict[str, list[dict[str, Any]]] = {}
         unit_keys: dict[str, list[str | None]] = {}
-        for source, _, key, oid in linked(s, "organization", sources_of(self.ctx, "fire-safety"), ["units"]):
+        for source, _, key, oid in links_of(s, "organization", sources_of(self.ctx, "fire-safety"), ["units"], only):
             if (data := self.units.get((source, key))) is not None:
                 units_of.setdefault(oid, []).append(data)
                 unit_keys.setdefault(oid, []).append(self.keys.get(("unit", source, key)))
@@ -270,19 +226,33 @@ class Placer(Residents):
             desired[oid] = {"building_id": bid, "grid_code": code}
         self.writer.sync(Organization, "organization", existing, desired, create=False)
 
-    def building_links(self) -> None:
+    def building_links(self, only: dict[str, set[tuple[str, str]]] | None = None) -> None:
+        """The crosswalk of household and unit records to their building (``only``: of these records)."""
         desired: dict[tuple[str, str, str], str] = {}
         population = sources_of(self.ctx, "population")
         scope = [(src, "households") for src in population]
         scope += [(src, "units") for src in sources_of(self.ctx, "fire-safety")]
         for src in population:
             for hh in self.households:
+                if only is not None and (src, hh) not in only.get("households", ()):
+                    continue
                 if (bid := self._building(self.keys.get(("hh", hh)))[0]) is not None:
                     desired[(src, "households", hh)] = bid
         for src, key in self.units:
+            if only is not None and (src, key) not in only.get("units", ()):
+                continue
             if (bid := self._building(self.keys.get(("unit", src, key)))[0]) is not None:
                 desired[(src, "units", key)] = bid
-        self.writer.links("building", desired, "address", scope)
+        if only is None:
+            self.writer.links("building", desired, "address", scope)
+        else:
+            write_links_of(self.writer, desired, {(src, stream, key) for stream in ("households", "units")
+                                                  for src, key in only.get(stream, ()) if (src, stream) in scope})
+
+    def run_scoped(self) -> dict[str, int]:
+        counts = self.follow()
+        self.writer.flush_feed()
+        return dict(sorted((self.writer.counts + self.methods + Counter(counts)).items()))
 
     def run(self) -> dict[str, int]:
         self.collect()
@@ -291,6 +261,8 @@ class Placer(Residents):
         self.persons(households)
         self.organisations()
         self.building_links()
+        self.book.replace(self.rows)
+        self.book.set_joined(self.joins)
         self.writer.flush_feed()
         return dict(sorted((self.writer.counts + self.methods).items()))
 
@@ -303,17 +275,29 @@ def place_entities(ctx: HubContext, *, full: bool = False) -> dict[str, int]:
     """Buildings, then households, persons and organisations into grids; idempotent.
 
     Skipped (``{"unchanged": 1}``) when no input table changed since the last run, unless ``full``.
+    After a first pass, only what the changes since the last one reach is placed again
+    (:mod:`hub.resolve.placescope`); ``full`` (or a new grid registry, or a large share changed)
+    places the whole county, and is the reference the incremental pass must equal.
     """
     ctx.ensure_store()
     with transaction(ctx.db_url) as session:
-        if not full and unchanged_since(session, "places", fingerprint(session, INPUTS)):
+        started = utcnow()
+        current = fingerprint(session, INPUTS)
+        if not full and unchanged_since(session, "places", current):
             return {"unchanged": 1}
         index = GridIndex.load(session)
         if index.empty:
             return {"skipped_no_grids": 1}
-        counts = Placer(ctx, session, index).run()
+        scope = None if full else changes(ctx, session, index, AddressBook(session))
+        placer = Placer(ctx, session, index, scope)
+        counts = placer.run() if scope is None else placer.run_scoped()
         session.flush()
-        remember(session, "places", fingerprint(session, INPUTS))
+        state = session.get(StreamState, ("resolve", "places"))
+        value = {"fingerprint": fingerprint(session, INPUTS), **marks(session, started)}
+        if state is None:
+            session.add(StreamState(source="resolve", stream="places", state=value))
+        else:
+            state.state = value
         return counts
 
 

@@ -17,9 +17,17 @@ from hub.context import HubContext
 from hub.db.models import EntityLink, Household, Person, SourceRecord
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import Placement, explicit_code, finer
+from hub.resolve.placeread import fetch_in, links_of
 from hub.resolve.residence import CURRENT_ADDRESS, FLOATING, REGISTERED, Sighting, residence_of, stamp
 from hub.resolve.store import decode_json
-from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, sources_of
+from hub.resolve.upsert import ChangeWriter, chunks, sources_of
+
+
+def _by_stream(refs: set[tuple[str, str, str]]) -> dict[tuple[str, str], list[str]]:
+    out: dict[tuple[str, str], list[str]] = {}
+    for source, stream, key in sorted(refs):
+        out.setdefault((source, stream), []).append(key)
+    return out
 
 
 class Residents:
@@ -36,12 +44,14 @@ class Residents:
     _address: Callable[[Any], tuple[str | None, Placement]]
     _count: Callable[[str, str | None], None]
 
-    def _current_addresses(self) -> dict[str, tuple[str, dict[str, Any]]]:
+    def _current_addresses(self, only: set[str] | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
         """person id -> (现住址, its provenance) where the golden address comes from the population registry."""
         population = set(sources_of(self.ctx, "population"))
         out: dict[str, tuple[str, dict[str, Any]]] = {}
-        rows = self.session.connection().execute(select(Person.id, Person.address, Person.provenance)
-                                                 .where(Person.address.is_not(None)))
+        stmt = select(Person.id, Person.address, Person.provenance).where(Person.address.is_not(None))
+        rows = self.session.connection().execute(stmt) if only is None else [
+            r for batch in chunks(sorted(only), 500) for r in self.session.connection().execute(
+                stmt.where(Person.id.in_(batch)))]
         for pid, address, prov in rows:
             entry = (prov or {}).get("address")
             if isinstance(entry, dict) and entry.get("source") in population and entry.get("stream") == "persons":
@@ -66,18 +76,25 @@ class Residents:
                                     str(entry.get("source")), "persons", str(entry.get("source_key"))))
         return out
 
-    def persons(self, households: dict[str, tuple[str | None, str | None]]) -> None:
+    def persons(self, households: dict[str, tuple[str | None, str | None]], only: set[str] | None = None) -> None:
+        """Place every person (``only``: these; the households not in ``households`` as they are stored)."""
         s, ctx, index = self.session, self.ctx, self.index
-        existing = fetch(s, [Person.id, Person.household_id, Person.address, Person.building_id, Person.grid_code,
-                             Person.registered_grid_code, Person.residence_basis])
+        existing = fetch_in(s, [Person.id, Person.household_id, Person.address, Person.building_id, Person.grid_code,
+                                Person.registered_grid_code, Person.residence_basis], Person.id, only)
         ps_of: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
-        for source, stream, key, pid in linked(s, "person", sources_of(ctx, "public-security"),
-                                               ["floating-persons", "special-persons"]):
+        for source, stream, key, pid in links_of(s, "person", sources_of(ctx, "public-security"),
+                                                 ["floating-persons", "special-persons"], only):
             if (data := self.ps.get((source, stream, key))) is not None:
                 ps_of.setdefault(pid, []).append((source, stream, key, data))
-        village_of = self._civil_villages()
-        household_of = self._fallback_households({p for p, r in existing.items() if not r["household_id"]})
-        current = self._current_addresses()
+        village_of = self._civil_villages(only)
+        household_of = self._fallback_households({p for p, r in existing.items() if not r["household_id"]}, only)
+        current = self._current_addresses(only)
+        if only is not None:  # the households this pass did not place: as stored
+            wanted = {r["household_id"] for r in existing.values() if r["household_id"]} | set(household_of.values())
+            households = {**fetch_in(s, [Household.id, Household.building_id, Household.grid_code], Household.id,
+                                     wanted - set(households)), **households}
+            households = {h: ((v["building_id"], v["grid_code"]) if isinstance(v, dict) else v)
+                          for h, v in households.items()}
         desired = {}
         for pid, row in existing.items():
             hh = row["household_id"] or household_of.get(pid)
@@ -108,40 +125,53 @@ class Residents:
                             "residence_basis": basis}
         self.writer.sync(Person, "person", existing, desired, create=False)
 
-    def _civil_villages(self) -> dict[str, str]:
+    def _civil_villages(self, only: set[str] | None = None) -> dict[str, str]:
         """person id -> the village a civil-affairs roster names for them (level 2)."""
         sources = sources_of(self.ctx, "civil-affairs")
         if not sources:
             return {}
         villages: dict[tuple[str, str, str], str] = {}
-        rows = self.session.connection().execute(
-            select(SourceRecord.source, SourceRecord.stream, SourceRecord.source_key,
-                   type_coerce(SourceRecord.data, Text))
-            .where(SourceRecord.source.in_(sources), SourceRecord.deleted.is_(False)))
+        stmt = select(SourceRecord.source, SourceRecord.stream, SourceRecord.source_key,
+                      type_coerce(SourceRecord.data, Text)).where(SourceRecord.source.in_(sources),
+                                                                  SourceRecord.deleted.is_(False))
+        if only is None:
+            rows: Any = self.session.connection().execute(stmt)
+        else:  # the rosters' records linked to these persons
+            mine = {(a, b, c) for a, b, c, _ in links_of(self.session, "person", sources,
+                                                         self._civil_streams(sources), only)}
+            rows = [r for (a, b), keys in _by_stream(mine).items() for batch in chunks(keys, 500)
+                    for r in self.session.connection().execute(stmt.where(
+                        SourceRecord.source == a, SourceRecord.stream == b, SourceRecord.source_key.in_(batch)))]
         for source, stream, key, text in rows:
             data = decode_json(text)
             code = self.index.village_named((data or {}).get("village"), (data or {}).get("township"))
             if code:
                 villages[(source, stream, key)] = code
         out: dict[str, str] = {}
-        for link in self.session.connection().execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key,
-                                                EntityLink.entity_id)
-                                         .where(EntityLink.entity_type == "person", EntityLink.source.in_(sources))):
+        links = self.session.connection().execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key,
+                                                         EntityLink.entity_id)
+                                                  .where(EntityLink.entity_type == "person",
+                                                         EntityLink.source.in_(sources))) if only is None else \
+            links_of(self.session, "person", sources, self._civil_streams(sources), only)
+        for link in links:
             if (code := villages.get(tuple(link[:3]))) is not None:
                 out.setdefault(link[3], code)
         return out
 
-    def _fallback_households(self, persons: set[str]) -> dict[str, str]:
+    def _civil_streams(self, sources: list[str]) -> list[str]:
+        return list(self.session.connection().execute(select(EntityLink.stream).distinct().where(
+            EntityLink.entity_type == "person", EntityLink.source.in_(sources))).scalars())
+
+    def _fallback_households(self, persons: set[str], only: set[str] | None = None) -> dict[str, str]:
         """For persons the linker left without a household: the household their population record names."""
         if not persons:
             return {}
         sources = sources_of(self.ctx, "population")
-        wanted = {(src, key): pid for src, _, key, pid in linked(self.session, "person", sources, ["persons"])
+        wanted = {(src, key): pid for src, _, key, pid in links_of(self.session, "person", sources, ["persons"], only)
                   if pid in persons}
         if not wanted:
             return {}
-        by_no = {no: hid for hid, no in self.session.connection().execute(select(Household.id, Household.household_no))}
-        out: dict[str, str] = {}
+        named: list[tuple[str, str, Any]] = []
         for source in sources:
             keys = sorted(k for s, k in wanted if s == source)
             for batch in chunks(keys, 500):
@@ -149,8 +179,13 @@ class Residents:
                     select(SourceRecord.source_key, SourceRecord.data).where(
                         SourceRecord.source == source, SourceRecord.stream == "persons",
                         SourceRecord.source_key.in_(batch), SourceRecord.deleted.is_(False)))
-                for key, data in rows:
-                    hid = by_no.get((data or {}).get("household_no") or "")
-                    if hid and data.get("relation_to_head") != "99":
-                        out.setdefault(wanted[(source, key)], hid)
+                named += [(source, key, data or {}) for key, data in rows]
+        numbers = sorted({str(d.get("household_no")) for _, _, d in named if d.get("household_no")})
+        by_no = {no: hid for batch in chunks(numbers, 500) for hid, no in self.session.connection().execute(
+            select(Household.id, Household.household_no).where(Household.household_no.in_(batch)))}
+        out: dict[str, str] = {}
+        for source, key, data in named:
+            hid = by_no.get(data.get("household_no") or "")
+            if hid and data.get("relation_to_head") != "99":
+                out.setdefault(wanted[(source, key)], hid)
         return out

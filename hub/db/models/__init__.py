@@ -3,6 +3,7 @@
 from hub.db.models.access import ApiKey, AuditEntry
 from hub.db.models.console import ConsoleAction, ConsoleSession, ConsoleUser
 from hub.db.models.events import Event, EventParty, OrganizationTag
+from hub.db.models.evidence import AddressEvidence
 from hub.db.models.grid import Building, GridCell
 from hub.db.models.ops import (
     ChangeFeed,
@@ -19,7 +20,7 @@ from hub.db.models.organisations import Inspection, Organization
 from hub.db.models.people import Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
 
 __all__ = [
-    "ApiKey", "AuditEntry", "Building", "ConsoleAction", "ConsoleSession", "ConsoleUser", "ChangeFeed", "EntityLink", "EntityRedirect", "Event", "EventParty",
+    "AddressEvidence", "ApiKey", "AuditEntry", "Building", "ConsoleAction", "ConsoleSession", "ConsoleUser", "ChangeFeed", "EntityLink", "EntityRedirect", "Event", "EventParty",
     "GridCell", "Household", "Inspection", "MatchReview", "Organization", "Person", "PersonTag",
     "OrganizationTag", "QuarantinedRow", "Run", "RunStream", "SourceRecord", "SpecialStatus", "StreamState", "WelfareEnrolment",
 ]

@@ -1,0 +1,102 @@
+"""Reads and writes of the places step narrowed to some rows: the incremental pass's access paths.
+
+Each takes ``only`` (ids or keys) and, given None, reads what the full pass reads, in the same order,
+so one placer serves both passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Text, delete, insert, select, type_coerce, update
+
+from hub.db.base import utcnow
+from hub.db.bulk import executemany
+from hub.db.models import EntityLink, SourceRecord
+from hub.resolve.store import decode_json
+from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked
+
+
+def records_by_key(session: Any, pairs: Iterable[tuple[str, str]], stream: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(source, source_key, data) of the live records of one stream with these (source, key), in key order."""
+    by_source: dict[str, list[str]] = {}
+    for source, key in pairs:
+        by_source.setdefault(source, []).append(key)
+    out = []
+    for source, keys in by_source.items():
+        for batch in chunks(sorted(set(keys)), 500):
+            rows = session.connection().execute(
+                select(SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
+                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
+                    SourceRecord.deleted.is_(False)))
+            out += [(source, key, decode_json(text) or {}) for key, text in rows]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def entity_addresses(session: Any, model: Any, only: list[str] | None) -> Iterator[tuple[str, str]]:
+    """(id, address) of the entities with an address, by id (all of them when ``only`` is None)."""
+    stmt = select(model.id, model.address).where(model.address.is_not(None)).order_by(model.id)
+    if only is None:
+        yield from session.connection().execute(stmt.execution_options(yield_per=5000))
+        return
+    rows = [r for batch in chunks(only, 500) for r in session.connection().execute(stmt.where(model.id.in_(batch)))]
+    yield from sorted(rows)
+
+
+def fetch_in(session: Any, columns: list[Any], column: Any = None, only: Iterable[str] | None = None
+             ) -> dict[str, dict[str, Any]]:
+    """``fetch`` of the rows whose ``column`` is in ``only`` (every row when ``only`` is None)."""
+    if only is None:
+        return fetch(session, columns)
+    out: dict[str, dict[str, Any]] = {}
+    for batch in chunks(sorted(set(only)), 500):
+        out.update(fetch(session, columns, column.in_(batch)))
+    return out
+
+
+def links_of(session: Any, entity_type: str, sources: list[str], streams: list[str], only: set[str] | None
+             ) -> Iterator[tuple[str, str, str, str]]:
+    """``linked`` crosswalk rows, only those of the entities in ``only`` when given."""
+    if only is None:
+        yield from linked(session, entity_type, sources, streams)
+        return
+    if not sources:
+        return
+    for batch in chunks(sorted(only), 500):
+        yield from session.connection().execute(
+            select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_id).where(
+                EntityLink.entity_type == entity_type, EntityLink.source.in_(sources),
+                EntityLink.stream.in_(streams), EntityLink.entity_id.in_(batch)))
+
+
+def write_links_of(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],
+                   keys: set[tuple[str, str, str]]) -> None:
+    """``ChangeWriter.links`` for building links, over the records ``keys`` only (stale ones go)."""
+    session = writer.session
+    have: dict[tuple[str, str, str], tuple[int, str]] = {}
+    by_stream: dict[tuple[str, str], list[str]] = {}
+    for source, stream, key in keys:
+        by_stream.setdefault((source, stream), []).append(key)
+    for (source, stream), names in by_stream.items():
+        for batch in chunks(sorted(names), 500):
+            for link_id, key, eid in session.connection().execute(
+                    select(EntityLink.id, EntityLink.source_key, EntityLink.entity_id).where(
+                        EntityLink.entity_type == "building", EntityLink.source == source,
+                        EntityLink.stream == stream, EntityLink.source_key.in_(batch))):
+                have[(source, stream, key)] = (link_id, eid)
+    now = utcnow()
+    new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": "building", "entity_id": eid,
+            "method": "address", "run_id": writer.run_id, "updated_at": now}
+           for k, eid in sorted(desired.items()) if k in keys and k not in have]
+    moved = [{"id": have[k][0], "entity_id": eid, "method": "address", "run_id": writer.run_id, "updated_at": now}
+             for k, eid in sorted(desired.items()) if k in have and have[k][1] != eid]
+    gone = sorted(have[k][0] for k in have if k not in desired)
+    for batch in chunks(new):
+        executemany(session.connection(), insert(EntityLink.__table__), batch)
+    for batch in chunks(moved):
+        session.execute(update(EntityLink), batch)
+    for batch in chunks(gone):
+        session.execute(delete(EntityLink).where(EntityLink.id.in_(batch)))
+    writer.counts["building_links_written"] += len(new) + len(moved)
+    writer.counts["building_links_removed"] += len(gone)
