@@ -1,7 +1,9 @@
 """Resolve after any source changed entities: links, golden records, places, events, tags.
 
 With counties in hub.yaml (a province), resolve is partitioned: ``prepare`` -> ``resolve_county``
-mapped over the counties (one task each, on any Celery worker) -> ``link_movers`` -> ``finish``.
+mapped over the counties (one task each, on any Celery worker) -> ``score_chunk`` mapped over the
+Splink chunks of the counties too large for one worker (hub.province.prediction) -> ``finish_county``
+(those counties' resolve with their chunks' pairs) -> ``link_movers`` -> ``finish``.
 """
 
 from __future__ import annotations
@@ -48,12 +50,30 @@ def _by_county() -> None:
         return province_prepare_task()
 
     @task
-    def resolve_county(county: str) -> dict[str, int]:
-        from hub.orchestration.tasks import resolve_county_task
+    def resolve_county(county: str) -> list[dict[str, object]]:
+        from hub.orchestration.tasks import resolve_county_staged_task
 
-        return resolve_county_task(county)
+        return resolve_county_staged_task(county)
 
     @task
+    def chunk_jobs(staged: list[list[dict[str, object]]]) -> list[dict[str, object]]:
+        from hub.orchestration.tasks import chunk_jobs_task
+
+        return chunk_jobs_task(list(staged))
+
+    @task
+    def score_chunk(job: dict[str, object]) -> dict[str, int]:
+        from hub.orchestration.tasks import score_chunk_task
+
+        return score_chunk_task(job)
+
+    @task(trigger_rule="none_failed")  # no county staged a prediction: the chunk tasks were skipped
+    def finish_county(county: str) -> dict[str, int]:
+        from hub.orchestration.tasks import finish_county_task
+
+        return finish_county_task(county)
+
+    @task(trigger_rule="none_failed")
     def link_movers() -> dict[str, int]:
         from hub.orchestration.tasks import link_movers_task
 
@@ -65,7 +85,9 @@ def _by_county() -> None:
 
         return province_finish_task()
 
-    resolve_county.expand(county=prepare()) >> link_movers() >> finish()
+    counties = prepare()
+    scored = score_chunk.expand(job=chunk_jobs(resolve_county.expand(county=counties)))
+    scored >> finish_county.expand(county=counties) >> link_movers() >> finish()
 
 
 gridhub_resolve()

@@ -157,6 +157,32 @@ def resolve_county_task(county: str) -> dict[str, int]:
     return by_county.resolve_county(_context(), county)
 
 
+def resolve_county_staged_task(county: str) -> list[dict[str, object]]:
+    """The county's resolve; a scoring larger than one worker's chunk is staged instead: its chunk jobs."""
+    from hub.province import prediction
+
+    return prediction.resolve_county(_context(), county)
+
+
+def chunk_jobs_task(staged: list[list[dict[str, object]]]) -> list[dict[str, object]]:
+    """Every county's chunk jobs as one list to map the chunk tasks over (small: keys and numbers)."""
+    return [job for jobs in staged for job in (jobs or [])]
+
+
+def score_chunk_task(job: dict[str, object]) -> dict[str, int]:
+    from hub.province import prediction
+
+    return prediction.score_chunk(_context(), str(job["county"]), str(job["key"]), int(job["chunk"]),  # type: ignore[call-overload]
+                                  int(job["chunks"]))  # type: ignore[call-overload]
+
+
+def finish_county_task(county: str) -> dict[str, int]:
+    """A staged county's resolve with its chunks' pairs; nothing for a county resolved at once."""
+    from hub.province import prediction
+
+    return prediction.finish_county(_context(), county)
+
+
 def link_movers_task() -> dict[str, int]:
     from hub.province import resolve as by_county
 

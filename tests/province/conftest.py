@@ -18,7 +18,7 @@ def sync_province(config: Path) -> None:
     ctx = HubContext.from_config(config)
     names = sorted(n for n, spec in ctx.config.sources.items() if spec.enabled)
     report = sync_sources(ctx, names, resolve=False)
-    assert not report.failed, [(o.source, o.error) for o in report.failed]
+    assert not report.failed, [(o.source, o.reason) for o in report.failed]
 
 
 @pytest.fixture(scope="module")

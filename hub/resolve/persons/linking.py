@@ -11,7 +11,9 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,21 @@ from hub.resolve.persons.records import Mention
 
 log = logging.getLogger(__name__)
 UPPER, LOWER = 0.99, 0.6
+
+Scorer = Callable[[dict[str, Any], pd.DataFrame, pd.DataFrame, int, pd.DataFrame], pd.DataFrame]
+"""(model, unanchored, profiles, population, names_tf) -> scored pairs, as ``probabilistic.score``."""
+_SCORER: ContextVar[Scorer | None] = ContextVar("person_pair_scorer", default=None)
+
+
+@contextmanager
+def scored_by(scorer: Scorer) -> Iterator[None]:
+    """Score pairs with ``scorer`` instead of in this process (hub.province.prediction: in chunks,
+    each a task of its own); the resolve around it is unchanged, so it needs no parameter for it."""
+    token = _SCORER.set(scorer)
+    try:
+        yield
+    finally:
+        _SCORER.reset(token)
 
 
 @dataclass
@@ -125,7 +142,7 @@ def _probabilistic(mentions, uf: UnionFind, loose: list[int], anchored: list[boo
         profiles = pd.concat([profiles, splink_model.frame(ext.to_dict("records"))], ignore_index=True)
     left = splink_model.frame(_row(f"u:{i}", mentions[i]) for i in loose)
     tf = names_tf if names_tf is not None else splink_model.name_tf(pd.Series([m.name for m in mentions]))
-    pairs = splink_model.score(model, left, profiles, population, tf)
+    pairs = (_SCORER.get() or splink_model.score)(model, left, profiles, population, tf)
     best: dict[int, list[tuple[float, str]]] = defaultdict(list)
     for l_id, r_id, p in pairs[["unique_id_l", "unique_id_r", "match_probability"]].itertuples(index=False):
         a, b = (l_id, r_id) if str(l_id).startswith("u:") else (r_id, l_id)
@@ -140,7 +157,8 @@ def _probabilistic(mentions, uf: UnionFind, loose: list[int], anchored: list[boo
             ids_of[uf.find(k)].add(mk.cid or "")
     for i in sorted(best, key=lambda k: mentions[k].order):
         m = mentions[i]
-        for p, target in sorted(best[i], key=lambda t: -t[0]):
+        # equally probable candidates in id order, not in the order the pairs arrived (DuckDB's, per chunk)
+        for p, target in sorted(best[i], key=lambda t: (-t[0], t[1])):
             if target.startswith("e:"):
                 if p >= upper:
                     out.pull.add(target[2:])

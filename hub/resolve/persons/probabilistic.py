@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -142,38 +143,94 @@ def describe(model: dict[str, Any]) -> dict[str, list[tuple[str, float | None, f
 
 
 def score(model: dict[str, Any], unanchored: pd.DataFrame, profiles: pd.DataFrame, population: int,
-          names_tf: pd.DataFrame) -> pd.DataFrame:
-    """Scored pairs (unique_id_l, unique_id_r, match_probability): unanchored x profiles and within."""
-    from splink import Linker
-
-    empty = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability"])
+          names_tf: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
+    """Scored pairs (unique_id_l, unique_id_r, match_probability): unanchored x profiles and within,
+    at or above ``threshold`` (default ``THRESHOLD``: below it a pair can neither link nor be reviewed)."""
+    threshold = THRESHOLD if threshold is None else threshold
     if unanchored.empty:
-        return empty
-    settings = {k: v for k, v in model.items() if not k.startswith("_")}
-    settings["probability_two_random_records_match"] = 1.0 / max(population, 1000)
+        return _EMPTY.copy()
     with tempfile.TemporaryDirectory(prefix="hub-splink-") as tmp:
-        db = _db(Path(tmp))
-        right = profiles if not profiles.empty else unanchored.head(0)
-        universe = pd.concat([unanchored, right], ignore_index=True)
-        sdf_all = db.register(universe, table_name="universe")
-        linker = Linker(sdf_all, settings, log_level=logging.WARNING)
-        linker.table_management.register_term_frequency_lookup(db.register(names_tf, table_name="tf_name_in"), "name")
-        villages = universe["village"].dropna()
-        vtf = villages.value_counts(normalize=True).rename_axis("village").reset_index(name="tf_village")
-        if vtf.empty:
-            vtf = pd.DataFrame({"village": ["-"], "tf_village": [1.0]})
-        linker.table_management.register_term_frequency_lookup(db.register(vtf, table_name="tf_village_in"), "village")
+        db, linker = _linker(Path(tmp), model, unanchored, profiles, population, names_tf)
         left = db.register(unanchored, table_name="unanchored")
         frames = []
         if not profiles.empty:
             frames.append(linker.inference.predict_between(left, db.register(profiles, table_name="profiles"),
-                                                           threshold_match_probability=0.01).as_pandas_dataframe())
+                                                           threshold_match_probability=threshold).as_pandas_dataframe())
         if len(unanchored) > 1:
-            frames.append(linker.inference.predict_within(left, threshold_match_probability=0.01)
+            frames.append(linker.inference.predict_within(left, threshold_match_probability=threshold)
                           .as_pandas_dataframe())
+    return _pairs(frames)
+
+
+def chunk_of(unique_ids: pd.Series, chunks: int) -> pd.Series:
+    """The chunk (0..chunks-1) of each unanchored row: a stable hash of its id, the same in every process."""
+    return unique_ids.map(lambda uid: zlib.crc32(str(uid).encode("utf-8")) % chunks)
+
+
+def score_chunk(model: dict[str, Any], unanchored: pd.DataFrame, profiles: pd.DataFrame, population: int,
+                names_tf: pd.DataFrame, chunk: int, chunks: int, threshold: float | None = None) -> pd.DataFrame:
+    """The pairs of ``score`` whose left (unanchored) row falls in ``chunk`` of ``chunks``.
+
+    The chunks' pairs together are exactly ``score``'s (tests/province/test_chunked_prediction.py).
+    Splink's own ``predict_chunk`` splits ``predict()``, which would also compare profile with
+    profile; ``predict_within`` cannot be split, so a chunk scores its rows *between* them and every
+    unanchored row and keeps each unordered pair once: where its left id is the smaller, as
+    ``predict_within`` orders them (the comparisons are symmetric, so the probability is the same).
+    ``threshold``: as ``score``'s (0 keeps every blocked pair: the test compares them all).
+    """
+    threshold = THRESHOLD if threshold is None else threshold
+    mine = unanchored[chunk_of(unanchored["unique_id"], chunks) == chunk].reset_index(drop=True)
+    if mine.empty:
+        return _EMPTY.copy()
+    with tempfile.TemporaryDirectory(prefix="hub-splink-") as tmp:
+        db, linker = _linker(Path(tmp), model, unanchored, profiles, population, names_tf)
+        left = db.register(mine, table_name="unanchored_chunk")
+        frames = []
+        if not profiles.empty:
+            frames.append(linker.inference.predict_between(left, db.register(profiles, table_name="profiles"),
+                                                           threshold_match_probability=threshold).as_pandas_dataframe())
+        if len(unanchored) > 1:
+            within = linker.inference.predict_between(left, db.register(unanchored, table_name="unanchored"),
+                                                      threshold_match_probability=threshold).as_pandas_dataframe()
+            frames.append(within[within["unique_id_l"].astype(str) < within["unique_id_r"].astype(str)])
+    return _pairs(frames)
+
+
+THRESHOLD = 0.01
+_EMPTY = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability"])
+
+
+def _linker(tmp: Path, model: dict[str, Any], unanchored: pd.DataFrame, profiles: pd.DataFrame, population: int,
+            names_tf: pd.DataFrame) -> tuple[Any, Any]:
+    """A DuckDB-backed linker with the model, the province's prior and the name/village frequencies.
+
+    Built from every unanchored row and profile whichever chunk is scored: the village frequencies
+    come from all of them, so a chunk weighs a village as the unchunked run does."""
+    from splink import Linker
+
+    settings = {k: v for k, v in model.items() if not k.startswith("_")}
+    settings["probability_two_random_records_match"] = 1.0 / max(population, 1000)
+    db = _db(tmp)
+    right = profiles if not profiles.empty else unanchored.head(0)
+    universe = pd.concat([unanchored, right], ignore_index=True)
+    linker = Linker(db.register(universe, table_name="universe"), settings, log_level=logging.WARNING)
+    linker.table_management.register_term_frequency_lookup(db.register(names_tf, table_name="tf_name_in"), "name")
+    villages = universe["village"].dropna()
+    vtf = villages.value_counts(normalize=True).rename_axis("village").reset_index(name="tf_village")
+    if vtf.empty:
+        vtf = pd.DataFrame({"village": ["-"], "tf_village": [1.0]})
+    linker.table_management.register_term_frequency_lookup(db.register(vtf, table_name="tf_village_in"), "village")
+    return db, linker
+
+
+def no_pairs() -> pd.DataFrame:
+    return _EMPTY.copy()
+
+
+def _pairs(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return empty
+        return _EMPTY.copy()
     pairs = pd.concat(frames, ignore_index=True)
     keep = [c for c in pairs.columns if c in ("unique_id_l", "unique_id_r", "match_probability")
             or c.startswith("gamma_")]
