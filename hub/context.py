@@ -6,12 +6,15 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.config import HubConfig, load_config
-from hub.connector.base import Connector, SourceSpec
-from hub.contracts import ContractRegistry
 from hub.plugins import PluginHost, get_host
-from hub.privacy import Vault, load_secret
+
+if TYPE_CHECKING:  # connectors (pyarrow), contracts and the vault load when a command first asks for them
+    from hub.connector.base import Connector, SourceSpec
+    from hub.contracts import ContractRegistry
+    from hub.privacy import Vault
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ class HubContext:
     @cached_property
     def contracts(self) -> ContractRegistry:
         """Plugins' contracts first; the county's own folders (``contracts:`` in hub.yaml) override."""
+        from hub.contracts import ContractRegistry
+
         extra = getattr(self.config, "contracts", None) or []
         if isinstance(extra, str):
             extra = [extra]
@@ -61,6 +66,8 @@ class HubContext:
 
     @cached_property
     def vault(self) -> Vault:
+        from hub.privacy import Vault, load_secret
+
         path = self.config.key_path
         existed = path.is_file()
         vault = Vault(load_secret(path, create=True), cipher=self.config.cipher)
@@ -78,6 +85,8 @@ class HubContext:
             ensure_county_partitions(self.db_url, self.config.counties)
 
     def source(self, name: str) -> tuple[SourceSpec, Connector]:
+        from hub.connector.base import SourceSpec
+
         cfg = self.config.source(name)
         connector = self.host.connector(cfg.connector)
         self.config.check_options(name, connector.options)

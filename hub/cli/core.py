@@ -103,11 +103,11 @@ def sync_cmd(
     With --all, one source failing does not stop the others: the end prints each source's outcome
     and the exit status is non-zero when any failed.
     """
+    if all_sources == (source is not None):
+        raise UsageError("name one source or pass --all")
     from hub.stages.preflight import preflight
     from hub.stages.sync import sync_sources
 
-    if all_sources == (source is not None):
-        raise UsageError("name one source or pass --all")
     hub = hub_of(ctx)
     names = [n for n, s in hub.config.sources.items() if s.enabled] if all_sources else [str(source)]
     if not names:
