@@ -18,12 +18,11 @@ import logging
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hub.context import HubContext
 from hub.db.models import (
     Building,
-    EntityLink,
     Event,
     EventParty,
     Inspection,
@@ -36,18 +35,15 @@ from hub.events.deadlines import remit_for
 from hub.events.overdue import assess_event
 from hub.quality.normalize import on_source_clock
 from hub.resolve.address import building_key
-from hub.resolve.eventscope import (
-    EventScope,
+from hub.resolve.eventrows import (
     Key,
-    event_links,
-    find_scope,
-    marks,
+    finish_incremental,
+    fire_units,
     party_links,
     party_records,
-    reassess_open,
     records_by_key,
-    remember_marks,
 )
+from hub.resolve.eventscope import EventScope, find_scope, marks, remember_marks
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import address_key, place_by_address
 from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, sources_of
@@ -303,16 +299,8 @@ class Projector:
             self.counts["overdue"] = sum(v["overdue"] for v in self.desired.values())
             self.counts["escalated"] = sum(v["escalated"] for v in self.desired.values())
         else:
-            addresses = {(s, stream, k) for stream, keys in (("cases", self.scope.cases), ("incidents", self.scope.incidents),
-                                                             ("hazards", self.scope.hazards)) for s, k in keys}
-            event_links(self.writer, self.links, addresses)
-            if self.scope.daily:
-                self.counts["deadlines_reassessed"] = reassess_open(self.writer, self.today, self.calendar,
-                                                                    set(self.desired))
-            self.session.flush()
-            for name, column in (("overdue", Event.overdue), ("escalated", Event.escalated)):
-                self.counts[name] = self.session.execute(select(func.count()).where(column.is_(True))).scalar()
-            self.counts["events_rechecked"] = len(self.desired)
+            self.counts.update(finish_incremental(self.writer, self.scope, self.links, set(self.desired), self.today,
+                                                  self.calendar))
         self.writer.flush_feed()
         return dict(sorted((self.counts + self.writer.counts).items()))
 
@@ -320,20 +308,6 @@ class Projector:
 def _day(value: Any) -> dt.date | None:
     ts = _ts(value)
     return ts.date() if ts else None
-
-
-def fire_units(session: Any, fire: list[str], units: set[Key] | None) -> dict[Key, str]:
-    """(source, unit_no) -> the organisation the linking step resolved the fire unit to."""
-    if units is None:
-        return {(src, key): oid for src, _, key, oid in linked(session, "organization", fire, ["units"])}
-    out: dict[Key, str] = {}
-    for src in fire:
-        for batch in chunks(sorted(k for s, k in units if s == src)):
-            out.update(((src, key), oid) for key, oid in session.connection().execute(
-                select(EntityLink.source_key, EntityLink.entity_id).where(
-                    EntityLink.entity_type == "organization", EntityLink.source == src, EntityLink.stream == "units",
-                    EntityLink.source_key.in_(batch))))
-    return out
 
 
 def project_events(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:

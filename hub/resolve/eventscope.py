@@ -19,15 +19,13 @@ full pass (``project_events(full=True)``), which stays the reference.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import and_, func, or_, select
 
 from hub.context import HubContext
 from hub.db.base import utcnow
-from hub.db.bulk import executemany
 from hub.db.models import (
     Building,
     ChangeFeed,
@@ -38,16 +36,13 @@ from hub.db.models import (
     SourceRecord,
     StreamState,
 )
-from hub.events.overdue import assess_event, is_open
+from hub.resolve.eventrows import PARTY_STREAMS, Key
 from hub.resolve.placement import address_key
-from hub.resolve.store import decode_json
-from hub.resolve.upsert import ChangeWriter, chunks, fingerprint, sources_of
+from hub.resolve.upsert import chunks, fingerprint, sources_of
 
-Key = tuple[str, str]  # (source, source_key)
 #: above this share of the county's events changed, the full pass is the cheaper one
 FULL_SHARE = 0.25
 STEP = "events"
-PARTY_STREAMS = ["case-parties", "cases"]  # party mentions are linked under either
 
 
 @dataclass
@@ -188,92 +183,3 @@ def _addressed(connection: Any, scope: EventScope, buildings: set[str]) -> None:
     for kind, source, key, location in rows:
         if address_key(index, location) in keys:
             (scope.cases if kind == "dispute" else scope.incidents).add((source, key))
-
-
-def records_by_key(session: Any, sources: list[str], stream: str, keys: Iterable[Key]
-                   ) -> list[tuple[str, str, dict[str, Any]]]:
-    """(source, source_key, data) of the live records of one stream with these keys, in key order."""
-    out = []
-    wanted = sorted(set(keys))
-    for source in sources:
-        mine = [k for s, k in wanted if s == source]
-        for batch in chunks(mine):
-            rows = session.connection().execute(
-                select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
-                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
-                    SourceRecord.deleted.is_(False)))
-            out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
-    return sorted(out, key=lambda r: (r[0], r[1]))
-
-
-def party_records(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, dict[str, Any]]]:
-    """The live ``case-parties`` lines of these cases (keys ``case_no#N``: one index range per case)."""
-    out = []
-    for source, case in sorted(set(cases)):
-        rows = session.connection().execute(
-            select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
-                SourceRecord.source == source, SourceRecord.stream == "case-parties",
-                SourceRecord.source_key >= f"{case}#", SourceRecord.source_key < f"{case}$",
-                SourceRecord.deleted.is_(False)))
-        out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
-    return sorted(out, key=lambda r: (r[0], r[1]))
-
-
-def party_links(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, str, str]]:
-    """(source, stream, source_key, entity_type, entity_id) of the party mentions of these cases."""
-    out = []
-    for source, case in sorted(set(cases)):
-        out += session.connection().execute(
-            select(EntityLink.source, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
-                EntityLink.source == source, EntityLink.stream.in_(PARTY_STREAMS),
-                EntityLink.source_key >= f"{case}#", EntityLink.source_key < f"{case}$",
-                EntityLink.entity_type.in_(["person", "organization"]))).tuples().all()
-    return out
-
-
-def event_links(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],
-                addresses: set[tuple[str, str, str]]) -> None:
-    """``ChangeWriter.links`` for these addresses only: a tombstoned record's event link goes."""
-    session, have = writer.session, {}
-    for source, stream, key in sorted(addresses):
-        row = session.execute(select(EntityLink.id, EntityLink.entity_id).where(
-            EntityLink.entity_type == "event", EntityLink.source == source, EntityLink.stream == stream,
-            EntityLink.source_key == key)).first()
-        if row is not None:
-            have[(source, stream, key)] = (row[0], row[1])
-    now = utcnow()
-    new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": "event", "entity_id": eid,
-            "method": "source_key", "run_id": writer.run_id, "updated_at": now}
-           for k, eid in sorted(desired.items()) if k not in have]
-    moved = [{"id": have[k][0], "entity_id": eid, "method": "source_key", "run_id": writer.run_id, "updated_at": now}
-             for k, eid in desired.items() if k in have and have[k][1] != eid]
-    gone = [have[k][0] for k in have if k not in desired]
-    for batch in chunks(new):
-        executemany(session.connection(), insert(EntityLink.__table__), batch)
-    for batch in chunks(moved):
-        session.execute(update(EntityLink), batch)
-    for batch in chunks(gone):
-        session.execute(delete(EntityLink).where(EntityLink.id.in_(batch)))
-    writer.counts["event_links_written"] += len(new) + len(moved)
-    writer.counts["event_links_removed"] += len(gone)
-
-
-def reassess_open(writer: ChangeWriter, today: dt.date, calendar: Any, skip: set[str]) -> int:
-    """The open (or never assessed) events' deadlines for a new day, as a full pass would write them."""
-    cols = [Event.id, Event.kind, Event.remit, Event.status, Event.accepted_at, Event.occurred_at,
-            Event.resolved_at, Event.closed_at, Event.details, Event.due_on, Event.overdue, Event.escalated]
-    changed: dict[str, dict[str, Any]] = {}
-    stored: dict[str, dict[str, Any]] = {}
-    for row in writer.session.connection().execute(select(*cols)):
-        values = dict(row._mapping)
-        if values["id"] in skip or (not is_open(values["status"], values["remit"]) and values["due_on"] is not None):
-            continue
-        values["details"] = decode_json(values["details"])
-        state = assess_event(values, today, calendar)
-        want = {"due_on": state.due_on if state else None, "overdue": bool(state and state.overdue),
-                "escalated": bool(state and state.escalated)}
-        if any(values[k] != v for k, v in want.items()):
-            changed[values["id"]] = want
-            stored[values["id"]] = {k: values[k] for k in want}
-    writer.sync(Event, "event", stored, changed)
-    return len(changed)

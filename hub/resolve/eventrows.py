@@ -1,0 +1,143 @@
+"""The rows of an incremental events pass: records, crosswalk and event links read and written by key.
+
+:mod:`hub.resolve.eventscope` says which source keys changed; the projector then reads just those
+records (a dispute's ``case-parties`` lines by the ``case_no#`` index range), the crosswalk rows of
+their parties and fire units, writes the event links of those keys only, and on a new day
+re-assesses the open events' deadlines as :func:`hub.events.overdue.mark_overdue` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Text, delete, func, insert, select, type_coerce, update
+
+from hub.db.base import utcnow
+from hub.db.bulk import executemany
+from hub.db.models import EntityLink, Event, SourceRecord
+from hub.events.overdue import assess_event, is_open
+from hub.resolve.store import decode_json
+from hub.resolve.upsert import ChangeWriter, chunks, linked
+
+Key = tuple[str, str]  # (source, source_key)
+PARTY_STREAMS = ["case-parties", "cases"]  # party mentions are linked under either
+
+
+def records_by_key(session: Any, sources: list[str], stream: str, keys: Iterable[Key]
+                   ) -> list[tuple[str, str, dict[str, Any]]]:
+    """(source, source_key, data) of the live records of one stream with these keys, in key order."""
+    out = []
+    wanted = sorted(set(keys))
+    for source in sources:
+        mine = [k for s, k in wanted if s == source]
+        for batch in chunks(mine):
+            rows = session.connection().execute(
+                select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
+                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
+                    SourceRecord.deleted.is_(False)))
+            out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def party_records(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, dict[str, Any]]]:
+    """The live ``case-parties`` lines of these cases (keys ``case_no#N``: one index range per case)."""
+    out = []
+    for source, case in sorted(set(cases)):
+        rows = session.connection().execute(
+            select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
+                SourceRecord.source == source, SourceRecord.stream == "case-parties",
+                SourceRecord.source_key >= f"{case}#", SourceRecord.source_key < f"{case}$",
+                SourceRecord.deleted.is_(False)))
+        out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def party_links(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, str, str]]:
+    """(source, stream, source_key, entity_type, entity_id) of the party mentions of these cases."""
+    out = []
+    for source, case in sorted(set(cases)):
+        out += session.connection().execute(
+            select(EntityLink.source, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
+                EntityLink.source == source, EntityLink.stream.in_(PARTY_STREAMS),
+                EntityLink.source_key >= f"{case}#", EntityLink.source_key < f"{case}$",
+                EntityLink.entity_type.in_(["person", "organization"]))).tuples().all()
+    return out
+
+
+def event_links(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],
+                addresses: set[tuple[str, str, str]]) -> None:
+    """``ChangeWriter.links`` for these addresses only: a tombstoned record's event link goes."""
+    session, have = writer.session, {}
+    for source, stream, key in sorted(addresses):
+        row = session.execute(select(EntityLink.id, EntityLink.entity_id).where(
+            EntityLink.entity_type == "event", EntityLink.source == source, EntityLink.stream == stream,
+            EntityLink.source_key == key)).first()
+        if row is not None:
+            have[(source, stream, key)] = (row[0], row[1])
+    now = utcnow()
+    new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": "event", "entity_id": eid,
+            "method": "source_key", "run_id": writer.run_id, "updated_at": now}
+           for k, eid in sorted(desired.items()) if k not in have]
+    moved = [{"id": have[k][0], "entity_id": eid, "method": "source_key", "run_id": writer.run_id, "updated_at": now}
+             for k, eid in desired.items() if k in have and have[k][1] != eid]
+    gone = [have[k][0] for k in have if k not in desired]
+    for batch in chunks(new):
+        executemany(session.connection(), insert(EntityLink.__table__), batch)
+    for batch in chunks(moved):
+        session.execute(update(EntityLink), batch)
+    for batch in chunks(gone):
+        session.execute(delete(EntityLink).where(EntityLink.id.in_(batch)))
+    writer.counts["event_links_written"] += len(new) + len(moved)
+    writer.counts["event_links_removed"] += len(gone)
+
+
+def reassess_open(writer: ChangeWriter, today: dt.date, calendar: Any, skip: set[str]) -> int:
+    """The open (or never assessed) events' deadlines for a new day, as a full pass would write them."""
+    cols = [Event.id, Event.kind, Event.remit, Event.status, Event.accepted_at, Event.occurred_at,
+            Event.resolved_at, Event.closed_at, Event.details, Event.due_on, Event.overdue, Event.escalated]
+    changed: dict[str, dict[str, Any]] = {}
+    stored: dict[str, dict[str, Any]] = {}
+    for row in writer.session.connection().execute(select(*cols)):
+        values = dict(row._mapping)
+        if values["id"] in skip or (not is_open(values["status"], values["remit"]) and values["due_on"] is not None):
+            continue
+        values["details"] = decode_json(values["details"])
+        state = assess_event(values, today, calendar)
+        want = {"due_on": state.due_on if state else None, "overdue": bool(state and state.overdue),
+                "escalated": bool(state and state.escalated)}
+        if any(values[k] != v for k, v in want.items()):
+            changed[values["id"]] = want
+            stored[values["id"]] = {k: values[k] for k in want}
+    writer.sync(Event, "event", stored, changed)
+    return len(changed)
+
+
+def fire_units(session: Any, fire: list[str], units: set[Key] | None) -> dict[Key, str]:
+    """(source, unit_no) -> the organisation the linking step resolved the fire unit to."""
+    if units is None:
+        return {(src, key): oid for src, _, key, oid in linked(session, "organization", fire, ["units"])}
+    out: dict[Key, str] = {}
+    for src in fire:
+        for batch in chunks(sorted(k for s, k in units if s == src)):
+            out.update(((src, key), oid) for key, oid in session.connection().execute(
+                select(EntityLink.source_key, EntityLink.entity_id).where(
+                    EntityLink.entity_type == "organization", EntityLink.source == src, EntityLink.stream == "units",
+                    EntityLink.source_key.in_(batch))))
+    return out
+
+
+def finish_incremental(writer: ChangeWriter, scope: Any, links: dict[tuple[str, str, str], str], projected: set[str],
+                       today: dt.date, calendar: Any) -> dict[str, int]:
+    """The event links of the keys in ``scope``, a new day's deadlines, and the county's figures."""
+    addresses = {(s, stream, k) for stream, keys in (("cases", scope.cases), ("incidents", scope.incidents),
+                                                     ("hazards", scope.hazards)) for s, k in keys}
+    event_links(writer, links, addresses)
+    counts = {"events_rechecked": len(projected)}
+    if scope.daily:
+        counts["deadlines_reassessed"] = reassess_open(writer, today, calendar, projected)
+    writer.session.flush()
+    for name, column in (("overdue", Event.overdue), ("escalated", Event.escalated)):
+        counts[name] = writer.session.execute(select(func.count()).where(column.is_(True))).scalar() or 0
+    return counts
