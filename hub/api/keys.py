@@ -104,10 +104,20 @@ class KeyCache:
 
     def peek(self, key: str) -> Principal | None | object:
         """The cached answer for ``key``, or ``MISS``."""
+        return self.lookup(key)[0]
+
+    def lookup(self, key: str) -> tuple[Principal | None | object, bool]:
+        """(the cached answer or ``MISS``, whether it is due for a refresh: past half its ``ttl``).
+
+        An answer is never given past its ``ttl`` (a revocation takes effect within it); refreshing it
+        ahead, while it still answers, keeps a busy key from ever finding its entry expired."""
         hit = self._entries.get(hash_key(key))
-        if hit is not None and time.monotonic() - hit[0] < self.ttl:
-            return hit[1]
-        return MISS
+        if hit is None:
+            return MISS, True
+        age = time.monotonic() - hit[0]
+        if age >= self.ttl:
+            return MISS, True
+        return hit[1], age >= self.ttl / 2
 
     def put(self, key: str, principal: Principal | None) -> None:
         if len(self._entries) > 10_000:
