@@ -58,21 +58,28 @@ PHASES: list[tuple[str, list[tuple[str, str]]]] = [
 ]
 
 CHILD = """
-import cProfile, json, sys, time
+import cProfile, gc, json, sys, time
+gc_time, gc_start = [0.0, 0], [0.0]
+def _gc(phase, info):  # time in the cyclic garbage collector, and how many full (generation 2) passes
+    if phase == "start": gc_start[0] = time.perf_counter()
+    else:
+        gc_time[0] += time.perf_counter() - gc_start[0]; gc_time[1] += info["generation"] == 2
+gc.callbacks.append(_gc)
 from hub.context import HubContext
 from hub.resolve.entities import resolve_entities
 from hub.resolve.grids import project_grids
 ctx = HubContext.from_config(sys.argv[1])
 project_grids(ctx)  # as the resolve stage does first
 prof = cProfile.Profile() if sys.argv[2] != "-" else None
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 if prof: prof.enable()
 counts = resolve_entities(ctx)
 if prof: prof.disable()
-dt = time.perf_counter() - t
+dt, cpu = time.perf_counter() - t, time.process_time() - cpu
 if prof: prof.dump_stats(sys.argv[2])
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(json.dumps({"seconds": dt, "counts": counts, "peak_mb": peak / 1024}))
+print(json.dumps({"seconds": dt, "cpu_seconds": cpu, "counts": counts, "peak_mb": peak / 1024, "gc_seconds": gc_time[0],
+                  "gc_full_passes": gc_time[1]}))
 """
 
 DUMPS = {  # what resolve decides; timestamps and encrypted columns (random nonces) left out
@@ -130,8 +137,10 @@ def _checkpoint(db: Path) -> None:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _child(out: Path, prof: str, spy: Path | None = None) -> dict:
+def _child(out: Path, prof: str, spy: Path | None = None, code: Path | None = None) -> dict:
     env = {**os.environ, "HUB_SECRET_KEY": os.environ.get("HUB_SECRET_KEY", "bench-resolve-secret")}
+    if code is not None:  # another copy of the hub package (the code before a change) ahead of this one
+        env["PYTHONPATH"] = str(code)
     cmd = [sys.executable, "-c", CHILD, str(out / "hub.yaml"), prof]
     if spy is not None:  # sampling (no per-call overhead): collapsed stacks for spy_table
         cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "-r", "50", "-f", "raw",
@@ -153,7 +162,7 @@ def run(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     prof = args.out / f"{args.state}-{args.tag}.prof"
     spy = args.out / f"{args.state}-{args.tag}.spy" if args.spy else None
-    result = _child(args.out, "-" if args.no_profile or spy else str(prof), spy)
+    result = _child(args.out, "-" if args.no_profile or spy else str(prof), spy, args.code)
     result["load_before"] = load
     result["load_after"] = os.getloadavg()
     print(json.dumps(result))
@@ -251,6 +260,7 @@ def main() -> None:
     r.add_argument("--tag", default="now")
     r.add_argument("--no-profile", action="store_true")
     r.add_argument("--spy", action="store_true", help="sample with py-spy instead of cProfile")
+    r.add_argument("--code", type=Path, help="a directory holding the hub package to run instead (before/after)")
     d = sub.add_parser("diff")
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--state", choices=("day1", "day2"), required=True)
