@@ -54,11 +54,12 @@ def touched_persons(connection: Any, since: dt.datetime, streams: dict[str, list
     ``streams``: source -> the civil-affairs / public-security streams whose records give tags."""
     out = set(connection.execute(select(Person.id).where(Person.updated_at >= since)).scalars())
     sources = sorted(streams)
-    all_streams = sorted({s for v in streams.values() for s in v})
     if sources:
-        out.update(connection.execute(select(EntityLink.entity_id).where(
-            EntityLink.entity_type == "person", EntityLink.source.in_(sources), EntityLink.stream.in_(all_streams),
-            EntityLink.updated_at >= since)).scalars())
+        for source, names in streams.items():  # no entity_type filter in SQL: it would pick the (type, id) index
+            for stream in names:                # and read every person link instead of this stream's few
+                rows = connection.execute(select(EntityLink.entity_id, EntityLink.entity_type).where(
+                    EntityLink.source == source, EntityLink.stream == stream, EntityLink.updated_at >= since))
+                out.update(eid for eid, etype in rows if etype == "person")
         runs = list(connection.execute(select(Run.run_id).where(Run.finished_at >= since)).scalars())
         for batch in chunks(runs, 200):
             for source, names in streams.items():
