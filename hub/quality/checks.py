@@ -17,15 +17,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from hub.events.clock import beijing_today
 from hub.quality.invalid import Invalid
 
+if TYPE_CHECKING:  # pandas loads when a check first runs: `hub runs`, `hub --help` and the API import this module
+    import pandas as pd
+
 CheckFn = Callable[[Any, dict[str, Any]], "str | Invalid | None"]
-VectorFn = Callable[[pd.Series, pd.DataFrame, "CheckEnv", dict[str, Any]], pd.Series]
+VectorFn = Callable[["pd.Series", "pd.DataFrame", "CheckEnv", dict[str, Any]], "pd.Series"]
 
 
 @dataclass
@@ -71,6 +72,8 @@ class DomainCheck:
 
     def mask(self, values: pd.Series, frame: pd.DataFrame, env: CheckEnv, kwargs: dict[str, Any]) -> pd.Series:
         """True where the (non-null) value passes."""
+        import pandas as pd
+
         if self.vector is not None:
             return self.vector(values, frame, env, kwargs).astype(bool)
         rows = frame.loc[values.index]
@@ -98,6 +101,8 @@ def _grid_code_known(value: Any, row: dict[str, Any]) -> str | None:
 
 
 def _grid_code_known_v(values: pd.Series, frame: pd.DataFrame, env: CheckEnv, kw: dict[str, Any]) -> pd.Series:
+    import pandas as pd
+
     codes = env.grid_codes
     if codes is None:  # registry not loaded yet: say so once, quarantine nothing
         env.note("grid registry not loaded yet: grid codes were not checked against it")
@@ -125,6 +130,8 @@ def _citizen_id_region_known_v(values: pd.Series, frame: pd.DataFrame, env: Chec
 
 
 def _as_date(value: Any) -> dt.date | None:
+    import pandas as pd
+
     if isinstance(value, pd.Timestamp):
         return value.date()
     if isinstance(value, dt.datetime):
@@ -144,6 +151,8 @@ def _birth_date_range(value: Any, row: dict[str, Any]) -> str | None:
 
 
 def _birth_date_range_v(values: pd.Series, frame: pd.DataFrame, env: CheckEnv, kw: dict[str, Any]) -> pd.Series:
+    import pandas as pd
+
     d = pd.to_datetime(values, errors="coerce")
     return (d >= pd.Timestamp(1900, 1, 1)) & (d <= pd.Timestamp(env.today))
 
@@ -161,6 +170,8 @@ def _birth_date_matches_id(value: Any, row: dict[str, Any]) -> str | None:
 
 
 def _birth_date_matches_id_v(values: pd.Series, frame: pd.DataFrame, env: CheckEnv, kw: dict[str, Any]) -> pd.Series:
+    import pandas as pd
+
     col = _id_column(kw)
     if col not in frame.columns:
         return pd.Series(True, index=values.index)

@@ -17,12 +17,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from hub.connector import SourceSpec
 from hub.errors import ConfigError, SourceError
+
+if TYPE_CHECKING:  # httpx (and the pygments its CLI pulls) loads when a client is made, not when plugins load
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class ApiClient:
     """One keep-alive connection to the API; counts what it did so runs and benches can report it."""
 
     def __init__(self, settings: ApiSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        import httpx
+
         self.settings = settings
         self._sleep = sleep
         self._http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout,
@@ -121,6 +124,8 @@ class ApiClient:
 
     def get(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
         """GET one list page; waits out 429s, retries transient failures, raises SourceError otherwise."""
+        import httpx
+
         s = self.settings
         where = f"public-security at {s.base_url} ({endpoint})"
         failures = 0
