@@ -25,7 +25,7 @@ from hub.errors import SourceError
 BOM = codecs.BOM_UTF8
 BATCH_ROWS = 20_000
 _CHUNK = 1 << 20
-_NULL = pa.scalar(None, pa.string())
+_NULL = pa.nulls(1, pa.string())[0]  # the null string scalar; pa.scalar(None, ...) would import pandas at load
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _UNDECODED_MARK = "\ufffd"
 
