@@ -22,6 +22,8 @@ DEFAULT_RULES: dict[str, str | list[str]] = {
     "address": ["population", "public-security", "civil-affairs"],
     "status": ["population", "public-security"], "phone": "most_recent",
 }
+ATTRIBUTES = ("name", "birth_date", "gender", "ethnicity", "citizen_id", "phone", "household", "relation_to_head",
+              "address", "status")
 POPULATION_STATUS = {"死亡": "deceased", "迁出": "moved_out"}
 WELFARE_STATUS = {"在保": "active", "停保": "suspended"}
 
@@ -118,8 +120,12 @@ def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str],
     if chosen is None:
         return None, None
     m, v = chosen
+    return v, _origin(m, rule)
+
+
+def _origin(m: Mention, rule: str | list[str]) -> dict[str, Any]:
     label = "most_recent" if rule == "most_recent" else f"precedence:{m.connector}"
-    return v, {"source": m.source, "stream": m.link_stream, "source_key": m.link_key, "rule": label, "at": m.updated}
+    return {"source": m.source, "stream": m.link_stream, "source_key": m.link_key, "rule": label, "at": m.updated}
 
 
 def _neg(stamp: str) -> tuple[int, ...]:
@@ -132,9 +138,16 @@ def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str
     values: dict[str, Any] = {}
     prov: dict[str, Any] = {}
     ordered = by_recency(mentions)
-    for attr in ("name", "birth_date", "gender", "ethnicity", "citizen_id", "phone", "household",
-                 "relation_to_head", "address", "status"):
-        value, source = survive(mentions, attr, rule_of.get(attr, ORDER), ordered)
+    # most persons have one record (a county's first run: 10 attributes of ~400k persons): its values
+    # are the survivors, taken without ranking anything, as survive() would take them
+    only = ordered[0] if len(ordered) == 1 else None
+    for attr in ATTRIBUTES:
+        rule = rule_of.get(attr, ORDER)
+        if only is not None:
+            value = _value(only, attr)
+            source = None if value is None else _origin(only, rule)
+        else:
+            value, source = survive(mentions, attr, rule, ordered)
         if source is not None:
             prov[attr] = source
         if attr == "citizen_id":
