@@ -54,15 +54,21 @@ def party_records(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, di
     return sorted(out, key=lambda r: (r[0], r[1]))
 
 
+#: Note on the crosswalk reads here: the entity type is filtered in Python, not in SQL. Given
+#: ``entity_type = ?`` SQLite picks the (entity_type, entity_id) index and walks every link of that
+#: type, where (source, stream, source_key) reaches the few rows wanted directly.
+
+
 def party_links(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, str, str]]:
-    """(source, stream, source_key, entity_type, entity_id) of the party mentions of these cases."""
+    """(source, source_key, entity_type, entity_id) of the party mentions of these cases."""
     out = []
     for source, case in sorted(set(cases)):
-        out += session.connection().execute(
-            select(EntityLink.source, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
-                EntityLink.source == source, EntityLink.stream.in_(PARTY_STREAMS),
-                EntityLink.source_key >= f"{case}#", EntityLink.source_key < f"{case}$",
-                EntityLink.entity_type.in_(["person", "organization"]))).tuples().all()
+        for stream in PARTY_STREAMS:
+            out += [row for row in session.connection().execute(
+                select(EntityLink.source, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
+                    EntityLink.source == source, EntityLink.stream == stream,
+                    EntityLink.source_key >= f"{case}#", EntityLink.source_key < f"{case}$")).tuples()
+                    if row[2] in ("person", "organization")]
     return out
 
 
@@ -71,11 +77,11 @@ def event_links(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],
     """``ChangeWriter.links`` for these addresses only: a tombstoned record's event link goes."""
     session, have = writer.session, {}
     for source, stream, key in sorted(addresses):
-        row = session.execute(select(EntityLink.id, EntityLink.entity_id).where(
-            EntityLink.entity_type == "event", EntityLink.source == source, EntityLink.stream == stream,
-            EntityLink.source_key == key)).first()
-        if row is not None:
-            have[(source, stream, key)] = (row[0], row[1])
+        for link_id, etype, eid in session.execute(select(EntityLink.id, EntityLink.entity_type, EntityLink.entity_id)
+                                                   .where(EntityLink.source == source, EntityLink.stream == stream,
+                                                          EntityLink.source_key == key)):
+            if etype == "event":
+                have[(source, stream, key)] = (link_id, eid)
     now = utcnow()
     new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": "event", "entity_id": eid,
             "method": "source_key", "run_id": writer.run_id, "updated_at": now}
@@ -121,10 +127,10 @@ def fire_units(session: Any, fire: list[str], units: set[Key] | None) -> dict[Ke
     out: dict[Key, str] = {}
     for src in fire:
         for batch in chunks(sorted(k for s, k in units if s == src)):
-            out.update(((src, key), oid) for key, oid in session.connection().execute(
-                select(EntityLink.source_key, EntityLink.entity_id).where(
-                    EntityLink.entity_type == "organization", EntityLink.source == src, EntityLink.stream == "units",
-                    EntityLink.source_key.in_(batch))))
+            out.update(((src, key), oid) for key, etype, oid in session.connection().execute(
+                select(EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
+                    EntityLink.source == src, EntityLink.stream == "units", EntityLink.source_key.in_(batch)))
+                if etype == "organization")
     return out
 
 

@@ -118,6 +118,8 @@ class Projector:
         self.links: dict[tuple[str, str, str], str] = {}
         self.counts: Counter[str] = Counter()
         self._buildings: dict[str, str | None] | None = None
+        self.addressed: dict[str, str] = {}  # event id -> the building key its grid was looked up by
+        self._looked_up: str | None = None
 
     def _grid(self, code: Any, address: Any = None, lon: Any = None, lat: Any = None) -> str | None:
         """Explicit code > point (swap-aware) > the building at the address > the village it names."""
@@ -133,6 +135,7 @@ class Projector:
             self._buildings = dict(self.session.connection().execute(select(Building.address_key, Building.grid_code)).all())
         elif self._buildings is None:
             self._buildings = {}
+        self._looked_up = wanted
         if self.scope is not None and wanted not in self._buildings:  # a few events: one index probe each
             self._buildings[wanted] = self.session.connection().execute(
                 select(Building.grid_code).where(Building.address_key == wanted)).scalar()
@@ -149,6 +152,9 @@ class Projector:
         values.update(due_on=state.due_on if state else None, overdue=bool(state and state.overdue),
                       escalated=bool(state and state.escalated))
         self.desired[eid] = {"source": source, "source_key": key, **values}
+        if self._looked_up is not None:
+            self.addressed[eid] = self._looked_up
+            self._looked_up = None
         self.links[(source, stream, key)] = eid
         self.counts[f"{values['kind']}s"] += 1
 
@@ -323,8 +329,14 @@ def project_events(ctx: HubContext, today: dt.date | None = None, *, full: bool 
         if scope is not None and not scope.size() and not scope.daily:
             remember_marks(session, current)
             return {"unchanged": 1}
-        counts = Projector(ctx, session, today, scope).run()
+        projector = Projector(ctx, session, today, scope)
+        counts = projector.run()
         session.flush()
+        if scope is None:
+            current.addressed = {}
+        for eid in projector.desired:  # re-projected: looked up by address now, or not any more
+            current.addressed.pop(eid, None)
+        current.addressed.update(projector.addressed)
         remember_marks(session, current)
         log.debug("events: %s pass (%s)", "incremental" if scope is not None else "full", why)
         return counts

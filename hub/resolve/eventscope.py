@@ -37,7 +37,6 @@ from hub.db.models import (
     StreamState,
 )
 from hub.resolve.eventrows import PARTY_STREAMS, Key
-from hub.resolve.placement import address_key
 from hub.resolve.upsert import chunks, fingerprint, sources_of
 
 #: above this share of the county's events changed, the full pass is the cheaper one
@@ -68,9 +67,12 @@ class Marks:
     grids: list[Any]
     links: list[int]
     feed: int
+    #: event id -> the building key its grid was looked up by (those without a usable code or point)
+    addressed: dict[str, str] = field(default_factory=dict)
 
     def as_state(self) -> dict[str, Any]:
-        return {"since": self.since, "day": self.day, "grids": self.grids, "links": self.links, "feed": self.feed}
+        return {"since": self.since, "day": self.day, "grids": self.grids, "links": self.links, "feed": self.feed,
+                "addressed": self.addressed}
 
 
 def _link_filter(ctx: HubContext) -> Any:
@@ -114,8 +116,9 @@ def find_scope(ctx: HubContext, session: Any, today: dt.date, current: Marks) ->
     """The events to re-project, or None and the reason the full pass is needed."""
     seen = session.get(StreamState, ("resolve", STEP))
     state = (seen.state or {}) if seen is not None else {}
-    if not state.get("since") or not state.get("day"):
+    if not state.get("since") or not state.get("day") or not isinstance(state.get("addressed"), dict):
         return None, "first pass"
+    current.addressed = dict(state["addressed"])  # carried over; the projector updates what it re-projects
     if dt.date.fromisoformat(state["day"]) > today:
         return None, "an earlier day than the last pass"
     if state.get("grids") != current.grids:
@@ -149,7 +152,7 @@ def find_scope(ctx: HubContext, session: Any, today: dt.date, current: Marks) ->
                 scope.inspections.update((s, iid) for s in fire)
     _hazards_of(connection, scope, fire, [i for _, i in scope.inspections],
                 {eid for etype, eid, _ in feed if etype == "organization"})
-    _addressed(connection, scope, {eid for etype, eid, _ in feed if etype == "building"})
+    _addressed(connection, scope, {eid for etype, eid, _ in feed if etype == "building"}, current.addressed)
     total = connection.execute(select(func.count()).select_from(Event)).scalar() or 0
     if scope.size() > FULL_SHARE * max(total, 1) and scope.size() > 1000:
         return None, f"{scope.size()} of {total} events changed"
@@ -168,18 +171,14 @@ def _hazards_of(connection: Any, scope: EventScope, fire: list[str], inspections
     scope.hazards = {(s, k) for s, k in scope.hazards if s in fire}
 
 
-def _addressed(connection: Any, scope: EventScope, buildings: set[str]) -> None:
-    """Disputes and incidents whose location is the address of a building created or re-placed since."""
+def _addressed(connection: Any, scope: EventScope, buildings: set[str], addressed: dict[str, str]) -> None:
+    """Disputes and incidents whose grid was looked up by the address of a building created or
+    re-placed since (``addressed``: kept from the passes that projected them, so no address is parsed)."""
     keys: set[str] = set()
     for batch in chunks(sorted(buildings)):
         keys.update(connection.execute(select(Building.address_key).where(Building.id.in_(batch))).scalars())
-    if not keys:
-        return
-    from hub.resolve.gridindex import GridIndex
-
-    index = GridIndex.load(connection)
-    rows = connection.execute(select(Event.kind, Event.source, Event.source_key, Event.location).where(
-        Event.kind.in_(["dispute", "incident"]), Event.location.is_not(None)))
-    for kind, source, key, location in rows:
-        if address_key(index, location) in keys:
+    wanted = sorted(eid for eid, key in addressed.items() if key in keys)
+    for batch in chunks(wanted):
+        for kind, source, key in connection.execute(select(Event.kind, Event.source, Event.source_key).where(
+                Event.id.in_(batch))):
             (scope.cases if kind == "dispute" else scope.incidents).add((source, key))

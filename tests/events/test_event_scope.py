@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from hub.db.models import EntityLink, Event, EventParty, SourceRecord
+from hub.db.models import Building, ChangeFeed, EntityLink, Event, EventParty, SourceRecord
 from hub.db.session import transaction
 from hub.resolve.events import project_events
+from hub.resolve.gridindex import GridIndex
+from hub.resolve.placement import address_key
 
 _spec = importlib.util.spec_from_file_location(
     "township_for_events", Path(__file__).parents[1] / "resolve_places" / "conftest.py")
@@ -28,6 +30,7 @@ _spec.loader.exec_module(township)
 DM, PS = "dispute-mediation", "public-security"
 EAST = township.EAST
 MONDAY = dt.date(2026, 11, 2)
+ADDRESS = "唐山镇东村2组5号"
 
 
 @pytest.fixture
@@ -44,9 +47,11 @@ def ctx(tmp_path: Path) -> Any:
         store.link(DM, "case-parties", f"{case}#0", "person", "P1")
     store.record(PS, "incidents", "JQ1", incident_no="JQ1", type="盗窃", occurred_at="2026-11-02 20:00:00",
                  grid_code=EAST + "002", status="处理中", updated_at="2026-11-03 10:00:00")
+    store.record(PS, "incidents", "JQ2", incident_no="JQ2", type="盗窃", occurred_at="2026-11-02 21:00:00",
+                 address=ADDRESS, status="处理中", updated_at="2026-11-03 10:00:00")  # no code, no point
     store.commit()
     first = project_events(ctx, today=MONDAY)
-    assert first["event_created"] == 31 and "events_rechecked" not in first  # the first pass is the full one
+    assert first["event_created"] == 32 and "events_rechecked" not in first  # the first pass is the full one
     return ctx
 
 
@@ -80,7 +85,7 @@ def test_a_new_day_marks_the_open_cases_overdue_without_reprojecting(ctx: Any) -
     friday = MONDAY + dt.timedelta(days=4)  # due Thursday: every open case is overdue now
     counts = project_events(ctx, today=friday)
     assert "disputes" not in counts and not counts.get("events_rechecked")  # incremental, nothing re-projected
-    assert counts["deadlines_reassessed"] == 30 and counts["overdue"] == 30
+    assert counts["deadlines_reassessed"] == 30 and counts["overdue"] == 30  # the incidents are due next week
     with transaction(ctx.db_url) as s:
         assert s.scalar(select(Event.overdue).where(Event.source_key == "TJ1")) is True
     _full_pass_agrees(ctx, friday)
@@ -102,3 +107,17 @@ def test_an_earlier_day_or_a_removed_link_takes_the_full_pass(ctx: Any) -> None:
         s.execute(EntityLink.__table__.delete().where(EntityLink.source_key == "TJ5#0"))
     counts = project_events(ctx, today=MONDAY)
     assert counts["disputes"] == 30 and counts["parties_written"] == 1
+
+
+def test_a_building_placed_at_an_incidents_address_moves_its_grid(ctx: Any) -> None:
+    with transaction(ctx.db_url) as s:
+        assert s.scalar(select(Event.grid_code).where(Event.source_key == "JQ2")) == EAST + "002"  # by the address
+        key = address_key(GridIndex.load(s), ADDRESS)
+        # what the placing step writes: the building (here placed in group 001 by its own evidence) and its feed row
+        s.add(Building(id="B1", address=ADDRESS, address_key=key, village_code=EAST, grid_code=EAST + "001"))
+        s.add(ChangeFeed(entity_type="building", entity_id="B1", change="created"))
+    counts = project_events(ctx, today=MONDAY)
+    assert counts["events_rechecked"] == 1 and counts["event_updated"] == 1
+    with transaction(ctx.db_url) as s:
+        assert s.scalar(select(Event.grid_code).where(Event.source_key == "JQ2")) == EAST + "001"
+    _full_pass_agrees(ctx, MONDAY)
