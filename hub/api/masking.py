@@ -73,12 +73,12 @@ class MaskedForms:
     A masked form is not personal data on its own (the region, four of the eighteen characters, three
     digits of a phone), and it is what every key without ``read:pii`` is shown anyway; clear values are
     never kept here. Held in the server's memory only, keyed by the stored token, so a changed value
-    (a new token) is never answered from an old entry. Bounded: when full it starts over (~300 bytes an
-    entry; the default holds a 100,000-resident county's IDs and phones in ~60 MB).
-    Measured on a 50-row page: ~85 decryptions were a fifth of its CPU (bench/results/api.md).
+    (a new token) is never answered from an old entry. Bounded per kind: when full it starts over
+    (~220 bytes an entry with its token, measured: the default holds a 100,000-resident county's IDs
+    and phones in ~45 MB). Measured on a 50-row page: ~85 decryptions were a fifth of its CPU.
     """
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
         self.ids: dict[str, str | None] = {}
         self.phones: dict[str, str | None] = {}

@@ -6,9 +6,10 @@ record is one statement (``DETAIL_SQLITE``); elsewhere the six below run in turn
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select
 
 from hub.db.models import EntityLink, Household, Person, PersonTag, SpecialStatus, WelfareEnrolment
 
@@ -46,3 +47,37 @@ DETAIL_SQLITE = (
            _json_list(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.method, EntityLink.score,
                       where=and_(EntityLink.entity_type == "person", EntityLink.entity_id == P.c.id)).label("j_links"))
     .select_from(P.outerjoin(H, H.c.id == P.c.household_id)).where(P.c.id == bindparam("pid")))
+
+
+class DetailReader:
+    """``DETAIL_SQLITE`` compiled once for an engine and run on the driver's own connection.
+
+    The detail is the API's busiest statement: SQLAlchemy's per-execution work (cache key, compiled-cache
+    lookup, execution context, result metadata) cost about as much CPU as SQLite took to answer it. The
+    row is decoded by the same type processors SQLAlchemy would apply (dates, JSON, packed provenance),
+    so a person's answer is byte for byte the same (tests/api/test_detail_one_statement.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = DETAIL_SQLITE.compile(dialect=dialect)
+        self.sql = compiled.string
+        order = list(compiled.positiontup or [])
+        values = compiled.construct_params({"pid": None})
+        self._params = [values[name] for name in order]  # the literal values bound with the statement
+        self._pid_at = [i for i, name in enumerate(order) if name == "pid"]
+        columns = list(DETAIL_SQLITE.selected_columns)
+        self._row = namedtuple("DetailRow", [c.key for c in columns])  # type: ignore[misc]  # noqa: PYI024
+        self._decode = [(i, p) for i, c in enumerate(columns)
+                        if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
+
+    def first(self, connection: Connection, person_id: str) -> Any:
+        params = list(self._params)
+        for i in self._pid_at:
+            params[i] = person_id
+        raw = connection.connection.driver_connection.execute(self.sql, params).fetchone()  # type: ignore[union-attr]
+        if raw is None:
+            return None
+        values = list(raw)
+        for i, decode in self._decode:
+            values[i] = decode(values[i])
+        return self._row(*values)

@@ -44,13 +44,13 @@ from hub.api.problems import ApiProblem
 from hub.api.rendering import JsonBody
 from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION
 from hub.api.routers.person_record import (
-    DETAIL_SQLITE,
     HOUSEHOLD_BY_ID,
     LINKS_OF,
     PERSON_BY_ID,
     SPECIAL_OF,
     TAGS_OF,
     WELFARE_OF,
+    DetailReader,
 )
 from hub.api.schemas.persons import (
     PersonDetail,
@@ -354,7 +354,13 @@ def _person_in_session(person_id: str, request: Request, key: Principal) -> Any:
 def _get_person(person_id: str, request: Request, session: Any, key: Principal, *, one_statement: bool) -> Any:
     """The detail through a Session or (SQLite's one statement) a bare Connection: both execute and scalar."""
     connection = session.connection() if isinstance(session, Session) else session
-    person = connection.execute(DETAIL_SQLITE if one_statement else PERSON_BY_ID, {"pid": person_id}).first()
+    if one_statement:
+        state = request.app.state.hub
+        if state.detail is None:
+            state.detail = DetailReader(state.engine)
+        person = state.detail.first(connection, person_id)
+    else:
+        person = connection.execute(PERSON_BY_ID, {"pid": person_id}).first()
     if person is None:
         survivor = canonical_id(session, "person", person_id)
         target = session.execute(PERSON_BY_ID, {"pid": survivor}).first() if survivor else None
