@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 _BRACKETS = re.compile(r"[(\[【〔（][^()\[\]【】〔〕（）]*[)\]】〕）]")
@@ -105,12 +105,14 @@ class Divisions:
         return out
 
     def add(self, name: str, level: str, short: str | None, short_too: bool) -> None:
+        self.__dict__.pop("longest", None)  # measured again after a name is added
         for n in (name, short if short_too else None):
             if n:
                 self.names.setdefault(n, set()).add((level, short or name))
 
-    @property
+    @cached_property
     def longest(self) -> int:
+        """Measured once, not at each of the county's names canonical() reads (hundreds of divisions)."""
         return max(map(len, self.names), default=0)
 
 
