@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 class HubContext:
     config: HubConfig
     host: PluginHost
+    #: the store's revisions when this context last brought it up to date (``hub sync --all`` asks per source)
+    _store_revisions: set[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         from hub.privacy.files import private_process
@@ -76,13 +79,27 @@ class HubContext:
         return vault
 
     def ensure_store(self) -> None:
-        from hub.db.migrate import ensure_current
+        """Bring the store to the migrations' head(s); asked again, one query confirms it is still there.
 
-        ensure_current(self.db_url)
+        Reading the migration scripts for their heads costs ~0.1 s, and a sync of six sources asks six
+        times: after the first, a store still at the revisions it was left at needs nothing (a store
+        replaced or downgraded meanwhile takes the full path again).
+        """
+        from hub.db.migrate import current_revisions, ensure_current
+
+        if self._store_revisions is None or not self._store_still_current(current_revisions):
+            ensure_current(self.db_url)
+            self._store_revisions = current_revisions(self.db_url)
         if self.config.counties:  # a province store: each county its partition (PostgreSQL)
             from hub.province.partitions import ensure_county_partitions
 
             ensure_county_partitions(self.db_url, self.config.counties)
+
+    def _store_still_current(self, current_revisions: Callable[[str], set[str]]) -> bool:
+        try:
+            return current_revisions(self.db_url) == self._store_revisions
+        except Exception:  # unreachable now: the full path reports it in its own words
+            return False
 
     def source(self, name: str) -> tuple[SourceSpec, Connector]:
         from hub.connector.base import SourceSpec

@@ -83,3 +83,25 @@ def test_the_context_loads_no_dataframes() -> None:
                               "sys.stderr.write('MODULES ' + json.dumps({'code': 0, 'modules': sorted(sys.modules)}))")
     assert "hub.context" in modules
     assert [m for m in heavy_in(modules) if m != "hub.context"] == []
+
+
+def test_a_store_replaced_after_the_first_check_is_brought_up_again(tmp_path: Path) -> None:
+    """`hub sync --all` asks for the store per source; only the first reads the migrations, yet a store
+    deleted in between (or downgraded) gets its schema back, as it did when every call migrated."""
+    from hub.context import HubContext
+    from hub.db.migrate import current_revisions, downgrade
+    from hub.db.session import get_engine
+
+    (tmp_path / "hub.yaml").write_text(f"database: sqlite:///{tmp_path}/hub.db\nlanding: {tmp_path}/landing\n"
+                                       "sources: {}\n", encoding="utf-8")
+    ctx = HubContext.from_config(tmp_path / "hub.yaml")
+    ctx.ensure_store()
+    heads = current_revisions(ctx.db_url)
+    assert heads
+    downgrade(ctx.db_url, "base")
+    ctx.ensure_store()
+    assert current_revisions(ctx.db_url) == heads
+    get_engine(ctx.db_url).dispose()
+    (tmp_path / "hub.db").unlink()
+    ctx.ensure_store()
+    assert current_revisions(ctx.db_url) == heads
