@@ -15,12 +15,14 @@ A mixin of :class:`hub.resolve.places.Placer`, run with a :class:`hub.resolve.pl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from hub.db.models import Household, Person, SourceRecord
 from hub.resolve.addressbook import AddressBook, Ref, join_key, split_key
+from hub.resolve.placeread import links_of
 from hub.resolve.placescope import PlaceScope, linked_entities
 from hub.resolve.upsert import chunks, sources_of
 
@@ -39,6 +41,12 @@ class Follower:
     book_rows: dict[Ref, str | None]
     joins: dict[str, str | None]
     moved_households: set[str]
+    collect: Callable[..., None]
+    buildings: Callable[[], set[str]]
+    households_: Callable[[set[str] | None], dict[str, tuple[str | None, str | None]]]
+    persons: Callable[[dict[str, tuple[str | None, str | None]], set[str] | None], None]
+    organisations: Callable[[set[str] | None], None]
+    building_links: Callable[[dict[str, set[tuple[str, str]]] | None], None]
 
     def _expand(self, houses: set[str]) -> set[str]:
         """Every village's copy of a house that is also written without a village."""
@@ -75,8 +83,8 @@ class Follower:
         for (kind, source, ref), _ in naming:
             if kind in ("households", "units", "floating-persons", "incidents", "person", "organization"):
                 want.setdefault(kind, set()).add((source, ref))
-        self.collect(want)  # type: ignore[attr-defined]
-        moved = self.buildings()  # type: ignore[attr-defined]
+        self.collect(want)
+        moved = self.buildings()
 
         touched = moved | scope.touched
         mixed = {split_key(k)[1] for k in houses if split_key(k)[0] is None} & {split_key(k)[1] for k in touched}
@@ -105,18 +113,18 @@ class Follower:
         numbers |= set(self._numbers(households).values())
 
         units = {(s, k) for s, st, k, _ in self._linked_records("organization", organisations, ["units"])}
-        self.collect({"households": {(s, no) for s in population for no in numbers} | links["households"],  # type: ignore[attr-defined]
+        self.collect({"households": {(s, no) for s in population for no in numbers} | links["households"],
                       "units": units | links["units"]}, addresses=False)
-        placed = self.households_(households)  # type: ignore[attr-defined]
+        placed = self.households_(households)
         if self.moved_households:
             persons |= self._members(self.moved_households)
         ps = self._linked_records("person", persons, ["floating-persons", "special-persons"])
-        self.collect({"floating-persons": {(s, k) for s, st, k, _ in ps if st == "floating-persons"},  # type: ignore[attr-defined]
+        self.collect({"floating-persons": {(s, k) for s, st, k, _ in ps if st == "floating-persons"},
                       "special-persons": {(s, k) for s, st, k, _ in ps if st == "special-persons"}},
                      addresses=False)
-        self.persons(placed, persons)  # type: ignore[attr-defined]
-        self.organisations(organisations)  # type: ignore[attr-defined]
-        self.building_links(links)  # type: ignore[attr-defined]
+        self.persons(placed, persons)
+        self.organisations(organisations)
+        self.building_links(links)
         book.put(self.book_rows)
         book.set_joined(self.joins)
         counts = {"houses_rechecked": len(houses), "houses_moved": len(moved), "households_rechecked": len(households),
@@ -125,8 +133,6 @@ class Follower:
         return counts
 
     def _linked_records(self, etype: str, ids: set[str], streams: list[str]) -> list[tuple[str, str, str, str]]:
-        from hub.resolve.placeread import links_of
-
         connector = "fire-safety" if etype == "organization" else "public-security"
         return list(links_of(self.session, etype, sources_of(self.ctx, connector), streams, ids))
 
@@ -141,8 +147,6 @@ class Follower:
         loose = set(connection.execute(select(Person.id).where(Person.household_id.is_(None))).scalars())
         if not loose or not numbers:
             return out
-        from hub.resolve.placeread import links_of
-
         population = sources_of(self.ctx, "population")
         keys = [(s, k, pid) for s, _, k, pid in links_of(self.session, "person", population, ["persons"], loose)]
         for source in population:

@@ -55,19 +55,21 @@ def fetch_in(session: Any, columns: list[Any], column: Any = None, only: Iterabl
     return out
 
 
-def links_of(session: Any, entity_type: str, sources: list[str], streams: list[str], only: set[str] | None
+def links_of(session: Any, entity_type: str, sources: list[str], streams: list[str] | None, only: set[str] | None
              ) -> Iterator[tuple[str, str, str, str]]:
-    """``linked`` crosswalk rows, only those of the entities in ``only`` when given."""
+    """``linked`` crosswalk rows, only those of the entities in ``only`` when given (``streams`` None: any)."""
     if only is None:
+        assert streams is not None
         yield from linked(session, entity_type, sources, streams)
         return
     if not sources:
         return
     for batch in chunks(sorted(only), 500):
+        where = [EntityLink.entity_type == entity_type, EntityLink.source.in_(sources), EntityLink.entity_id.in_(batch)]
+        if streams is not None:
+            where.append(EntityLink.stream.in_(streams))
         yield from session.connection().execute(
-            select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_id).where(
-                EntityLink.entity_type == entity_type, EntityLink.source.in_(sources),
-                EntityLink.stream.in_(streams), EntityLink.entity_id.in_(batch)))
+            select(EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_id).where(*where))
 
 
 def write_links_of(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],

@@ -16,6 +16,7 @@ A new grid registry, a first run, or more than :data:`SHARE` of the county chang
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,9 @@ class PlaceScope:
     organisations: set[str] = field(default_factory=set)
     book: dict[Ref, str | None] = field(default_factory=dict)  # address-book rows to write
 
+    def empty(self) -> bool:
+        return not (self.records or self.households or self.persons or self.organisations)
+
 
 def grid_mark(session: Any) -> list[Any]:
     count, newest = session.execute(select(func.count(), func.max(GridCell.updated_at))).one()
@@ -78,9 +82,9 @@ def previous(session: Any) -> dict[str, Any]:
     return dict(state.state or {}) if state is not None else {}
 
 
-def changes(ctx: HubContext, session: Any, index: GridIndex, book: AddressBook) -> PlaceScope | None:
-    """The scope of the next pass, or None when the full pass is due."""
-    state = previous(session)
+def changes(ctx: HubContext, session: Any, grid_index: Callable[[], GridIndex], book: AddressBook,
+            state: dict[str, Any]) -> PlaceScope | None:
+    """The scope of the next pass (``state``: where the last one left off), or None when the full pass is due."""
     if not {"since", "mark", "seq", "grids"} <= set(state) or state["grids"] != grid_mark(session) or book.empty():
         return None
     connection = session.connection()
@@ -98,9 +102,13 @@ def changes(ctx: HubContext, session: Any, index: GridIndex, book: AddressBook) 
                     SourceRecord.stream, SourceRecord.source_key, SourceRecord.deleted,
                     type_coerce(SourceRecord.data, Text)).where(*where)):
                 scope.records[(source, stream, key)] = None if deleted else (decode_json(text) or {})
+    _entities(session, scope, state, mark)
+    if scope.empty():
+        return scope
     total = connection.execute(select(func.count()).select_from(AddressEvidence)).scalar_one()
-    if len(scope.records) > SHARE * total:
+    if len(scope.records) + len(scope.persons) > SHARE * total:
         return None
+    index = grid_index()
     for (source, stream, key), data in scope.records.items():
         if stream in EVIDENCE:
             hint = data.get("village_code") if stream == "households" and data else \
@@ -109,7 +117,6 @@ def changes(ctx: HubContext, session: Any, index: GridIndex, book: AddressBook) 
             scope.book[(stream, source, key)] = address_key(index, data.get("address"), hint) if data else None
         if stream in ("floating-persons", "special-persons"):
             scope.book[(f"ps:{stream}", source, key)] = address_key(index, data.get("address")) if data else None
-    _entities(session, scope, state, mark)
     for eid in sorted(scope.persons):
         scope.book[("person", "", eid)] = None
     for eid in sorted(scope.organisations):

@@ -137,8 +137,7 @@ class Residents:
         if only is None:
             rows: Any = self.session.connection().execute(stmt)
         else:  # the rosters' records linked to these persons
-            mine = {(a, b, c) for a, b, c, _ in links_of(self.session, "person", sources,
-                                                         self._civil_streams(sources), only)}
+            mine = {(a, b, c) for a, b, c, _ in links_of(self.session, "person", sources, None, only)}
             rows = [r for (a, b), keys in _by_stream(mine).items() for batch in chunks(keys, 500)
                     for r in self.session.connection().execute(stmt.where(
                         SourceRecord.source == a, SourceRecord.stream == b, SourceRecord.source_key.in_(batch)))]
@@ -152,15 +151,11 @@ class Residents:
                                                          EntityLink.entity_id)
                                                   .where(EntityLink.entity_type == "person",
                                                          EntityLink.source.in_(sources))) if only is None else \
-            links_of(self.session, "person", sources, self._civil_streams(sources), only)
+            links_of(self.session, "person", sources, None, only)
         for link in links:
             if (code := villages.get(tuple(link[:3]))) is not None:
                 out.setdefault(link[3], code)
         return out
-
-    def _civil_streams(self, sources: list[str]) -> list[str]:
-        return list(self.session.connection().execute(select(EntityLink.stream).distinct().where(
-            EntityLink.entity_type == "person", EntityLink.source.in_(sources))).scalars())
 
     def _fallback_households(self, persons: set[str], only: set[str] | None = None) -> dict[str, str]:
         """For persons the linker left without a household: the household their population record names."""
