@@ -7,8 +7,18 @@ Measures, each in a fresh child process so peak RSS is that run's own:
 - a no-change incremental ``sync`` (state committed at the head; extract -> validate -> load);
 - optionally the same full read from the machine's MariaDB (``--mariadb URL``).
 
+With ``--load`` it measures instead what a user waits for (issue 19), each a whole command in a
+child process (start-up and imports included), CPU as user+sys of the command and every process it
+started, memory as the sampled sum of their RSS:
+- ``hub --config X sync population --no-resolve`` into a fresh store beside dlt 1.31 (``sql_table``,
+  pyarrow backend -> SQLite, bench/.venv-dlt) on the same database, alternately, ``--rounds`` times;
+- ``hub sync population --no-resolve`` with nothing new, where the source's settle window holds rows
+  the last run read (the connector reads them again on purpose);
+and writes them as a section of bench/results/population.md (earlier sections stay).
+
 The synthetic county is generated once under bench/work/ (git-ignored) and reused.
 Usage: python bench/bench_population.py [--residents 500000] [--mariadb mysql+pymysql://root@127.0.0.1:3306/test]
+       python bench/bench_population.py --load [--residents 100000] [--rounds 2] [--hub PATH-TO-hub]
 """
 
 from __future__ import annotations
@@ -187,7 +197,15 @@ def main() -> None:
     ap.add_argument("--residents", type=int, default=500_000)
     ap.add_argument("--mariadb", help="admin SQLAlchemy URL of a MariaDB to copy the tables into and read")
     ap.add_argument("--out", default=str(HERE / "results" / "population.md"))
+    ap.add_argument("--load", action="store_true", help="the whole sync command beside dlt, and nothing new")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--hub", default=str(HERE.parent / ".venv" / "bin" / "hub"), help="the hub command to measure")
     args = ap.parse_args()
+    if args.load:
+        from bench_population_load import measure
+
+        measure(county(args.residents), args.residents, args.rounds, args.hub, Path(args.out))
+        return
     db = county(args.residents)
     url = f"sqlite:///{db.resolve()}"
     rows: list[str] = []

@@ -2,8 +2,9 @@
 load writes part N in this one.
 
 Both halves are the ordinary stages and still hand data over through the landing zone only:
-validate writes ``valid-N`` then ``quarantine-N`` per raw batch, load waits for each pair to be
-in place (``PartWait``) and for ``validate.json`` before it balances the ledger. The gate's work
+validate writes ``valid-N``, then (here) ``stored-N`` with each valid row's content hash and stored
+data (the blind indexes and encryption load would otherwise do), then ``quarantine-N``; load waits
+for each part to be complete (``PartWait``) and for ``validate.json`` before it balances the ledger. The gate's work
 (normalising, Great Expectations, Data Docs) is Python- and pandas-bound and holds the GIL, so a
 thread would not give it a core: it gets a forked process. Load keeps its one transaction, so a
 failure on either side leaves the store and the stream state as they were.
@@ -19,11 +20,14 @@ import os
 import time
 from pathlib import Path
 
-from hub.connector.landing import RunFolder
+import pyarrow as pa
+
+from hub.connector.landing import RunFolder, part_path, write_table
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.stages.load import LoadInfo, load
-from hub.stages.validate import ValidateInfo, read_validate_info, validate
+from hub.stages.stored import stored_columns
+from hub.stages.validate import PartHook, ValidateInfo, read_validate_info, validate
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,17 @@ def _warm_up() -> None:
     _batch_definition()
 
 
+def _stored_part(ctx: HubContext, source: str, run_id: str) -> PartHook:
+    """Each valid part's content hashes and stored data, worked out here rather than in load."""
+    folder, connector = RunFolder(ctx.landing, source, run_id), ctx.connector_name(source)
+
+    def write(stream: str, index: int, valid: pa.Table) -> None:
+        stored = stored_columns(ctx.contracts.get(connector, stream), ctx.vault, valid)
+        write_table(part_path(folder.stream_dir(stream), "stored", index), stored)
+
+    return write
+
+
 def _validate_child(ctx: HubContext, source: str, run_id: str, docs: bool, error: Path, parent: int) -> None:
     """The forked validator: its own store connections, its failure written where the parent looks.
     Started during extract, it waits for the extract's manifest, and gives up if the parent is gone."""
@@ -66,7 +81,7 @@ def _validate_child(ctx: HubContext, source: str, run_id: str, docs: bool, error
             if os.getppid() != parent:
                 raise HubError("the syncing process ended before its extract did")
             time.sleep(0.01)
-        validate(ctx, source, run_id, docs=docs)
+        validate(ctx, source, run_id, docs=docs, on_valid=_stored_part(ctx, source, run_id))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent as one line
         first = (str(exc).strip().splitlines() or [""])[0]
         error.write_text(first if isinstance(exc, HubError) else f"{type(exc).__name__}: {first}", encoding="utf-8")

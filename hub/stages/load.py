@@ -12,33 +12,39 @@ transaction like the rows themselves.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from sqlalchemy import bindparam, insert, select, update
 
 from hub.connector.base import OP_COLUMN, REASON_COLUMN
 from hub.connector.landing import RunFolder, iter_batches, part_path, read_table
 from hub.context import HubContext
-from hub.contracts import StreamContract
 from hub.db.base import utcnow
 from hub.db.bulk import executemany
 from hub.db.models import Run, RunStream, SourceRecord, StreamState
-from hub.db.session import transaction
-from hub.privacy import Vault
+from hub.db.session import json_value, transaction
 from hub.province.counties import county_of
-from hub.quality.columns import KEY, RAW
+from hub.quality.columns import FIELDS, KEY, RAW
 from hub.quality.control import visible
-from hub.quality.quarantine import QuarantineBook, field_issues
+from hub.quality.quarantine import QuarantineBook
 from hub.stages.extract import read_extract_info
 from hub.stages.faults import crash, fault_point
 from hub.stages.ledger import reconcile
+from hub.stages.stored import (  # noqa: F401 - stored_key, stored_source_key, key_is_pii: imported from here too
+    DATA,
+    DIGEST,
+    StoredForm,
+    column_values,
+    key_is_pii,
+    prepared,
+    stored_key,
+    stored_source_key,
+)
 from hub.stages.validate import read_validate_info
 
 log = logging.getLogger(__name__)
@@ -58,118 +64,6 @@ class LoadInfo:
     @property
     def changed(self) -> int:
         return sum(s["loaded"] + s["tombstoned"] for s in self.streams.values())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-class StoredForm:
-    """How one stream's rows are hashed and stored, worked out once a stream rather than once a
-    row: which columns are personal data (and their blind-index kind), which hold dates."""
-
-    def __init__(self, contract: StreamContract, vault: Vault, temporal: Iterable[str] = ()) -> None:
-        self.vault = vault
-        self.columns = [(c.name, str(c.options.get("piiKind", c.normalize or "text")) if c.is_pii else None)
-                        for c in contract.columns]
-        self.temporal = set(temporal)  # Arrow date/timestamp columns: the only ones _jsonable changes
-
-    def clear(self, row: dict[str, Any]) -> dict[str, Any]:
-        """The row's contract columns as JSON values (dates ISO-formatted), still in clear."""
-        temporal = self.temporal
-        return {name: _jsonable(row.get(name)) if name in temporal else row.get(name) for name, _ in self.columns}
-
-    def digest(self, clear: dict[str, Any], row: dict[str, Any]) -> str:
-        """Keyed, so a hash over a row holding an ID cannot be brute-forced back to the ID."""
-        return self.digests([clear], [row])[0]
-
-    def digests(self, clears: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[str]:
-        """``digest`` of a batch: the same text and key (stored hashes stay comparable across
-        versions), one encoder and one batched HMAC call instead of both built per row."""
-        encode = _ROW_TEXT.encode
-        texts = []
-        for clear, row in zip(clears, rows, strict=True):
-            payload = dict(clear)
-            payload[OP_COLUMN], payload[REASON_COLUMN] = row.get(OP_COLUMN), row.get(REASON_COLUMN)
-            texts.append(encode(payload))
-        return [d or "" for d in self.vault.blind_indexes(texts, kind="row")]
-
-    def protect(self, clear: dict[str, Any]) -> dict[str, Any]:
-        """The stored form: PII columns become ``<col>_bidx`` + ``<col>_enc``; nothing clear remains."""
-        return self.protect_many([clear])[0]
-
-    def protect_many(self, clears: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``protect`` of a batch, column by column: each PII column's blind indexes and ciphertexts
-        are made in one batched call (``Vault.blind_indexes`` / ``encrypt_many``)."""
-        sealed: dict[str, tuple[list[str | None], list[str | None]]] = {}
-        for name, kind in self.columns:
-            if kind is None:
-                continue
-            texts = [None if c[name] is None else str(c[name]) for c in clears]
-            sealed[name] = (self.vault.blind_indexes(texts, kind=kind), self.vault.encrypt_many(texts))
-        out = []
-        for i, clear in enumerate(clears):
-            data: dict[str, Any] = {}
-            for name, kind in self.columns:
-                if kind is None:
-                    data[name] = clear[name]
-                else:
-                    bidx, enc = sealed[name]
-                    data[f"{name}_bidx"], data[f"{name}_enc"] = bidx[i], enc[i]
-            out.append(data)
-        return out
-
-
-#: the row text the content hash is made of (as ``json.dumps(..., ensure_ascii=False, sort_keys=True,
-#: default=str)`` always wrote it), built once rather than once a row
-_ROW_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
-
-
-def key_is_pii(contract: StreamContract) -> bool:
-    return any(c.is_pii for c in contract.primary_key)
-
-
-def stored_key(contract: StreamContract, key: str | None, vault: Vault) -> str | None:
-    """The source key as the store holds it.
-
-    Where a stream's key is personal data (civil affairs keys rosters by the citizen ID as
-    written), the store keeps a keyed token ``~<blind index>`` instead, and the clear key only
-    encrypted in the record (``_source_key_enc``); the crosswalk export decrypts it.
-    """
-    if key is None or not key_is_pii(contract):
-        return key
-    return "~" + (vault.blind_index(key, kind="source_key") or "")
-
-
-def stored_source_key(ctx: HubContext, source: str, stream: str, key: str) -> str:
-    """What a source key of legacy-systems.md (``#role`` mentions included) looks like in the store."""
-    head, sep, tail = key.partition("#")
-    contract = ctx.contracts.find(ctx.connector_name(source), stream)
-    return (stored_key(contract, head, ctx.vault) if contract else head) + sep + tail  # type: ignore[operator]
-
-
-def _tombstone_identity(contract: StreamContract, row: dict[str, Any], key: str) -> None:
-    """A tombstone keyed by personal data still says whose it is: its key columns (and the ID
-    they hold, normalised) are filled from the key, so resolve can retire the right person."""
-    from hub.quality.identity import citizen_id
-    from hub.quality.normalize import Invalid
-
-    for col in contract.primary_key:
-        if row.get(col.name) is None:
-            row[col.name] = key
-    for col in contract.columns:
-        if col.normalize != "citizen_id" or row.get(col.name) is not None:
-            continue
-        for candidate in (key, key[:18]):
-            try:
-                row[col.name] = citizen_id(candidate)
-                break
-            except Invalid:
-                continue
 
 
 #: blocks until a landing part exists (``Path``) or the validate stage has finished (``None``); raises
@@ -236,15 +130,16 @@ def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait
     return info
 
 
-def _parts(stream_dir: Path, files: int, wait: PartWait) -> Iterator[tuple[Path, Path]]:
-    """(valid, quarantine) landing parts in raw order; a replay's single pair stands alone."""
+def _parts(stream_dir: Path, files: int, wait: PartWait) -> Iterator[tuple[Path, Path, Path]]:
+    """(valid, stored, quarantine) landing parts in raw order; a replay's single pair stands alone.
+    A stored part (content hashes and stored data worked out by the validating process) is optional."""
     if files == 0 and (stream_dir / "quarantine.arrow").exists():
-        yield stream_dir / "valid.arrow", stream_dir / "quarantine.arrow"
+        yield stream_dir / "valid.arrow", stream_dir / "stored.arrow", stream_dir / "quarantine.arrow"
         return
     for index in range(files):
         quarantine = part_path(stream_dir, "quarantine", index)
-        wait(quarantine)  # written after its valid part: the pair is complete
-        yield part_path(stream_dir, "valid", index), quarantine
+        wait(quarantine)  # written after its valid and stored parts: the part is complete
+        yield part_path(stream_dir, "valid", index), part_path(stream_dir, "stored", index), quarantine
 
 
 def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger, now,  # type: ignore[no-untyped-def]
@@ -261,15 +156,20 @@ def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger
     written: set[str] = set()  # keys inserted by an earlier batch of this run: a repeat updates them
     refused_parts: list[Path] = []
     book: QuarantineBook | None = None
-    for valid_path, quarantine_path in parts:
+    for valid_path, stored_path, quarantine_path in parts:
         refused_parts.append(quarantine_path)
+        stored = read_table(stored_path) if stored_path.exists() else None
+        offset = 0
         for batch in (iter_batches(valid_path) if valid_path.exists() else ()):
             if not batch.num_rows:
                 continue
             if book is None:
                 replaying = QIDS in batch.schema.names  # only a replay's rows carry their entries' ids
                 book = _book(session, vault, source, stream, run_id, now, replaying, valid_path, quarantine_path)
-            _load_batch(session, contract, source, stream, run_id, batch, vault, ledger, now, existing, written, book)
+            done = stored.slice(offset, batch.num_rows) if stored is not None else None
+            offset += batch.num_rows
+            _load_batch(session, contract, source, stream, run_id, batch, vault, ledger, now, existing, written, book,
+                        done)
             batch_written()
     for path in refused_parts:
         for batch in iter_batches(path):
@@ -299,54 +199,57 @@ def _book(session, vault, source, stream, run_id, now, replaying: bool, *paths: 
 
 
 def _load_batch(session, contract, source, stream, run_id, batch, vault, ledger, now,  # type: ignore[no-untyped-def]
-                existing, written, book) -> None:
-    form = StoredForm(contract, vault, (f.name for f in batch.schema if pa.types.is_temporal(f.type)))
-    rows = batch.to_pylist()
+                existing, written, book, stored=None) -> None:
+    """One landing batch: content hashes compared, changed rows protected and written. ``stored``
+    (the validating process's work, row for row) saves the hashing and the crypto here."""
+    if stored is not None:
+        form = None
+        clear_keys, ops, reasons = (column_values(batch, c) for c in (KEY, OP_COLUMN, REASON_COLUMN))
+        digests = stored.column(DIGEST).to_pylist()
+    else:
+        form, clears, clear_keys, ops, reasons = prepared(contract, vault, batch)
+        digests = form.digests(clears, ops, reasons)
+    fields, raws, qids = (column_values(batch, c) for c in (FIELDS, RAW, QIDS))
     tokenised = key_is_pii(contract)
-    keys: list[str | None] = []
-    clears: list[dict[str, Any]] = []
-    for row in rows:
-        clear_key = row[KEY]
-        key = stored_key(contract, clear_key, vault)
-        keys.append(key)
-        is_delete = row.get(OP_COLUMN) == "delete"
+    keys: list[str | None] = [stored_key(contract, k, vault) for k in clear_keys] if tokenised else clear_keys
+    for i, key in enumerate(keys):
         book.loaded(key)
-        issues = [] if is_delete else field_issues(row)
+        issues = [] if ops[i] == "delete" or not fields[i] else json.loads(fields[i])
         if issues:  # loaded (or unchanged) with these fields withheld: each a field-scoped entry
             ledger.withheld += 1
             for issue in issues:
-                book.field(key, issue["column"], issue["reasons"], row[RAW], json.loads(row.get(QIDS) or "[]"))
-        if is_delete and tokenised:
-            _tombstone_identity(contract, row, clear_key)
-        clears.append(form.clear(row))
-    digests = form.digests(clears, rows)
+                book.field(key, issue["column"], issue["reasons"], raws[i], json.loads(qids[i] or "[]"))
     inserts: dict[str, dict[str, Any]] = {}  # by key: a key twice in one run keeps its newest row
     updates: dict[str, dict[str, Any]] = {}
     rewrites: dict[str, dict[str, Any]] = {}  # keys an earlier batch of this run inserted
     changed: list[int] = []
-    for i, (row, key, digest) in enumerate(zip(rows, keys, digests, strict=True)):
+    for i, (key, digest) in enumerate(zip(keys, digests, strict=True)):
         current = existing.get(key)
         if current is not None and current[1] == digest:
             ledger.unchanged += 1
             continue
-        is_delete = row.get(OP_COLUMN) == "delete"
+        is_delete = ops[i] == "delete"
         if is_delete:
             ledger.tombstoned += 1
         else:
             ledger.loaded += 1
         changed.append(i)
         existing[key] = (current[0] if current else -1, digest, is_delete)
-    protected = form.protect_many([clears[i] for i in changed])
+    if stored is not None:
+        texts = stored.column(DATA)
+        protected = [json_value(texts[i].as_py()) for i in changed]
+    else:
+        assert form is not None
+        protected = form.protect_many([clears[i] for i in changed])
+        if tokenised:
+            for data, token in zip(protected, vault.encrypt_many([clear_keys[i] for i in changed]), strict=True):
+                data["_source_key_enc"] = token
     county = county_of(source)
-    encrypted_keys = vault.encrypt_many([rows[i][KEY] for i in changed]) if tokenised else None
     for n, i in enumerate(changed):
-        row, key = rows[i], keys[i]
-        is_delete = row.get(OP_COLUMN) == "delete"
+        key, is_delete = keys[i], ops[i] == "delete"
         data = protected[n]
-        if encrypted_keys is not None:
-            data["_source_key_enc"] = encrypted_keys[n]
         values = {"content_hash": digests[i], "data": data, "deleted": is_delete,
-                  "delete_reason": row.get(REASON_COLUMN) if is_delete else None,
+                  "delete_reason": reasons[i] if is_delete else None,
                   "last_run_id": run_id, "updated_at": now}
         record_id = existing[key][0]
         if key in written:

@@ -10,9 +10,11 @@ before load commits, so the store is untouched. GX Data Docs for the run are bui
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import select
 
 from hub.connector.landing import RunFolder, part_path, read_table, write_table
@@ -65,7 +67,12 @@ def check_env(ctx: HubContext) -> CheckEnv:
     return CheckEnv(grid_codes_loader=lambda: grid_registry_codes(ctx))
 
 
-def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True) -> ValidateInfo:
+#: told (stream, part index, the part's valid rows) after ``valid-N`` is written, before ``quarantine-N``
+PartHook = Callable[[str, int, pa.Table], None]
+
+
+def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True,
+             on_valid: PartHook | None = None) -> ValidateInfo:
     extracted = read_extract_info(ctx, source, run_id)
     folder = RunFolder(ctx.landing, source, run_id)
     info = ValidateInfo(run_id=run_id, source=source, streams={})
@@ -87,6 +94,8 @@ def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True) ->
             result.valid.clear()
             result.quarantined.clear()
             write_table(part_path(stream_dir, "valid", index), valid)
+            if on_valid is not None:
+                on_valid(stream, index, valid)
             write_table(part_path(stream_dir, "quarantine", index), quarantined)  # last: the part is complete
             n_valid += valid.num_rows
             n_quarantined += quarantined.num_rows

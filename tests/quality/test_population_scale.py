@@ -77,6 +77,12 @@ def test_a_streamed_load_beside_validation_stores_what_the_sequential_load_store
     started = []
     real_start = beside.ValidationWorker.start
     monkeypatch.setattr(beside.ValidationWorker, "start", lambda self: (started.append(self), real_start(self)))
+    load_stage = sys.modules["hub.stages.load"]  # the package's ``load`` is the stage function
+
+    def hashed_here(*_args: object) -> None:
+        raise AssertionError("load hashed and encrypted rows the validating process had already done")
+
+    monkeypatch.setattr(load_stage, "prepared", hashed_here)  # this process only; the validator forks before
     second = sync(streamed, "population", resolve=False)
     assert started, "the validator did not run beside the load"
     assert second.extract.streams["persons"].files > 3
