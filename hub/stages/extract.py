@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -85,8 +86,9 @@ def extract(ctx: HubContext, source: str, run_id: str, progress: Progress | None
             raise
         except Exception as exc:  # a connector bug or unexpected source answer: name where
             raise SourceError(f"source {source!r} stream {stream.name!r}: read failed: {type(exc).__name__}: {exc}") from exc
-        if again.read_now:
-            result.state_after[SEEN] = again.read_now
+        seen_now = again.read_now
+        if seen_now:
+            result.state_after[SEEN] = seen_now
         info.streams[stream.name] = result
         log.info("extracted %s.%s: %d rows in %d files (%d read again unchanged)", source, stream.name,
                  result.rows, result.files, result.unchanged)
@@ -107,30 +109,42 @@ class ReadAgain:
     changed within ``settle_seconds``, so a late writer in the cursor's second is never skipped).
     Those rows were loaded, found unchanged or quarantined by the run that committed this state;
     read again byte for byte they would change nothing, yet cost a validation (Great Expectations'
-    import, Data Docs) every run. So a run that reads at most ``SEEN_MAX`` rows keeps a keyed hash
-    of each raw row in its state candidate (committed with the load, or not at all), and the next
-    run counts the rows it finds among them ``unchanged`` in the ledger instead of landing them.
-    A full refresh starts from no state, so it re-reads and re-validates everything.
+    import, Data Docs) every run. So a run keeps a keyed hash of each of the last ``SEEN_MAX`` raw
+    rows it read (a cursor-ordered source re-reads its newest rows) in its state candidate,
+    committed with the load or not at all, and the next run counts the rows it finds among them
+    ``unchanged`` in the ledger instead of landing them. A full refresh starts from no state, so it
+    re-reads and re-validates everything.
     """
 
     def __init__(self, vault: Vault, seen: list[str] | None) -> None:
         self.vault = vault
         self.seen = set(seen or ())
-        self.read_now: list[str] | None = []  # None once the run read more than SEEN_MAX rows
+        self.tail: deque[tuple[pa.RecordBatch | pa.Table, list[str | None] | None]] = deque()
+        self.tail_rows = 0
+
+    def hashes(self, records: pa.RecordBatch | pa.Table) -> list[str | None]:
+        return self.vault.blind_indexes([_ROW_TEXT.encode(row) for row in records.to_pylist()], kind="raw_row")
 
     def new_rows(self, records: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
-        if not records.num_rows or (not self.seen and self.read_now is None):
+        if not records.num_rows:
             return records
-        texts = [_ROW_TEXT.encode(row) for row in records.to_pylist()]
-        hashes = self.vault.blind_indexes(texts, kind="raw_row")
-        if self.read_now is not None:
-            self.read_now.extend(h for h in hashes if h)
-            if len(self.read_now) > SEEN_MAX:
-                self.read_now = None
-        if not self.seen:
+        hashes = self.hashes(records) if self.seen else None
+        self.tail.append((records, hashes))
+        self.tail_rows += records.num_rows
+        while self.tail_rows - self.tail[0][0].num_rows >= SEEN_MAX:  # older batches are not needed
+            self.tail_rows -= self.tail.popleft()[0].num_rows
+        if hashes is None:
             return records
         fresh = [h not in self.seen for h in hashes]
         return records if all(fresh) else records.filter(pa.array(fresh))
+
+    @property
+    def read_now(self) -> list[str]:
+        """Keyed hashes of the last ``SEEN_MAX`` rows this run read (hashed now if not yet)."""
+        out: list[str] = []
+        for records, hashes in self.tail:
+            out.extend(h for h in (hashes if hashes is not None else self.hashes(records)) if h)
+        return out[-SEEN_MAX:]
 
 
 def read_extract_info(ctx: HubContext, source: str, run_id: str) -> ExtractInfo:

@@ -96,11 +96,15 @@ def test_a_streamed_load_beside_validation_stores_what_the_sequential_load_store
 
 
 def test_rows_read_again_unchanged_are_counted_unchanged_and_cost_no_validation(
-        county: Path, tmp_path: Path) -> None:
+        county: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules["hub.stages.extract"], "SEEN_MAX", 100)  # the first run reads far more: only its newest rows count
     db = shutil.copy2(county / "population.db", tmp_path / "population.db")
     touched = touch_persons(Path(db), 5)
     ctx = make_context(population_only(tmp_path / "hub", Path(db)))
-    sync(ctx, "population", resolve=False)
+    first = sync(ctx, "population", resolve=False)
+    assert first.extract.streams["persons"].rows > 1000
+    with transaction(ctx.db_url) as session:
+        assert len(session.get(StreamState, ("population", "persons")).state[SEEN]) == 100
     before = store(ctx)
     again = sync(ctx, "population", resolve=False)  # the five are inside the settle window: read again
     persons = again.load.streams["persons"]
