@@ -12,13 +12,13 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Text, delete, func, insert, select, type_coerce, update
+from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce, update
 
 from hub.db.base import utcnow
 from hub.db.bulk import executemany
 from hub.db.models import EntityLink, Event, SourceRecord
 from hub.events.overdue import assess_event, is_open
-from hub.resolve.store import decode_json
+from hub.resolve.store import by_stream, decode_json
 from hub.resolve.upsert import ChangeWriter, chunks, linked
 
 Key = tuple[str, str]  # (source, source_key)
@@ -41,15 +41,28 @@ def records_by_key(session: Any, sources: list[str], stream: str, keys: Iterable
     return sorted(out, key=lambda r: (r[0], r[1]))
 
 
-def party_records(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, dict[str, Any]]]:
-    """The live ``case-parties`` lines of these cases (keys ``case_no#N``: one index range per case)."""
-    out = []
+def _case_ranges(column: Any, cases: list[str]) -> Any:
+    """Keys ``case_no#N`` of these cases: one index range per case, OR-ed (SQLite walks each range)."""
+    return or_(*(and_(column >= f"{case}#", column < f"{case}$") for case in cases))
+
+
+def _by_source(cases: Iterable[Key], size: int = 200) -> Iterable[tuple[str, list[str]]]:
+    grouped: dict[str, list[str]] = {}
     for source, case in sorted(set(cases)):
+        grouped.setdefault(source, []).append(case)
+    for source, mine in grouped.items():
+        for batch in chunks(mine, size):
+            yield source, batch
+
+
+def party_records(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, dict[str, Any]]]:
+    """The live ``case-parties`` lines of these cases."""
+    out = []
+    for source, batch in _by_source(cases):
         rows = session.connection().execute(
             select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
                 SourceRecord.source == source, SourceRecord.stream == "case-parties",
-                SourceRecord.source_key >= f"{case}#", SourceRecord.source_key < f"{case}$",
-                SourceRecord.deleted.is_(False)))
+                _case_ranges(SourceRecord.source_key, batch), SourceRecord.deleted.is_(False)))
         out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
     return sorted(out, key=lambda r: (r[0], r[1]))
 
@@ -62,12 +75,12 @@ def party_records(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, di
 def party_links(session: Any, cases: Iterable[Key]) -> list[tuple[str, str, str, str]]:
     """(source, source_key, entity_type, entity_id) of the party mentions of these cases."""
     out = []
-    for source, case in sorted(set(cases)):
+    for source, batch in _by_source(cases):
         for stream in PARTY_STREAMS:
             out += [row for row in session.connection().execute(
                 select(EntityLink.source, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
                     EntityLink.source == source, EntityLink.stream == stream,
-                    EntityLink.source_key >= f"{case}#", EntityLink.source_key < f"{case}$")).tuples()
+                    _case_ranges(EntityLink.source_key, batch))).tuples()
                     if row[2] in ("person", "organization")]
     return out
 
@@ -76,10 +89,10 @@ def event_links(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],
                 addresses: set[tuple[str, str, str]]) -> None:
     """``ChangeWriter.links`` for these addresses only: a tombstoned record's event link goes."""
     session, have = writer.session, {}
-    for source, stream, key in sorted(addresses):
-        for link_id, etype, eid in session.execute(select(EntityLink.id, EntityLink.entity_type, EntityLink.entity_id)
-                                                   .where(EntityLink.source == source, EntityLink.stream == stream,
-                                                          EntityLink.source_key == key)):
+    for source, stream, keys in by_stream(addresses):
+        for link_id, key, etype, eid in session.execute(
+                select(EntityLink.id, EntityLink.source_key, EntityLink.entity_type, EntityLink.entity_id).where(
+                    EntityLink.source == source, EntityLink.stream == stream, EntityLink.source_key.in_(keys))):
             if etype == "event":
                 have[(source, stream, key)] = (link_id, eid)
     now = utcnow()
