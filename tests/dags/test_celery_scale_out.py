@@ -190,6 +190,7 @@ COUNTY_YAML = """\
     sources:
       population:    {{connector: population, url: "sqlite:///{code}/population.db", schedule: null}}
       civil-affairs: {{connector: civil-affairs, path: {code}/civil-affairs, schedule: null}}
+      dispute-mediation: {{connector: dispute-mediation, path: {code}/dispute-mediation, schedule: null}}
 """
 # every table resolve writes: the reference run starts from the loaded records alone
 LOADED = {"source_record", "run", "run_stream", "stream_state", "quarantine", "alembic_version"}
@@ -231,7 +232,7 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
     (province / "hub.yaml").write_text(PROVINCE_YAML.format(
         database=store_url, landing=tmp_path / "shared-landing",
         counties="".join(COUNTY_YAML.format(code=c) for c in codes)), "utf-8")
-    sync_dags = [f"gridhub_sync__{c}.{s}" for c in codes for s in ("population", "civil-affairs")]
+    sync_dags = [f"gridhub_sync__{c}.{s}" for c in codes for s in ("population", "civil-affairs", "dispute-mediation")]
     port = _free_port()
     extra = {
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
@@ -244,6 +245,9 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "HUB_SECRET_KEY": secret,
+        # the dispute logs' parties carry no citizen ID (7-16 unanchored mentions a county): 3 a chunk
+        # puts each county's Splink prediction in chunks, each a mapped score_chunk task on either worker
+        "HUB_SPLINK_CHUNK_ROWS": "3",
     }
     env = {**os.environ, **airflow_env(tmp_path / "airflow", hub_config=province / "hub.yaml",
                                        metadata_url=metadata_url, executor="CeleryExecutor", extra=extra)}
@@ -287,14 +291,23 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
             tis = conn.execute(text("SELECT ti.task_id, ti.map_index, ti.state, ti.external_executor_id FROM task_instance ti "
                                     "JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
                                     "WHERE r.id = :id"), {"id": last.id}).all()
+            chunk_runs = conn.execute(text(
+                "SELECT r.id, count(*) FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id "
+                "AND r.run_id = ti.run_id WHERE r.dag_id = :d AND ti.task_id = 'score_chunk' AND ti.state = 'success' "
+                "AND ti.external_executor_id IS NOT NULL GROUP BY r.id"), {"d": RESOLVE_DAG}).all()
     finally:
         _stop(procs)
         meta.dispose()
     assert last.state == "success" and last.run_type == "asset_triggered"
-    assert sorted((t.task_id, t.map_index) for t in tis) == [
-        ("finish", -1), ("link_movers", -1), ("prepare", -1),
-        ("resolve_county", 0), ("resolve_county", 1), ("resolve_county", 2)]
-    assert all(t.state == "success" and t.external_executor_id for t in tis), tis
+    # a resolve run that loaded a county in full scored it in chunks, as mapped tasks through Celery;
+    # a later run with little new skips them (score_chunk expanded over nothing)
+    assert max((n for _, n in chunk_runs), default=0) >= 3, chunk_runs
+    assert all(t.state == "skipped" or t.map_index >= 0 for t in tis if t.task_id == "score_chunk"), tis
+    assert sorted((t.task_id, t.map_index) for t in tis if t.task_id != "score_chunk") == [
+        ("chunk_jobs", -1), ("finish", -1), ("finish_county", 0), ("finish_county", 1), ("finish_county", 2),
+        ("link_movers", -1), ("prepare", -1), ("resolve_county", 0), ("resolve_county", 1), ("resolve_county", 2)]
+    assert all(t.state == "success" and t.external_executor_id for t in tis
+               if t.task_id != "score_chunk" or t.state != "skipped"), tis
     # both worker processes ran tasks
     for n in (1, 2):
         received = (logs / f"worker{n}.log").read_text(errors="replace").count("] received")
