@@ -34,8 +34,8 @@ ADDRESS = "唐山镇东村2组5号"
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Any:
-    ctx = township.make_context(tmp_path)
+def ctx(tmp_path: Path, store_url: str) -> Any:  # on SQLite and on PostgreSQL
+    ctx = township.make_context(tmp_path, store_url)
     store = township.Store(ctx)
     store.person("P1")
     store.person("P2")
