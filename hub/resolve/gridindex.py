@@ -44,7 +44,8 @@ class GridIndex:
         self.cells = {code: (name, level, parent) for code, name, level, parent, _ in cells}
         groups = [(code, geom) for code, _, level, _, geom in cells if level == 3 and geom]
         self._codes = [code for code, _ in groups]
-        self._tree = shapely.STRtree([shape(geom) for _, geom in groups]) if groups else None
+        self._geometries: list[dict[str, Any]] | None = [geom for _, geom in groups] if groups else None
+        self._built: shapely.STRtree | None = None
         self._groups_of: dict[tuple[str, int], str] = {}
         for code, (_, level, parent) in self.cells.items():
             if level == 3 and parent:
@@ -78,6 +79,14 @@ class GridIndex:
         rows = session.execute(select(GridCell.code, GridCell.name, GridCell.level, GridCell.parent_code,
                                       GridCell.geometry).where(GridCell.retired.is_(False)))
         return cls([tuple(r) for r in rows])
+
+    @property
+    def _tree(self) -> shapely.STRtree | None:
+        """Built at the first point looked up: a pass that places no point (one changed phone) skips it."""
+        if self._built is None and self._geometries is not None:
+            self._built = shapely.STRtree([shape(geom) for geom in self._geometries])
+            self._geometries = None
+        return self._built
 
     @property
     def empty(self) -> bool:
