@@ -13,7 +13,6 @@ Deadlines (``due_on``/``overdue``/``escalated``) come from :mod:`hub.events.dead
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections import Counter
 from typing import Any
@@ -33,8 +32,18 @@ from hub.events.calendar import calendar_for
 from hub.events.clock import beijing_today
 from hub.events.deadlines import remit_for
 from hub.events.overdue import assess_event
-from hub.quality.normalize import on_source_clock
 from hub.resolve.address import building_key
+from hub.resolve.eventfields import (
+    DISPUTE_STEPS,
+    HAZARD_STATUS,
+    INCIDENT_STATUS,
+    STEP_NOTE,
+    advance,
+    day_of,
+    history_steps,
+    source_time,
+    text_or_none,
+)
 from hub.resolve.eventrows import (
     Key,
     finish_incremental,
@@ -48,14 +57,7 @@ from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import address_key, place_by_address
 from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, sources_of
 
-DISPUTE_STEPS = {"case.accepted": "accepted", "case.assigned": "assigned", "case.progress": "in_progress",
-                 "case.resolved": "resolved", "case.failed": "failed", "case.transferred": "transferred",
-                 "case.closed": "closed"}
-STEP_NOTE = {"case.assigned": "department", "case.progress": "note", "case.resolved": "agreement",
-             "case.failed": "reason", "case.transferred": "to", "case.closed": "feedback"}
 log = logging.getLogger(__name__)
-INCIDENT_STATUS = {"已受理": "accepted", "处理中": "in_progress", "已办结": "closed"}
-HAZARD_STATUS = {"待整改": "open", "已整改": "rectified", "逾期": "overdue"}
 EVENT_FIELDS = ("kind", "source", "source_key", "category", "grid_code", "location", "summary", "remit", "status",
                 "sensitive", "organization_id", "inspection_id", "occurred_at", "accepted_at", "resolved_at",
                 "closed_at", "due_on", "overdue", "escalated", "history", "details")
@@ -64,38 +66,6 @@ EVENT_FIELDS = ("kind", "source", "source_key", "category", "grid_code", "locati
 def event_id(source: str, key: str) -> str:
     """Short and deterministic: ``E-<source>-<source_key>``."""
     return f"E-{source}-{key}"[:64]
-
-
-def _ts(value: Any) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return on_source_clock(parsed)
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _history(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return []
-    return [step for step in value or [] if isinstance(step, dict)]
-
-
-def _advance(history: list[dict[str, Any]], status: str, at: dt.datetime | None) -> list[dict[str, Any]]:
-    """A status timeline kept across runs for sources that only tell the current status."""
-    if history and history[-1].get("status") == status:
-        return history
-    return [*history, {"status": status, "at": at.isoformat(sep=" ") if at else None, "note": None}]
 
 
 class Projector:
@@ -161,13 +131,13 @@ class Projector:
     def disputes(self) -> None:
         keys = None if self.scope is None else self.scope.cases
         for source, key, d in self._read(sources_of(self.ctx, "dispute-mediation"), "cases", keys):
-            steps = sorted(_history(d.get("history")), key=lambda s: (s.get("seq") or 0))
+            steps = sorted(history_steps(d.get("history")), key=lambda s: (s.get("seq") or 0))
             history, failed_at, passed_up_at = [], None, None
             for step in steps:
                 kind = step.get("type")
                 history.append({"status": DISPUTE_STEPS.get(kind, kind), "at": step.get("ts"),
-                                "note": _text(step.get(STEP_NOTE.get(kind, ""))) or _text(step.get("mediator"))})
-                failed_at = failed_at or (_ts(step.get("ts")) if kind == "case.failed" else None)
+                                "note": text_or_none(step.get(STEP_NOTE.get(kind, ""))) or text_or_none(step.get("mediator"))})
+                failed_at = failed_at or (source_time(step.get("ts")) if kind == "case.failed" else None)
                 passed_up_at = passed_up_at or (step.get("ts") if kind == "case.transferred" else None)
             details = {k: d.get(k) for k in ("level", "mediator", "department", "transferred_to", "agreement",
                                              "amount", "feedback", "failure_reason", "party_count") if d.get(k)
@@ -175,29 +145,29 @@ class Projector:
             if passed_up_at:
                 details["passed_up_at"] = passed_up_at
             self._put(source, "cases", key, {
-                "kind": "dispute", "category": _text(d.get("category")),
+                "kind": "dispute", "category": text_or_none(d.get("category")),
                 "grid_code": self._grid(d.get("grid_code"), d.get("location")),
-                "location": _text(d.get("location")), "summary": _text(d.get("summary")),
-                "remit": remit_for("dispute", d.get("level")), "status": _text(d.get("status")) or "accepted",
+                "location": text_or_none(d.get("location")), "summary": text_or_none(d.get("summary")),
+                "remit": remit_for("dispute", d.get("level")), "status": text_or_none(d.get("status")) or "accepted",
                 "sensitive": False, "organization_id": None, "inspection_id": None,
-                "occurred_at": _ts(d.get("accepted_at")), "accepted_at": _ts(d.get("accepted_at")),
-                "resolved_at": _ts(d.get("resolved_at")) or failed_at, "closed_at": _ts(d.get("closed_at")),
+                "occurred_at": source_time(d.get("accepted_at")), "accepted_at": source_time(d.get("accepted_at")),
+                "resolved_at": source_time(d.get("resolved_at")) or failed_at, "closed_at": source_time(d.get("closed_at")),
                 "history": history, "details": details})
 
     def incidents(self) -> None:
         keys = None if self.scope is None else self.scope.incidents
         for source, key, d in self._read(sources_of(self.ctx, "public-security"), "incidents", keys):
-            raw = _text(d.get("status"))
+            raw = text_or_none(d.get("status"))
             status = INCIDENT_STATUS.get(raw or "", raw or "accepted")
-            occurred, updated = _ts(d.get("occurred_at")), _ts(d.get("updated_at"))
+            occurred, updated = source_time(d.get("occurred_at")), source_time(d.get("updated_at"))
             old = self.existing.get(event_id(source, key))
-            history = list(old["history"]) if old and old["history"] else _advance([], "accepted", occurred)
-            history = _advance(history, status, updated)
-            closed_at = next((_ts(h["at"]) for h in history if h["status"] == "closed"), None)
+            history = list(old["history"]) if old and old["history"] else advance([], "accepted", occurred)
+            history = advance(history, status, updated)
+            closed_at = next((source_time(h["at"]) for h in history if h["status"] == "closed"), None)
             self._put(source, "incidents", key, {
-                "kind": "incident", "category": _text(d.get("type")),
+                "kind": "incident", "category": text_or_none(d.get("type")),
                 "grid_code": self._grid(d.get("grid_code"), d.get("address"), d.get("lon"), d.get("lat")),
-                "location": _text(d.get("address")), "summary": _text(d.get("summary")),
+                "location": text_or_none(d.get("address")), "summary": text_or_none(d.get("summary")),
                 "remit": remit_for("incident"), "status": status, "sensitive": True, "organization_id": None,
                 "inspection_id": None, "occurred_at": occurred, "accepted_at": occurred, "resolved_at": None,
                 "closed_at": closed_at if status == "closed" else None, "history": history,
@@ -217,9 +187,9 @@ class Projector:
         for source, key, d in found:
             inspections[(source, key)] = d
             wanted[key] = {"organization_id": org_of.get((source, d.get("unit_no") or "")),
-                           "unit_no": d.get("unit_no") or "", "inspected_on": _day(d.get("inspected_on")),
-                           "inspector": _text(d.get("inspector")), "kind": _text(d.get("kind")),
-                           "hazards_found": d.get("hazards_found"), "conclusion": _text(d.get("conclusion"))}
+                           "unit_no": d.get("unit_no") or "", "inspected_on": day_of(d.get("inspected_on")),
+                           "inspector": text_or_none(d.get("inspector")), "kind": text_or_none(d.get("kind")),
+                           "hazards_found": d.get("hazards_found"), "conclusion": text_or_none(d.get("conclusion"))}
         have = fetch(s, [Inspection.id, Inspection.organization_id, Inspection.unit_no, Inspection.inspected_on,
                          Inspection.inspector, Inspection.kind, Inspection.hazards_found, Inspection.conclusion],
                      *([] if scope is None else [Inspection.id.in_(sorted(wanted))]))
@@ -228,20 +198,20 @@ class Projector:
             insp = inspections.get((source, d.get("inspection_no") or ""), {})
             oid = org_of.get((source, insp.get("unit_no") or ""))
             org = orgs.get(oid or "", {})
-            raw = _text(d.get("status"))
+            raw = text_or_none(d.get("status"))
             status = HAZARD_STATUS.get(raw or "", raw or "open")
-            found = _ts(insp.get("inspected_on"))
+            found = source_time(insp.get("inspected_on"))
             old = self.existing.get(event_id(source, key))
-            history = list(old["history"]) if old and old["history"] else _advance([], "open", found)
-            resolved = _ts(d.get("resolved_on"))
-            history = _advance(history, status, resolved if status == "rectified" else None)
-            details = {"grade": _text(d.get("grade")), "rectification_due": _text(d.get("due_on")),
-                       "unit_no": insp.get("unit_no"), "source_status": raw, "inspector": _text(insp.get("inspector"))}
+            history = list(old["history"]) if old and old["history"] else advance([], "open", found)
+            resolved = source_time(d.get("resolved_on"))
+            history = advance(history, status, resolved if status == "rectified" else None)
+            details = {"grade": text_or_none(d.get("grade")), "rectification_due": text_or_none(d.get("due_on")),
+                       "unit_no": insp.get("unit_no"), "source_status": raw, "inspector": text_or_none(insp.get("inspector"))}
             self._put(source, "hazards", key, {
-                "kind": "hazard", "category": _text(d.get("grade")), "grid_code": self._grid(org.get("grid_code")),
-                "location": org.get("address"), "summary": _text(d.get("summary")), "remit": remit_for("hazard"),
+                "kind": "hazard", "category": text_or_none(d.get("grade")), "grid_code": self._grid(org.get("grid_code")),
+                "location": org.get("address"), "summary": text_or_none(d.get("summary")), "remit": remit_for("hazard"),
                 "status": status, "sensitive": False, "organization_id": oid,
-                "inspection_id": _text(d.get("inspection_no")), "occurred_at": found, "accepted_at": found,
+                "inspection_id": text_or_none(d.get("inspection_no")), "occurred_at": found, "accepted_at": found,
                 "resolved_at": resolved if status == "rectified" else None, "closed_at": None,
                 "history": history, "details": {k: v for k, v in details.items() if v is not None}})
 
@@ -264,8 +234,8 @@ class Projector:
             if eid not in self.desired:
                 continue
             ids = who.get((source, key), {})
-            wanted[(eid, key)] = {"role": _text(d.get("role")) or "party", "person_id": ids.get("person"),
-                                  "organization_id": ids.get("organization"), "name": _text(d.get("name"))}
+            wanted[(eid, key)] = {"role": text_or_none(d.get("role")) or "party", "person_id": ids.get("person"),
+                                  "organization_id": ids.get("organization"), "name": text_or_none(d.get("name"))}
         stmt = select(EventParty.id, EventParty.event_id, EventParty.party_key, EventParty.role, EventParty.person_id,
                       EventParty.organization_id, EventParty.name).where(EventParty.party_key.is_not(None))
         have = {(r.event_id, r.party_key): r for r in (s.execute(stmt) if cases is None else (
@@ -309,11 +279,6 @@ class Projector:
                                                   self.calendar))
         self.writer.flush_feed()
         return dict(sorted((self.counts + self.writer.counts).items()))
-
-
-def _day(value: Any) -> dt.date | None:
-    ts = _ts(value)
-    return ts.date() if ts else None
 
 
 def project_events(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
