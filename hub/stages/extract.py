@@ -63,9 +63,10 @@ def extract(ctx: HubContext, source: str, run_id: str, progress: Progress | None
     states = {} if full_refresh else committed_states(ctx, source)
     kill_after = fault_point("extract")
     info = ExtractInfo(run_id=run_id, source=source, connector=connector.name, streams={})
+    tails: dict[str, ReadAgain] = {}
     for stream in connector.streams(spec):
         before = states.get(stream.name, {})
-        again = ReadAgain(ctx.vault, before.get(SEEN))
+        again = ReadAgain(lambda: ctx.vault, before.get(SEEN))
         before = {k: v for k, v in before.items() if k != SEEN}  # the connector's own state only
         result = StreamExtract(state_before=before, state_after=dict(before))
         out = folder.stream_dir(stream.name)
@@ -86,12 +87,14 @@ def extract(ctx: HubContext, source: str, run_id: str, progress: Progress | None
             raise
         except Exception as exc:  # a connector bug or unexpected source answer: name where
             raise SourceError(f"source {source!r} stream {stream.name!r}: read failed: {type(exc).__name__}: {exc}") from exc
-        seen_now = again.read_now
-        if seen_now:
-            result.state_after[SEEN] = seen_now
+        tails[stream.name] = again
         info.streams[stream.name] = result
         log.info("extracted %s.%s: %d rows in %d files (%d read again unchanged)", source, stream.name,
                  result.rows, result.files, result.unchanged)
+    for name, again in tails.items():  # hashed once every stream is read: no read waits for the crypto
+        seen_now = again.read_now
+        if seen_now:
+            info.streams[name].state_after[SEEN] = seen_now
     folder.write_json("extract.json", asdict(info))
     return info
 
@@ -116,14 +119,14 @@ class ReadAgain:
     re-reads and re-validates everything.
     """
 
-    def __init__(self, vault: Vault, seen: list[str] | None) -> None:
-        self.vault = vault
+    def __init__(self, vault: Callable[[], Vault], seen: list[str] | None) -> None:
+        self.vault = vault  # made on first use: a source's read starts before the crypto is set up
         self.seen = set(seen or ())
         self.tail: deque[tuple[pa.RecordBatch | pa.Table, list[str | None] | None]] = deque()
         self.tail_rows = 0
 
     def hashes(self, records: pa.RecordBatch | pa.Table) -> list[str | None]:
-        return self.vault.blind_indexes([_ROW_TEXT.encode(row) for row in records.to_pylist()], kind="raw_row")
+        return self.vault().blind_indexes([_ROW_TEXT.encode(row) for row in records.to_pylist()], kind="raw_row")
 
     def new_rows(self, records: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
         if not records.num_rows:
