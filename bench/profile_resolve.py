@@ -53,7 +53,7 @@ PHASES: list[tuple[str, list[tuple[str, str]]]] = [
                                  ("resolve/store.py", "redirected_ids")]),
     ("write links", [("resolve/store.py", "write_links")]),
     ("write change feed", [("resolve/store.py", "write_feed")]),
-    ("welfare/special programmes", [("resolve/entities.py", "_programmes")]),
+    ("welfare/special programmes", [("resolve/entities.py", "_programmes"), ("resolve/programmes.py", "write_programmes")]),
     ("commit", [("orm/session.py", "commit")]),
 ]
 

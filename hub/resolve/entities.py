@@ -28,12 +28,8 @@ from hub.db.models import (
     Organization,
     Person,
     SourceRecord,
-    SpecialStatus,
-    WelfareEnrolment,
 )
 from hub.db.session import transaction
-from hub.privacy import Vault
-from hub.privacy.sensitive import special_clear, special_stored
 from hub.resolve import store
 from hub.resolve.households import choose_head, golden_household, link_households
 from hub.resolve.organisations import golden_org, link_orgs, township_names
@@ -41,10 +37,11 @@ from hub.resolve.organisations.expand import alike as alike_orgs
 from hub.resolve.organisations.expand import county_divisions
 from hub.resolve.persons.clusters import assign_ids
 from hub.resolve.persons.deterministic import load_decisions
-from hub.resolve.persons.golden import golden_person, rules, special_rows, welfare_rows
+from hub.resolve.persons.golden import golden_person, rules
 from hub.resolve.persons.linking import LOWER, UPPER, link_persons, load_or_train
 from hub.resolve.persons.probabilistic import pinyin
 from hub.resolve.persons.records import HOUSEHOLD, ORG, PERSON, Mention, read_mentions, stream_plans
+from hub.resolve.programmes import write_programmes
 from hub.stages.ledger import new_run_id
 
 log = logging.getLogger(__name__)
@@ -236,14 +233,14 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
     hhs = [m for m in mentions if m.etype == HOUSEHOLD]
     h_groups = link_households(hhs)
     old_h = {m.address: old[HOUSEHOLD][m.address][0] for m in hhs if m.address in old[HOUSEHOLD]}
-    h_assign = assign_ids([[hhs[i] for i in g] for g in h_groups], old_h, "H",
-                          set(session.scalars(select(Household.id))), store.redirected_ids(session, HOUSEHOLD))
-    household_ids = dict(session.connection().execute(select(Household.household_no, Household.id)).tuples().all())
+    h_assign = assign_ids([[hhs[i] for i in g] for g in h_groups], old_h, "H", _live(session, Household, full, set()),
+                          store.redirected_ids(session, HOUSEHOLD))
+    household_ids = _household_ids(session, persons, full)
     for g, hid in zip(h_groups, h_assign.ids, strict=True):
         household_ids[hhs[g[0]].household_no or hhs[g[0]].key] = hid
     # persons
     p_clusters = [[persons[i] for i in g] for g in plinks.clusters]
-    p_assign = assign_ids(p_clusters, old_p, "P", set(old_p.values()) | _live(session, Person, full),
+    p_assign = assign_ids(p_clusters, old_p, "P", _live(session, Person, full, set(old_p.values())),
                           store.redirected_ids(session, PERSON))
     rule_of = rules(ctx.config)
     p_rows, p_links = {}, {}
@@ -269,7 +266,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
     o_groups, o_method, o_reviews = link_orgs(orgs, old_o, load_decisions(session, ORG), township_names(towns),
                                               divisions)
     o_assign = assign_ids([[orgs[i] for i in g] for g in o_groups], old_o, "O",
-                          set(old_o.values()) | _live(session, Organization, full),
+                          _live(session, Organization, full, set(old_o.values())),
                           store.redirected_ids(session, ORG))
     o_rows, o_links = {}, {}
     person_of = {a: v[0] for a, v in old[PERSON].items()} | {a: v[0] for a, v in p_links.items()}
@@ -298,7 +295,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         counts["links_written"] += store.write_links(session, etype, links, scope, old[etype])
         rows.clear()  # written: a county's golden rows need not outlive their table's turn
         _write_feed(session, feed, counts)
-    _programmes(session, p_clusters, p_assign.ids, full, ctx.vault)
+    write_programmes(session, p_clusters, p_assign.ids, full, ctx.vault)
     for etype, reviews in ((PERSON, plinks.reviews), (ORG, o_reviews)):
         session.add_all(MatchReview(entity_type=etype, status="pending", **review) for review in reviews)
         counts["reviews_added"] += len(reviews)
@@ -329,44 +326,22 @@ def _write_feed(session: Session, feed: list[dict[str, Any]], counts: dict[str, 
     feed.clear()
 
 
-def _live(session: Session, model, full: bool) -> set[str]:  # type: ignore[no-untyped-def]
-    """Ids in use (a new id must not collide with one)."""
-    return set(session.connection().execute(select(model.id)).scalars())
+def _live(session: Session, model, full: bool, known: set[str]):  # type: ignore[no-untyped-def]
+    """Ids in use (a new id must not collide with one): a full run reads them all in one pass; an
+    incremental one asks only about the ids its new entities would take (``store.ids_in_use``)."""
+    if full:
+        return known | set(session.connection().execute(select(model.id)).scalars())
+    return lambda derived: store.ids_in_use(session, model.__table__, derived, known)
 
 
-def _programmes(session: Session, clusters: list[list[Mention]], ids: list[str], full: bool, vault: Vault) -> None:
-    """Welfare enrolments and special statuses of the resolved persons, rewritten only when different
-    (a special status's category is compared in clear and stored encrypted: ``special_stored``)."""
-    for model, build in ((WelfareEnrolment, welfare_rows), (SpecialStatus, special_rows)):
-        wanted = {pid: build(members) for members, pid in zip(clusters, ids, strict=True)}
-        wanted = {k: v for k, v in wanted.items() if v}
-        cols = [c.name for c in model.__table__.c if c.name not in ("id", "person_id")]
-        have: dict[str, list[dict]] = defaultdict(list)
-        # a full run holds every person: one pass over the table, not a lookup per 500 of them
-        queries = [select(model.__table__)] if full else [
-            select(model.__table__).where(model.person_id.in_(batch)) for batch in store.chunks(sorted(set(ids)))]
-        wanted_ids = set(ids)
-        for query in queries:
-            for row in session.execute(query).mappings():
-                if row["person_id"] in wanted_ids:
-                    have[row["person_id"]].append(special_clear(vault, {c: row[c] for c in cols})
-                                                  if model is SpecialStatus else {c: row[c] for c in cols})
-        # inserts are batched, in the same order as before; a delete (only when rows exist) flushes them first
-        pending: list[dict[str, Any]] = []
-        connection = session.connection()
-        for pid in sorted(set(wanted) | set(have)):
-            new = wanted.get(pid, [])
-            if sorted(_canon(r) for r in new) == sorted(_canon(r) for r in have.get(pid, [])):
-                continue
-            if have.get(pid):
-                if pending:
-                    connection.execute(model.__table__.insert(), pending)
-                    pending = []
-                connection.execute(model.__table__.delete().where(model.person_id == pid))
-            pending += [{"person_id": pid, **(special_stored(vault, r) if model is SpecialStatus else r)} for r in new]
-        if pending:
-            connection.execute(model.__table__.insert(), pending)
-
-
-def _canon(row: dict) -> str:
-    return repr(sorted((k, v) for k, v in row.items()))
+def _household_ids(session: Session, persons: list[Mention], full: bool) -> dict[str, str]:
+    """户号 -> stored household id: all of them for a full run, those the persons in play name otherwise
+    (``household_no`` is unique, so the answer for those is the same)."""
+    hh = Household.__table__
+    if full:
+        return dict(session.connection().execute(select(hh.c.household_no, hh.c.id)).all())
+    out: dict[str, str] = {}
+    for batch in store.chunks(sorted({m.household_no for m in persons if m.household_no})):
+        out.update(session.connection().execute(
+            select(hh.c.household_no, hh.c.id).where(hh.c.household_no.in_(batch))).all())
+    return out

@@ -7,6 +7,7 @@ same records writes nothing.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -213,6 +214,22 @@ def revive(session: Session, ids: Iterable[str], etype: str, feed: list[dict[str
         if session.get(EntityRedirect, eid) is not None:
             session.execute(delete(EntityRedirect).where(EntityRedirect.old_id == eid))
             feed.append({"entity_type": etype, "entity_id": eid, "change": "split", "run_id": run_id})
+
+
+def ids_in_use(session: Session, table: Table, derived: Iterable[str], known: set[str]) -> set[str]:
+    """Of the ids new entities would derive (and their ``-2``, ``-3`` … variants), those stored, plus
+    ``known``: what ``assign_ids`` must not hand out, found by primary-key probes instead of reading the
+    county's ids. A variant is looked for only under an id already taken or derived twice (rare), since
+    only then does ``assign_ids`` try one."""
+    wanted = list(derived)
+    found: set[str] = set()
+    connection = session.connection()
+    for batch in chunks(sorted(set(wanted))):
+        found.update(connection.execute(select(table.c.id).where(table.c.id.in_(batch))).scalars())
+    twice = {d for d, n in Counter(wanted).items() if n > 1}
+    for base in sorted(found | twice | (known & set(wanted))):
+        found.update(connection.execute(select(table.c.id).where(table.c.id.like(f"{base}-%"))).scalars())
+    return found | known
 
 
 def redirected_ids(session: Session, etype: str) -> set[str]:

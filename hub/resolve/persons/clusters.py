@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,8 +75,12 @@ class Assignment:
 
 
 def assign_ids(clusters: Sequence[Sequence[Addressed]], old: dict[tuple[str, str, str], str], prefix: str,
-               live: set[str], redirected: set[str]) -> Assignment:
-    """Ids for ``clusters`` given each record's previous id (``old``); see the module docstring."""
+               live: set[str] | Callable[[list[str]], set[str]], redirected: set[str]) -> Assignment:
+    """Ids for ``clusters`` given each record's previous id (``old``); see the module docstring.
+
+    ``live``: the ids in use, or a function that, given the ids new entities would derive, returns those of
+    them (and of their ``-n`` variants) in use: an incremental run asks the store about a few ids instead
+    of reading every id of the county."""
     first: dict[str, tuple[int, int]] = {}
     home: dict[str, int] = {}
     for ci, members in enumerate(clusters):
@@ -88,7 +92,9 @@ def assign_ids(clusters: Sequence[Sequence[Addressed]], old: dict[tuple[str, str
     for oid, ci in home.items():
         won[ci].append(oid)
     result = Assignment(ids=[""] * len(clusters))
-    used = set(live)
+    derived = {ci: derive_id(prefix, min(members, key=lambda m: m.order).address)
+               for ci, members in enumerate(clusters) if ci not in won}
+    used = live(list(derived.values())) if callable(live) else set(live)
     for ci, members in enumerate(clusters):
         mine = sorted(won.get(ci, []), key=lambda o: first[o])
         if mine:
@@ -96,12 +102,11 @@ def assign_ids(clusters: Sequence[Sequence[Addressed]], old: dict[tuple[str, str
             for other in mine[1:]:
                 result.merged[other] = mine[0]
             continue
-        anchor = min(members, key=lambda m: m.order)
-        eid = derive_id(prefix, anchor.address)
+        eid = base = derived[ci]
         n = 1
         while eid in used and eid not in redirected:
             n += 1
-            eid = f"{derive_id(prefix, anchor.address)}-{n}"
+            eid = f"{base}-{n}"
         used.add(eid)
         result.ids[ci] = eid
         result.created.add(eid)
