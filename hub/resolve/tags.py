@@ -31,14 +31,13 @@ from hub.db.models import (
     Person,
     PersonTag,
     SourceRecord,
-    StreamState,
 )
 from hub.db.models.events import OrganizationTag
 from hub.db.session import transaction
 from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES
 from hub.resolve.store import decode_json
-from hub.resolve.tagscope import birthdays_passed, household_members, left_alone, touched_persons
+from hub.resolve.tagscope import flag_inputs_changed, household_members, persons_in_scope, remember_pass
 from hub.resolve.upsert import ChangeWriter, chunks, linked, records, sources_of
 
 #: every person tag resolve derives, and what it means (README "Person tags"; the API refuses others)
@@ -180,10 +179,6 @@ def org_flags(session: Any) -> dict[str, list[str]]:
     return out
 
 
-#: the change-feed entries that can move an organisation flag (a hazard's status, a unit's key-unit mark)
-FLAG_INPUTS = ["event", "organization"]
-
-
 def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = False) -> dict[str, int]:
     """Write person tags and organisation flags; only differences are written (idempotent). After a
     first pass only the persons a change can reach are rechecked (:mod:`hub.resolve.tagscope`), and
@@ -194,9 +189,9 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
     with transaction(ctx.db_url) as session:
         started = utcnow()
         seq = session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0
-        scope, members = (None, None) if full else _scope(ctx, session, today)
-        if scope is not None and not scope and not _flag_inputs_changed(session, today):
-            _remember(session, started, today, seq)
+        scope, members = (None, None) if full else persons_in_scope(session, today, tag_streams(ctx))
+        if scope is not None and not scope and not flag_inputs_changed(session, today):
+            remember_pass(session, started, today, seq)
             return {"unchanged": 1}
         writer = ChangeWriter(session)
         want = person_tags(ctx, session, today, only=scope, members=members)
@@ -241,48 +236,8 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
         counts[f"org_{ORG_FLAG}"] = len(flags)
         writer.flush_feed()
         session.flush()  # the flags' own feed entries are not news for the next pass
-        _remember(session, started, today, session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0)
+        remember_pass(session, started, today, session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0)
     return dict(sorted(counts.items()))
-
-
-def _state(session: Any) -> dict[str, Any]:
-    seen = session.get(StreamState, ("resolve", "tags"))
-    return (seen.state or {}) if seen is not None else {}
-
-
-def _remember(session: Any, started: dt.datetime, today: dt.date, seq: int) -> None:
-    """Where the next pass starts from: changes from ``started`` on, birthdays after today, feed after ``seq``."""
-    state = {"since": started.isoformat(), "day": today.isoformat(), "feed": int(seq)}
-    seen = session.get(StreamState, ("resolve", "tags"))
-    if seen is None:
-        session.add(StreamState(source="resolve", stream="tags", state=state))
-    else:
-        seen.state = state
-
-
-def _flag_inputs_changed(session: Any, today: dt.date) -> bool:
-    """An event or organisation written since the last pass, or another day: the flags are looked at."""
-    state = _state(session)
-    if state.get("day") != today.isoformat() or "feed" not in state:
-        return True
-    return session.execute(select(ChangeFeed.seq).where(
-        ChangeFeed.seq > int(state["feed"]), ChangeFeed.entity_type.in_(FLAG_INPUTS)).limit(1)).first() is not None
-
-
-def _scope(ctx: HubContext, session: Any, today: dt.date) -> tuple[set[str] | None, dict[str, int] | None]:
-    """The persons whose tags can have changed since the last pass (``hub.resolve.tagscope``), and the
-    active members of their households; or None (every person) when there was no pass to start from
-    or it was for a later day. Nothing is counted over the whole county."""
-    state = _state(session)
-    if not state.get("since") or not state.get("day") or dt.date.fromisoformat(state["day"]) > today:
-        return None, None
-    connection = session.connection()
-    since = dt.datetime.fromisoformat(state["since"])
-    scope = touched_persons(connection, since, tag_streams(ctx))
-    if scope:  # someone moved or changed: an elderly person they left behind may live alone now
-        scope |= left_alone(connection, today)
-    scope |= birthdays_passed(connection, dt.date.fromisoformat(state["day"]), today)
-    return scope, household_members(connection, scope)
 
 
 def _within(column: Any, grid_code: str) -> Any:

@@ -23,11 +23,13 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from hub.db.models import EntityLink, Person, PersonTag, Run, SourceRecord
+from hub.db.models import ChangeFeed, EntityLink, Person, PersonTag, Run, SourceRecord, StreamState
 from hub.resolve.upsert import chunks
 
 #: ages at which a tag begins or ends
 THRESHOLDS = (18, 60)
+#: the change-feed entries that can move an organisation flag (a hazard's status, a unit's key-unit mark)
+FLAG_INPUTS = ["event", "organization"]
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
@@ -104,3 +106,44 @@ def household_members(connection: Any, persons: set[str] | None = None) -> dict[
     for batch in chunks(sorted(households)):
         out.update(connection.execute(query.where(Person.household_id.in_(batch)).group_by(Person.household_id)).all())
     return out
+
+
+def _pass_state(session: Any) -> dict[str, Any]:
+    seen = session.get(StreamState, ("resolve", "tags"))
+    return (seen.state or {}) if seen is not None else {}
+
+
+def remember_pass(session: Any, started: dt.datetime, today: dt.date, seq: int) -> None:
+    """Where the next pass starts from: changes from ``started`` on, birthdays after today, feed after ``seq``."""
+    state = {"since": started.isoformat(), "day": today.isoformat(), "feed": int(seq)}
+    seen = session.get(StreamState, ("resolve", "tags"))
+    if seen is None:
+        session.add(StreamState(source="resolve", stream="tags", state=state))
+    else:
+        seen.state = state
+
+
+def flag_inputs_changed(session: Any, today: dt.date) -> bool:
+    """An event or organisation written since the last pass, or another day: the flags are looked at."""
+    state = _pass_state(session)
+    if state.get("day") != today.isoformat() or "feed" not in state:
+        return True
+    return session.execute(select(ChangeFeed.seq).where(
+        ChangeFeed.seq > int(state["feed"]), ChangeFeed.entity_type.in_(FLAG_INPUTS)).limit(1)).first() is not None
+
+
+def persons_in_scope(session: Any, today: dt.date, streams: dict[str, list[str]]
+                     ) -> tuple[set[str] | None, dict[str, int] | None]:
+    """The persons whose tags can have changed since the last pass (see the module's docstring), and the
+    active members of their households; or None (every person) when there was no pass to start from
+    or it was for a later day. Nothing is counted over the whole county."""
+    state = _pass_state(session)
+    if not state.get("since") or not state.get("day") or dt.date.fromisoformat(state["day"]) > today:
+        return None, None
+    connection = session.connection()
+    since = dt.datetime.fromisoformat(state["since"])
+    scope = touched_persons(connection, since, streams)
+    if scope:  # someone moved or changed: an elderly person they left behind may live alone now
+        scope |= left_alone(connection, today)
+    scope |= birthdays_passed(connection, dt.date.fromisoformat(state["day"]), today)
+    return scope, household_members(connection, scope)
