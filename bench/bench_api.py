@@ -253,7 +253,7 @@ engineers' test suites were running on the same 2 cores, so absolute numbers are
 
 Store: SQLite, the default township built by `hub.api.specimen` ({persons} persons incl. floating; the
 synthetic world written straight into the unified tables, because resolve has not landed on main).
-Built in {build_s:.1f} s. The API runs as `hub serve` (uvicorn, one worker); the key has every scope
+{'Reused (--reuse)' if args.reuse and build_s < 5 else f'Built in {build_s:.1f} s'}. The API runs as `hub serve` (uvicorn, one worker); the key has every scope
 except `read:pii`, so every person response decrypts and masks the ID and phone, and every request is
 authenticated, rate-limited and audited (audit rows written: {audited}).
 
