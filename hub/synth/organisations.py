@@ -50,7 +50,7 @@ def build_organisations(world: World, rng: random.Random) -> list[Organisation]:
         if rare and len(orgs) % 50 == 7:
             responsible = rare[(len(orgs) // 50) % len(rare)]
         legal = responsible if category == SMALL else rng.choice(pool)
-        credit = identity.credit_code(rng, authority, kind)
+        credit = identity.credit_code(rng, authority, kind, world.county or identity.LOCAL_COUNTY)
         orgs.append(Organisation(
             uid=f"O{len(orgs) + 1:06d}", unit_no=f"DW{len(orgs) + 1:06d}", name=name, credit=credit,
             category=category, authority=authority + kind, building=world.building_in(group, residential=False),
