@@ -125,7 +125,8 @@ def main() -> None:
                         figures = timed(commands(folder)[name], env, folder)
                         if i:
                             results[label].setdefault(name, []).append(figures)
-                    print(f"{name}: run {i}/{args.runs}", file=sys.stderr)
+                        print(f"{name} [{label}] run {i}/{args.runs}: wall {figures['wall']:.2f} s, "
+                              f"CPU {figures['cpu']:.2f} s", file=sys.stderr)
         finally:
             stop()
     load_after = "/".join(f"{x:.1f}" for x in os.getloadavg())
