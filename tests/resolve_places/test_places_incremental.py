@@ -200,3 +200,12 @@ def test_one_changed_row_rechecks_a_handful_and_still_equals_a_full_pass(county,
     after = placements(ctx)
     _, reference = full_pass_over_a_copy(ctx, tmp_path / "copy")
     assert after == reference
+
+
+def test_a_new_grid_registry_places_the_whole_county_again(county) -> None:  # type: ignore[no-untyped-def]
+    ctx, _, _, _, _ = county
+    with transaction(ctx.db_url) as s:  # a group renamed in the registry: every placement may read it
+        cell = s.scalars(select(GridCell).where(GridCell.level == 3).order_by(GridCell.code).limit(1)).one()
+        cell.name = cell.name + "（新）"
+    counts = place_entities(ctx)
+    assert "persons_rechecked" not in counts and counts["person_by_household"] > 0, counts
