@@ -3,7 +3,8 @@
 Called by ``bench_population.py --load``. Every figure is one whole command in a child process:
 wall from start to exit; CPU as user+sys of the command and every process it waited for (the
 validator ``hub sync`` forks is one), so CPU / wall says how many cores the command kept busy; peak
-memory as the largest sum of the RSS of the command's process tree, sampled every 50 ms.
+memory as the largest sum of the PSS of the command's process tree, sampled every 50 ms (PSS, not RSS:
+the forked validator shares its parent's pages, and RSS would count them twice).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def run(cmd: list[str], cwd: Path) -> dict:
     while proc.poll() is None:
         try:
             tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
         except psutil.Error:
             pass
         time.sleep(0.05)
@@ -153,7 +154,7 @@ Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `python bench/bench_p
 {residents} --rounds {rounds}` ({hub}); data: the county above at {residents:,} residents ({rows:,} rows of
 `t_rk_ry` + `t_rk_hu`). Each line is one whole command in a child process, start to exit. *cpu s* is user+sys
 of the command and every process it waited for; *cores* = cpu s / wall s; *peak MB* the largest sampled sum
-of the RSS of the command's process tree; *load* the 1-minute load average when it ended (seven engineers
+of the PSS of the command's process tree (shared pages counted once); *load* the 1-minute load average when it ended (seven engineers
 shared these 2 cores: wall figures are noisy, compare lines of the same run).
 
 Ours / dlt rows per wall second, by round: {ratio}.
