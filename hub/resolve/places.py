@@ -257,11 +257,11 @@ def place_entities(ctx: HubContext, *, full: bool = False) -> dict[str, int]:
 
         state = previous(session)
         scope = None if full else changes(ctx, session, index, AddressBook(session), state)
-        if not full and (scope is None or scope.empty()):
+        if not full and (scope is not None and scope.empty() or scope is None and state.get("fingerprint")):
             # nothing came through a load or the entity step: a table changed another way (a steward's
             # edit, a test) is still seen by the inputs' fingerprint, and placed by a full pass
             current = fingerprint(session, INPUTS)
-            if state.get("fingerprint") in (None, current) and (scope is not None or state.get("fingerprint")):
+            if state.get("fingerprint") in (None, current):  # None: unknown since an incremental pass
                 _remember(session, {**state, "fingerprint": current})
                 return {"unchanged": 1}
             scope = None
