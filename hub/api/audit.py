@@ -129,6 +129,7 @@ class AuditLog:
         self._rows: list[dict[str, Any]] = []
         self._sealed: list[Path] = []  # journal segments whose rows are in _rows, deleted once committed
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one flush at a time: a caller's flush returns once earlier rows are in
         self._wake = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -144,6 +145,11 @@ class AuditLog:
             self._wake.set()
 
     def flush(self) -> int:
+        """Commit every row recorded before the call; waits for a flush already under way (the writer thread's)."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             rows, self._rows = self._rows, []
             if self.journal is not None and rows:
