@@ -12,10 +12,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Text, and_, delete, func, insert, or_, select, type_coerce, update
+from sqlalchemy import Text, and_, func, or_, select, type_coerce
 
-from hub.db.base import utcnow
-from hub.db.bulk import executemany
 from hub.db.models import EntityLink, Event, SourceRecord
 from hub.events.overdue import assess_event, is_open
 from hub.resolve.store import by_stream, decode_json
@@ -23,22 +21,6 @@ from hub.resolve.upsert import ChangeWriter, chunks, linked
 
 Key = tuple[str, str]  # (source, source_key)
 PARTY_STREAMS = ["case-parties", "cases"]  # party mentions are linked under either
-
-
-def records_by_key(session: Any, sources: list[str], stream: str, keys: Iterable[Key]
-                   ) -> list[tuple[str, str, dict[str, Any]]]:
-    """(source, source_key, data) of the live records of one stream with these keys, in key order."""
-    out = []
-    wanted = sorted(set(keys))
-    for source in sources:
-        mine = [k for s, k in wanted if s == source]
-        for batch in chunks(mine):
-            rows = session.connection().execute(
-                select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
-                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
-                    SourceRecord.deleted.is_(False)))
-            out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
-    return sorted(out, key=lambda r: (r[0], r[1]))
 
 
 def _case_ranges(column: Any, cases: list[str]) -> Any:
@@ -95,21 +77,7 @@ def event_links(writer: ChangeWriter, desired: dict[tuple[str, str, str], str],
                     EntityLink.source == source, EntityLink.stream == stream, EntityLink.source_key.in_(keys))):
             if etype == "event":
                 have[(source, stream, key)] = (link_id, eid)
-    now = utcnow()
-    new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": "event", "entity_id": eid,
-            "method": "source_key", "run_id": writer.run_id, "updated_at": now}
-           for k, eid in sorted(desired.items()) if k not in have]
-    moved = [{"id": have[k][0], "entity_id": eid, "method": "source_key", "run_id": writer.run_id, "updated_at": now}
-             for k, eid in desired.items() if k in have and have[k][1] != eid]
-    gone = [have[k][0] for k in have if k not in desired]
-    for batch in chunks(new):
-        executemany(session.connection(), insert(EntityLink.__table__), batch)
-    for batch in chunks(moved):
-        session.execute(update(EntityLink), batch)
-    for batch in chunks(gone):
-        session.execute(delete(EntityLink).where(EntityLink.id.in_(batch)))
-    writer.counts["event_links_written"] += len(new) + len(moved)
-    writer.counts["event_links_removed"] += len(gone)
+    writer.apply_links("event", "source_key", desired, have)
 
 
 def reassess_open(writer: ChangeWriter, today: dt.date, calendar: Any, skip: set[str]) -> int:

@@ -50,12 +50,11 @@ from hub.resolve.eventrows import (
     fire_units,
     party_links,
     party_records,
-    records_by_key,
 )
 from hub.resolve.eventscope import EventScope, find_scope, marks, remember_marks
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import address_key, place_by_address
-from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, sources_of
+from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, records_by_key, sources_of
 
 log = logging.getLogger(__name__)
 EVENT_FIELDS = ("kind", "source", "source_key", "category", "grid_code", "location", "summary", "remit", "status",
@@ -114,7 +113,7 @@ class Projector:
     def _read(self, sources: list[str], stream: str, keys: set[Key] | None) -> Any:
         """The live records of one stream: all of them, or those with these keys in an incremental pass."""
         return records(self.session, sources, stream) if keys is None else records_by_key(
-            self.session, sources, stream, keys)
+            self.session, [(s, k) for s, k in keys if s in sources], stream)
 
     def _put(self, source: str, stream: str, key: str, values: dict[str, Any]) -> None:
         eid = event_id(source, key)

@@ -23,8 +23,8 @@ from hub.resolve.placement import (
     locus,
     record_hint,
 )
-from hub.resolve.placeread import entity_addresses, records_by_key
-from hub.resolve.upsert import records, sources_of
+from hub.resolve.placeread import entity_addresses
+from hub.resolve.upsert import records, records_by_key, sources_of
 
 
 class Collector:

@@ -9,29 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Text, delete, insert, select, type_coerce, update
+from sqlalchemy import select
 
-from hub.db.base import utcnow
-from hub.db.bulk import executemany
-from hub.db.models import EntityLink, SourceRecord
-from hub.resolve.store import decode_json
+from hub.db.models import EntityLink
 from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked
-
-
-def records_by_key(session: Any, pairs: Iterable[tuple[str, str]], stream: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(source, source_key, data) of the live records of one stream with these (source, key), in key order."""
-    by_source: dict[str, list[str]] = {}
-    for source, key in pairs:
-        by_source.setdefault(source, []).append(key)
-    out = []
-    for source, keys in by_source.items():
-        for batch in chunks(sorted(set(keys)), 500):
-            rows = session.connection().execute(
-                select(SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
-                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
-                    SourceRecord.deleted.is_(False)))
-            out += [(source, key, decode_json(text) or {}) for key, text in rows]
-    return sorted(out, key=lambda r: (r[0], r[1]))
 
 
 def entity_addresses(session: Any, model: Any, only: list[str] | None) -> Iterator[tuple[str, str]]:
@@ -87,18 +68,4 @@ def write_links_of(writer: ChangeWriter, desired: dict[tuple[str, str, str], str
                         EntityLink.entity_type == "building", EntityLink.source == source,
                         EntityLink.stream == stream, EntityLink.source_key.in_(batch))):
                 have[(source, stream, key)] = (link_id, eid)
-    now = utcnow()
-    new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": "building", "entity_id": eid,
-            "method": "address", "run_id": writer.run_id, "updated_at": now}
-           for k, eid in sorted(desired.items()) if k in keys and k not in have]
-    moved = [{"id": have[k][0], "entity_id": eid, "method": "address", "run_id": writer.run_id, "updated_at": now}
-             for k, eid in sorted(desired.items()) if k in have and have[k][1] != eid]
-    gone = sorted(have[k][0] for k in have if k not in desired)
-    for batch in chunks(new):
-        executemany(session.connection(), insert(EntityLink.__table__), batch)
-    for batch in chunks(moved):
-        session.execute(update(EntityLink), batch)
-    for batch in chunks(gone):
-        session.execute(delete(EntityLink).where(EntityLink.id.in_(batch)))
-    writer.counts["building_links_written"] += len(new) + len(moved)
-    writer.counts["building_links_removed"] += len(gone)
+    writer.apply_links("building", "address", {k: v for k, v in desired.items() if k in keys}, have)

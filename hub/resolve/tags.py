@@ -16,7 +16,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Text, delete, func, insert, select, type_coerce
+from sqlalchemy import delete, func, insert, select
 
 from hub.context import HubContext
 from hub.db.base import utcnow
@@ -30,15 +30,13 @@ from hub.db.models import (
     Organization,
     Person,
     PersonTag,
-    SourceRecord,
 )
 from hub.db.models.events import OrganizationTag
 from hub.db.session import transaction
 from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES
-from hub.resolve.store import decode_json
 from hub.resolve.tagscope import flag_inputs_changed, household_members, persons_in_scope, remember_pass
-from hub.resolve.upsert import ChangeWriter, chunks, linked, records, sources_of
+from hub.resolve.upsert import ChangeWriter, chunks, linked, records, records_by_key, sources_of
 
 #: every person tag resolve derives, and what it means (README "Person tags"; the API refuses others)
 PERSON_TAGS: dict[str, str] = {
@@ -81,16 +79,7 @@ def _linked_records(session: Any, sources: list[str], stream: str, only: set[str
         keys.update(session.connection().execute(select(EntityLink.source, EntityLink.source_key).where(
             EntityLink.entity_type == "person", EntityLink.entity_id.in_(batch), EntityLink.source.in_(sources),
             EntityLink.stream == stream)).tuples())
-    out = []
-    for source in sources:
-        mine = sorted(k for s, k in keys if s == source)
-        for batch in chunks(mine):
-            rows = session.connection().execute(
-                select(SourceRecord.source, SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
-                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
-                    SourceRecord.deleted.is_(False)))
-            out += [(src, key, decode_json(data) or {}) for src, key, data in rows]
-    return sorted(out, key=lambda r: (r[0], r[1]))
+    return records_by_key(session, keys, stream)
 
 
 def _source_tags(ctx: HubContext, session: Any, only: set[str] | None = None

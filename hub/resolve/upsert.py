@@ -39,6 +39,23 @@ def records(session: Any, sources: list[str], stream: str) -> Iterator[tuple[str
         yield source, key, decode_json(data) or {}
 
 
+def records_by_key(session: Any, pairs: Iterable[tuple[str, str]], stream: str
+                   ) -> list[tuple[str, str, dict[str, Any]]]:
+    """``records`` of one stream with these (source, source_key) only, read by key, in key order."""
+    by_source: dict[str, set[str]] = {}
+    for source, key in pairs:
+        by_source.setdefault(source, set()).add(key)
+    out = []
+    for source, keys in sorted(by_source.items()):
+        for batch in chunks(sorted(keys)):
+            rows = session.connection().execute(
+                select(SourceRecord.source_key, type_coerce(SourceRecord.data, Text)).where(
+                    SourceRecord.source == source, SourceRecord.stream == stream, SourceRecord.source_key.in_(batch),
+                    SourceRecord.deleted.is_(False)))
+            out += [(source, key, decode_json(text) or {}) for key, text in rows]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
 def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -108,6 +125,11 @@ class ChangeWriter:
                        EntityLink.stream == stream))
             for link_id, src, stm, skey, eid in rows:
                 have[(src, stm, skey)] = (link_id, eid)
+        self.apply_links(entity_type, method, desired, have)
+
+    def apply_links(self, entity_type: str, method: str, desired: dict[tuple[str, str, str], str],
+                    have: dict[tuple[str, str, str], tuple[int, str]]) -> None:
+        """Make the crosswalk rows ``have`` (address -> (link id, entity id)) say ``desired``; the rest go."""
         now = utcnow()
         new = [{"source": k[0], "stream": k[1], "source_key": k[2], "entity_type": entity_type, "entity_id": eid,
                 "method": method, "run_id": self.run_id, "updated_at": now}
