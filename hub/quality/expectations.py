@@ -20,8 +20,10 @@ import pandas as pd
 
 from hub.contracts import StreamContract
 from hub.errors import ConfigError
+from hub.quality import suite_plan
 from hub.quality.checks import CheckEnv, DomainCheck
 from hub.quality.columns import KEY
+from hub.quality.suite_plan import Failure
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -36,9 +38,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (  # noq
 log = logging.getLogger(__name__)
 KEY_COLUMN = KEY
 
-# generic checks a contract may name, compiled to GX's own expectations, and their reason codes
-GENERIC = {"not_null": "required", "required": "required", "unique": "duplicate_key", "enum": "enum",
-           "in_set": "enum", "regex": "format", "between": "range", "range": "range"}
+GENERIC = suite_plan.GENERIC
 
 
 @dataclass
@@ -121,51 +121,28 @@ def compile_suite(contract: StreamContract, checks: dict[str, DomainCheck]) -> g
 
 
 def _compile(contract: StreamContract, checks: dict[str, DomainCheck]) -> gx.ExpectationSuite:
+    """The plan (hub.quality.suite_plan) as GX expectations, in the plan's order."""
     E = gx.expectations
     suite = gx.ExpectationSuite(name=suite_name(contract))
     binding = suite_name(contract)
-    for col in contract.columns:
-        if col.required:
-            suite.add_expectation(E.ExpectColumnValuesToNotBeNull(
-                column=col.name, meta=_meta("required", "required", col.name, "error", "required")))
-    if contract.primary_key:
-        suite.add_expectation(E.ExpectColumnValuesToBeUnique(
-            column=KEY_COLUMN, meta=_meta("duplicate_key", "duplicate_key", "source_key", "error", "key unique")))
-    for rule in contract.rules:
-        where = f"contract {contract.path.name}"
-        if rule.column is None or rule.column not in {c.name for c in contract.columns}:
-            raise ConfigError(f"{where}: check {rule.check!r} names no column of the contract ({rule.column!r})")
-        meta_args = (rule.column, rule.severity, rule.name)
-        kw = rule.kwargs
-        if rule.check in GENERIC:
-            reason = str(kw.get("reason") or GENERIC[rule.check])
-            meta = _meta(rule.check, reason, *meta_args)
-            if reason == "required":
-                suite.add_expectation(E.ExpectColumnValuesToNotBeNull(column=rule.column, meta=meta))
-            elif reason == "duplicate_key":
-                suite.add_expectation(E.ExpectColumnValuesToBeUnique(column=rule.column, meta=meta))
-            elif reason == "enum" or rule.check in ("enum", "in_set"):
-                suite.add_expectation(E.ExpectColumnValuesToBeInSet(
-                    column=rule.column, value_set=list(kw.get("value_set") or kw.get("values") or []), meta=meta))
-            elif rule.check == "regex":
-                suite.add_expectation(E.ExpectColumnValuesToMatchRegex(column=rule.column, regex=kw["regex"],
-                                                                       meta=meta))
-            else:
-                suite.add_expectation(E.ExpectColumnValuesToBeBetween(
-                    column=rule.column, min_value=kw.get("min"), max_value=kw.get("max"), meta=meta))
-            continue
-        check = checks.get(rule.check)
-        if check is None:
-            raise ConfigError(f"{where}: unknown check {rule.check!r} (registered: {', '.join(sorted(checks))}; "
-                              f"generic: {', '.join(sorted(GENERIC))})")
-        suite.add_expectation(ExpectColumnValuesToPassHubCheck(
-            column=rule.column, check=rule.check, binding=binding, options=dict(kw),
-            meta=_meta(rule.check, check.reason_code, *meta_args)))
+    for p in suite_plan.plan(contract, checks):
+        if p.kind == "not_null":
+            suite.add_expectation(E.ExpectColumnValuesToNotBeNull(column=p.column, meta=p.meta))
+        elif p.kind == "unique":
+            suite.add_expectation(E.ExpectColumnValuesToBeUnique(column=p.column, meta=p.meta))
+        elif p.kind == "in_set":
+            suite.add_expectation(E.ExpectColumnValuesToBeInSet(column=p.column, value_set=p.kwargs["value_set"],
+                                                                meta=p.meta))
+        elif p.kind == "regex":
+            suite.add_expectation(E.ExpectColumnValuesToMatchRegex(column=p.column, regex=p.kwargs["regex"],
+                                                                   meta=p.meta))
+        elif p.kind == "between":
+            suite.add_expectation(E.ExpectColumnValuesToBeBetween(column=p.column, min_value=p.kwargs["min_value"],
+                                                                  max_value=p.kwargs["max_value"], meta=p.meta))
+        else:
+            suite.add_expectation(ExpectColumnValuesToPassHubCheck(
+                column=p.column, check=p.kwargs["check"], binding=binding, options=p.kwargs["options"], meta=p.meta))
     return suite
-
-
-def _meta(check: str, reason: str, column: str, severity: str, rule: str) -> dict[str, Any]:
-    return {"check": check, "reason": reason, "column": column, "severity": severity, "rule": rule}
 
 
 def suite_columns(suite: gx.ExpectationSuite) -> set[str]:
@@ -179,12 +156,6 @@ def suite_columns(suite: gx.ExpectationSuite) -> set[str]:
         elif getattr(exp, "check", None) == "birth_date_matches_id":
             cols.add("citizen_id")
     return cols
-
-
-@dataclass
-class Failure:
-    rows: list[int]  # positions in the frame
-    meta: dict[str, Any]
 
 
 def run_suite(suite: gx.ExpectationSuite, frame: pd.DataFrame, env: CheckEnv,
