@@ -50,8 +50,11 @@ class RunFolder:
         private_dir(self.path)
         target = self.path / name
         tmp = target.with_suffix(target.suffix + ".tmp")
+        text = json.dumps(payload, ensure_ascii=False, default=str)  # C encoder: indent= takes Python's
+        if len(text) < 65_536:  # a manifest people read: indented; a connector's big state (2 MB) stays compact
+            text = json.dumps(payload, ensure_ascii=False, indent=1, default=str)
         with open_private(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
+            fh.write(text)
         os.replace(tmp, target)
         return target
 
