@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, update
 
 from hub.connector.base import OP_COLUMN, REASON_COLUMN
 from hub.connector.landing import RunFolder, iter_batches, part_path, read_table
@@ -34,6 +34,7 @@ from hub.quality.control import visible
 from hub.quality.quarantine import QuarantineBook
 from hub.stages.extract import read_extract_info
 from hub.stages.faults import crash, fault_point
+from hub.stages.known_records import KnownRecords
 from hub.stages.ledger import reconcile
 from hub.stages.stored import (  # noqa: F401 - stored_key, stored_source_key, key_is_pii: imported from here too
     DATA,
@@ -146,13 +147,7 @@ def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger
                  batch_written=lambda: None) -> None:
     """One stream's parts, a batch at a time: the valid rows of every part (in order), then the
     refused rows of every part, as the single-file load did (entry ids come out in the same order)."""
-    existing = {
-        key: (rid, digest, deleted)
-        for rid, key, digest, deleted in session.execute(
-            select(SourceRecord.id, SourceRecord.source_key, SourceRecord.content_hash, SourceRecord.deleted)
-            .where(SourceRecord.source == source, SourceRecord.stream == stream)
-        )
-    }
+    existing = KnownRecords(session, source, stream)  # probed for a few rows, read whole for many
     written: set[str] = set()  # keys inserted by an earlier batch of this run: a repeat updates them
     refused_parts: list[Path] = []
     book: QuarantineBook | None = None
@@ -223,6 +218,7 @@ def _load_batch(session, contract, source, stream, run_id, batch, vault, ledger,
     updates: dict[str, dict[str, Any]] = {}
     rewrites: dict[str, dict[str, Any]] = {}  # keys an earlier batch of this run inserted
     changed: list[int] = []
+    existing.need(keys)
     for i, (key, digest) in enumerate(zip(keys, digests, strict=True)):
         current = existing.get(key)
         if current is not None and current[1] == digest:
