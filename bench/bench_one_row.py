@@ -1,0 +1,75 @@
+"""Issue 19, one changed row: ``hub sync --all`` start to exit, this tree beside another copy of hub.
+
+    .venv/bin/python bench/bench_one_row.py --folder /tmp/h8/c100k --before-tree /tmp/h8/before --rounds 3
+
+The county folder must already be synced (its hub.yaml points at a running public-security server,
+e.g. ``hub.synth.server.start_in_thread``). Each round changes one resident's phone as
+bench/bench_county.py does and runs ``hub sync --all``, then once more with nothing new; the two
+trees alternate (before, after, after, before, ...) so the machine's load falls on both alike.
+``--before-tree`` is a directory holding another ``hub`` package (``git archive <rev> hub | tar -x``),
+put first on PYTHONPATH; the child runs in the county folder so the working tree is not on sys.path.
+Prints wall, user+sys CPU and the 1-minute load average of every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def change_one_row(folder: Path) -> None:
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    with sqlite3.connect(folder / "population.db") as conn:
+        conn.execute("UPDATE t_rk_ry SET lxdh = ?, gxsj = ? WHERE ryid = (SELECT ryid FROM t_rk_ry WHERE zxbz IS NULL "
+                     "OR zxbz != '1' ORDER BY ryid LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM t_rk_ry))",
+                     (f"139{random.randrange(10**8):08d}", now))
+
+
+def sync_all(folder: Path, env: dict[str, str]) -> dict[str, float | bool]:
+    cmd = [sys.executable, str(ROOT / ".venv" / "bin" / "hub"), "--config", "hub.yaml", "sync", "--all"]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"failed: {' '.join(cmd)}\n{out[-3000:]}")
+    return {"wall": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
+            "load": os.getloadavg()[0], "loaded": "loaded 1," in out}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--folder", type=Path, required=True)
+    ap.add_argument("--before-tree", type=Path, help="a directory holding the hub package to compare with")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--secret", default=os.environ.get("HUB_SECRET_KEY", "m19"))
+    ap.add_argument("--token", default=os.environ.get("PUBLIC_SECURITY_TOKEN", "county-bench-token"))
+    args = ap.parse_args()
+    base = {**os.environ, "HUB_SECRET_KEY": args.secret, "PUBLIC_SECURITY_TOKEN": args.token, "COLUMNS": "200"}
+    trees = {"after": base}
+    if args.before_tree:
+        trees["before"] = {**base, "PYTHONPATH": str(args.before_tree.resolve())}
+    results: dict[str, list[dict[str, float | bool]]] = {}
+    for r in range(args.rounds):
+        for name in (list(trees) if r % 2 else list(trees)[::-1]):
+            change_one_row(args.folder)
+            results.setdefault(f"{name} one row", []).append(sync_all(args.folder, trees[name]))
+            results.setdefault(f"{name} nothing new", []).append(sync_all(args.folder, trees[name]))
+    for name, runs in results.items():
+        print(f"{name:20}", "  ".join(f"{x['wall']:.2f} s / {x['cpu']:.2f} CPU s @ load {x['load']:.1f}"
+                                     + ("" if x["loaded"] or "nothing" in name else " (row not loaded!)")
+                                     for x in runs))
+
+
+if __name__ == "__main__":
+    main()
