@@ -67,3 +67,16 @@ def test_a_handful_of_rows_skips_gx_and_its_data_docs_page(
     assert outcome.validate.streams["grids"].read > 0
     assert outcome.validate.data_docs is None  # no GX run, so no page; the ledger still has every count
     assert outcome.validate.streams["grids"].checks
+
+
+def test_a_large_runs_short_last_batch_still_goes_through_gx(county: Path, tmp_path: Path) -> None:
+    ctx = make_context(write_config(tmp_path / "hub", county))
+    run_id = new_run_id()
+    info = extract(ctx, "population", run_id, full_refresh=True)
+    contract = ctx.contracts.get(info.connector, "persons")
+    table = read_table(part_path(RunFolder(ctx.landing, "population", run_id).stream_dir("persons"), "raw", 0))
+    assert table.num_rows > 100
+    result = GateResult()
+    apply_contract(contract, table.slice(3), result, set(), ctx.host.checks(), check_env(ctx))
+    apply_contract(contract, table.slice(0, 3), result, set(), ctx.host.checks(), check_env(ctx))
+    assert len(result.validations) == 2  # the Data Docs page of the run counts the last three rows too
