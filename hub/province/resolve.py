@@ -9,14 +9,20 @@ the counties, one task each, on any worker):
    a county compares and retires only entities its own records are linked to;
 3. ``movers``: persons whose citizen ID (blind index) is held in two counties, or whose records
    come from two, are re-linked together (the incremental path over just them); the surviving id is
-   the one whose earliest record arrived first, so ids are those an unpartitioned run gives;
+   the one whose earliest record arrived first, so ids are those an unpartitioned run gives. So are the
+   organisations whose credit code appears in two counties (a chain's shop citing its head office):
+   ``prepare`` lists them, the county tasks leave their records alone (two tasks would each create
+   the firm), and this step links them as one working set;
 4. ``finish``: places, events and tags over the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -51,14 +57,15 @@ def prepare(ctx: HubContext) -> dict[str, object]:
     with transaction(ctx.db_url) as session:
         plans = stream_plans(ctx, session)
         old: dict[str, dict] = {PERSON: {}}
-        persons = [m for m in read_mentions(session, plans, blind_index=_bidx(ctx))
-                   if m.etype == PERSON and not _unlinkable(m, old)]
+        mentions = list(read_mentions(session, plans, blind_index=_bidx(ctx)))
+        persons = [m for m in mentions if m.etype == PERSON and not _unlinkable(m, old)]
+        shared = _save_shared_firms(ctx, mentions)
         linked = session.scalar(select(func.count()).select_from(EntityLink).where(EntityLink.entity_type == PERSON))
     model = load_or_train(ctx.landing / "_resolve" / "person-model.json", persons)
     figures = stats.count(ctx.vault, persons, linked or 0)
     stats.save(ctx.landing, figures)
     return {"grids": grids, "model_trained_on": (model or {}).get("_trained_on", 0),
-            "population": figures.population}
+            "population": figures.population, "firms_in_two_counties": shared}
 
 
 def resolve_county(ctx: HubContext, county: str) -> dict[str, int]:
@@ -84,6 +91,10 @@ def resolve_county(ctx: HubContext, county: str) -> dict[str, int]:
             store.load_links_of(session, old, (m.address for m in seeds))
             mentions = _expand(session, plans, seeds, old, blind_index=_bidx(ctx))
         mentions = [m for m in mentions if not _unlinkable(m, old)]
+        shared = {tuple(a) for a in _shared_firms(ctx)["records"]}
+        if shared:  # a firm with records in two counties is linked by link_movers, never here
+            mentions = [m for m in mentions if not (m.etype == ORG and m.address in shared)]
+            old[ORG] = {a: v for a, v in old[ORG].items() if a not in shared}
         counts["mentions"] = len(mentions)
         _resolve(ctx, session, plans, mentions, old, full, new_run_id(), counts, whole_store=False,
                  **_province_figures(ctx, mentions))
@@ -91,21 +102,27 @@ def resolve_county(ctx: HubContext, county: str) -> dict[str, int]:
 
 
 def link_movers(ctx: HubContext) -> dict[str, int]:
-    """Re-link every person whose citizen ID or records span two counties, as one working set."""
+    """Re-link every person whose citizen ID or records span two counties, and every firm whose credit
+    code does, as one working set."""
     ctx.ensure_store()
     counts: dict[str, int] = defaultdict(int)
     with transaction(ctx.db_url) as session:
         movers = mover_persons(session)
         counts["movers"] = len(movers)
-        if not movers:
+        firms = _shared_firms(ctx)["records"]
+        counts["firm_records_in_two_counties"] = len(firms)
+        if not movers and not firms:
             return dict(counts)
         plans = stream_plans(ctx, session)
         old: dict[str, dict] = {t: {} for t in (PERSON, ORG, HOUSEHOLD)}
+        seeds = [m for m in read_mentions(session, plans, keys={_record_of(plans, tuple(a)) for a in firms} - {None},
+                                          blind_index=_bidx(ctx)) if m.etype == ORG]
+        store.load_links_of(session, old, (m.address for m in seeds))
         # the households they head and the units they answer for name them by id: golden again too
         heads = set(session.scalars(select(Household.id).where(Household.head_person_id.in_(sorted(movers)))))
         units = set(session.scalars(select(Organization.id)
                                     .where(Organization.responsible_person_id.in_(sorted(movers)))))
-        mentions = _expand(session, plans, [], old, {PERSON: movers, HOUSEHOLD: heads, ORG: units},
+        mentions = _expand(session, plans, seeds, old, {PERSON: movers, HOUSEHOLD: heads, ORG: units},
                            blind_index=_bidx(ctx))
         mentions = [m for m in mentions if not _unlinkable(m, old)]
         counts["mentions"] = len(mentions)
@@ -122,6 +139,39 @@ def mover_persons(session: Session) -> set[str]:
                                .group_by(EntityLink.entity_id)
                                .having(func.count(func.distinct(EntityLink.county_code)) > 1)))
     return ids
+
+
+def _shared_firms_file(ctx: HubContext) -> Path:
+    return ctx.landing / "_resolve" / "firms-in-two-counties.json"
+
+
+def _save_shared_firms(ctx: HubContext, mentions: Iterable[Mention]) -> int:
+    """The organisation mentions whose credit code is cited from two counties (a firm's code is public;
+    the file is in the private landing zone beside the person model all the same)."""
+    counties_of: dict[str, set[str]] = defaultdict(set)
+    addresses: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for m in mentions:
+        if m.etype == ORG and m.credit:
+            counties_of[m.credit].add(county_of(m.source))
+            addresses[m.credit].append(m.address)
+    records = sorted(a for code, where in counties_of.items() if len(where) > 1 for a in addresses[code])
+    path = _shared_firms_file(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"records": records}, ensure_ascii=False), encoding="utf-8")
+    path.chmod(0o600)
+    return len({code for code, where in counties_of.items() if len(where) > 1})
+
+
+def _shared_firms(ctx: HubContext) -> dict[str, list]:
+    path = _shared_firms_file(ctx)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"records": []}
+
+
+def _record_of(plans, address: tuple) -> tuple[str, str, str] | None:  # type: ignore[no-untyped-def]
+    """The (source, stream, source_key) of the record a mention's crosswalk address belongs to."""
+    from hub.resolve.entities import _record_address
+
+    return _record_address(plans, address)
 
 
 def finish(ctx: HubContext, today: dt.date | None = None) -> dict[str, dict[str, int]]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.context import HubContext
-from hub.db.models import EntityLink, EntityRedirect, Person
+from hub.db.models import EntityLink, EntityRedirect, Organization, Person
 from hub.db.session import transaction
 from hub.resolve.crosswalk import export_links
 from tests.province.conftest import SECRET
@@ -85,6 +85,20 @@ def test_each_mover_is_one_person_linked_from_both_counties(resolved: tuple[Path
         merged = session.scalar(select(func.count()).select_from(EntityRedirect)
                                 .where(EntityRedirect.reason == "merged", EntityRedirect.entity_type == "person"))
         assert merged == len(movers)
+
+
+def test_a_firm_cited_from_two_counties_is_one_organisation(resolved: tuple[Path, Path], province: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two county tasks would each create the firm (the 1M run stopped on uq_organization_credit_code)."""
+    monkeypatch.setenv("HUB_SECRET_KEY", SECRET)
+    _, parts = resolved
+    code = (province / "shared-credit-code.txt").read_text("utf-8")
+    with transaction(HubContext.from_config(parts / "hub.yaml").db_url) as session:
+        ids = session.scalars(select(Organization.id).where(Organization.credit_code == code)).all()
+        assert len(ids) == 1
+        counties = set(session.scalars(select(EntityLink.county_code).where(
+            EntityLink.entity_type == "organization", EntityLink.entity_id == ids[0])))
+    assert counties == {"130102", "130104"}
 
 
 def test_a_second_pass_changes_nothing(resolved: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
