@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext
-from hub.db.models import EntityLink, Household, Organization, Person
+from hub.db.models import ChangeFeed, EntityLink, Household, Organization, Person, StreamState
 from hub.db.session import transaction
 from hub.province import stats
 from hub.province.counties import county_of
@@ -107,11 +107,13 @@ def link_movers(ctx: HubContext) -> dict[str, int]:
     ctx.ensure_store()
     counts: dict[str, int] = defaultdict(int)
     with transaction(ctx.db_url) as session:
-        movers = mover_persons(session)
+        since = _movers_seen(session)
+        movers = mover_persons(session, since)
         counts["movers"] = len(movers)
         firms = _shared_firms(ctx)["records"]
         counts["firm_records_in_two_counties"] = len(firms)
         if not movers and not firms:
+            _remember_movers(session)
             return dict(counts)
         plans = stream_plans(ctx, session)
         old: dict[str, dict] = {t: {} for t in (PERSON, ORG, HOUSEHOLD)}
@@ -127,18 +129,44 @@ def link_movers(ctx: HubContext) -> dict[str, int]:
         mentions = [m for m in mentions if not _unlinkable(m, old)]
         counts["mentions"] = len(mentions)
         _resolve(ctx, session, plans, mentions, old, False, new_run_id(), counts, **_province_figures(ctx, mentions))
+        _remember_movers(session)
     return dict(counts)
 
 
-def mover_persons(session: Session) -> set[str]:
-    """Persons holding a citizen ID another person holds too, or linked from records of two counties."""
+def mover_persons(session: Session, since: int | None = None) -> set[str]:
+    """Persons holding a citizen ID another person holds too, or linked from records of two counties.
+
+    With ``since`` (the change feed's position after the last movers pass), only those of the second
+    kind that a county task has touched since: a county task re-goldens a mover from its own county's
+    records alone, and this pass makes them whole again; the others are as the last pass left them."""
     shared = (select(Person.citizen_id_bidx).where(Person.citizen_id_bidx.is_not(None))
               .group_by(Person.citizen_id_bidx).having(func.count() > 1))
     ids = set(session.scalars(select(Person.id).where(Person.citizen_id_bidx.in_(shared))))
-    ids |= set(session.scalars(select(EntityLink.entity_id).where(EntityLink.entity_type == PERSON)
-                               .group_by(EntityLink.entity_id)
-                               .having(func.count(func.distinct(EntityLink.county_code)) > 1)))
+    spanning = (select(EntityLink.entity_id).where(EntityLink.entity_type == PERSON)
+                .group_by(EntityLink.entity_id).having(func.count(func.distinct(EntityLink.county_code)) > 1))
+    if since is None:
+        return ids | set(session.scalars(spanning))
+    touched = sorted(set(session.scalars(select(ChangeFeed.entity_id).where(
+        ChangeFeed.seq > since, ChangeFeed.entity_type == PERSON))))
+    for batch in store.chunks(touched):
+        ids |= set(session.scalars(spanning.where(EntityLink.entity_id.in_(batch))))
     return ids
+
+
+def _movers_seen(session: Session) -> int | None:
+    state = session.get(StreamState, ("resolve", "movers"))
+    return None if state is None else state.state.get("seq")
+
+
+def _remember_movers(session: Session) -> None:
+    """The change feed's position once this pass has written (its own rows are not work for the next)."""
+    session.flush()
+    seq = session.scalar(select(func.max(ChangeFeed.seq))) or 0
+    state = session.get(StreamState, ("resolve", "movers"))
+    if state is None:
+        session.add(StreamState(source="resolve", stream="movers", state={"seq": seq}))
+    else:
+        state.state = {"seq": seq}
 
 
 def _shared_firms_file(ctx: HubContext) -> Path:

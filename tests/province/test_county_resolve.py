@@ -113,6 +113,44 @@ def test_a_second_pass_changes_nothing(resolved: tuple[Path, Path], monkeypatch:
     assert again["person_merged"] == 0 and again["links_written"] == 0 and again["changes"] == 0, again
 
 
+def test_a_day_relinks_only_the_movers_it_touched(resolved: tuple[Path, Path], province: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """One mover's phone changes in the county they moved to: the county task re-goldens them from that
+    county's records alone, the movers pass makes them whole again (and leaves the other movers be),
+    and the store equals a whole-store resolve of the same day."""
+    from hub.province import resolve as by_county
+    from hub.resolve import resolve
+    from hub.stages.sync import sync_sources
+
+    monkeypatch.setenv("HUB_SECRET_KEY", SECRET)
+    movers = json.loads((province / "movers.json").read_text("utf-8"))
+    whole, parts = (Path(shutil.copytree(folder, tmp_path / folder.name)) for folder in resolved)
+    mover = next(m for m in movers if sqlite3.connect(parts / m["to"] / "population.db").execute(
+        "SELECT 1 FROM t_rk_ry WHERE sfzh = ?", (m["id18"],)).fetchone())
+    for folder in (whole, parts):
+        with sqlite3.connect(folder / mover["to"] / "population.db") as con:
+            con.execute("UPDATE t_rk_ry SET lxdh = '13900001234', gxsj = '2026-12-01 09:00:00' WHERE sfzh = ?",
+                        (mover["id18"],))
+        report = sync_sources(HubContext.from_config(folder / "hub.yaml"), [f"{mover['to']}.population"],
+                              resolve=False)
+        assert not report.failed
+    ctx = HubContext.from_config(parts / "hub.yaml")
+    by_county.prepare(ctx)
+    changed = {c: by_county.resolve_county(ctx, c).get("records_changed", 0) for c in by_county.counties(ctx)}
+    assert changed[mover["to"]] >= 1 and sum(changed.values()) == changed[mover["to"]]
+    day = by_county.link_movers(ctx)
+    assert 1 <= day["movers"] < len(movers) // 2, day  # the one touched (and whoever shares its household)
+    by_county.finish(ctx)
+    resolve(HubContext.from_config(whole / "hub.yaml"))
+    n = export_links(HubContext.from_config(whole / "hub.yaml"), whole / "links.csv")
+    assert export_links(ctx, parts / "links.csv") == n
+    assert (parts / "links.csv").read_text("utf-8") == (whole / "links.csv").read_text("utf-8")
+    assert _golden(parts) == _golden(whole)
+    with transaction(ctx.db_url) as session:
+        bidx = ctx.vault.blind_index(mover["id18"], kind="citizen_id")
+        assert len(session.scalars(select(Person.id).where(Person.citizen_id_bidx == bidx)).all()) == 1
+
+
 def test_cli_lists_counties_and_refuses_an_unknown_one(province: Path) -> None:
     import os
     import subprocess
