@@ -5,8 +5,6 @@ pass, a full pass over the county finds nothing to add or remove."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "resolve"))
 
-from county import build_county, sync_all  # noqa: E402
+from county import build_county, deliver, stash_days, sync_all  # noqa: E402
 
 from hub.db.models import Person, PersonTag  # noqa: E402
 from hub.db.session import transaction  # noqa: E402
@@ -23,19 +21,6 @@ from hub.resolve import resolve  # noqa: E402
 from hub.resolve.tags import derive_tags  # noqa: E402
 
 TODAY = dt.date(2026, 11, 2)
-
-
-def _hide_last_day(out: Path, stash: Path) -> list[tuple[Path, Path]]:
-    plan = json.loads((out / "truth" / "days.json").read_text(encoding="utf-8"))
-    last, moved = plan["days"][-1], []
-    for source, info in last["sources"].items():
-        for rel in info.get("files", []) if source != "public-security" else []:
-            first = min(d["day"] for d in plan["days"] if rel in d["sources"].get(source, {}).get("files", []))
-            if (out / rel).exists() and first == last["day"]:
-                (stash / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(out / rel), str(stash / rel))
-                moved.append((stash / rel, out / rel))
-    return moved
 
 
 def _tags(ctx) -> list[tuple[str, str, bool]]:  # type: ignore[no-untyped-def]
@@ -51,12 +36,11 @@ def county(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         out = tmp_path_factory.mktemp("county")
         ctx, stop, sources = build_county(out, residents=1500, days=2)
         try:
-            moved = _hide_last_day(out, out.parent / (out.name + "-stash"))
+            moved = stash_days(out, out.parent / (out.name + "-stash"))
             stop.set_day(1)
             sync_all(ctx, sources)
             first = resolve(ctx, today=TODAY)  # the first pass has nothing to start from: the whole county
-            for stash, back in moved:
-                shutil.move(str(stash), str(back))
+            deliver(moved)
             stop.set_day(2)
             sync_all(ctx, sources)
             yield ctx, first

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -42,7 +41,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "resolve"))
 
-from county import build_county, sync_all  # noqa: E402
+from county import build_county, deliver, stash_days, sync_all  # noqa: E402
 
 from hub.context import HubContext  # noqa: E402
 from hub.db.models import (  # noqa: E402
@@ -70,26 +69,6 @@ REFERENCES = {"household_id": "household", "head_person_id": "person", "person_i
               "organization_id": "organization", "responsible_person_id": "person"}
 
 
-def _stash_days(out: Path, stash: Path, first: int) -> list[tuple[Path, Path]]:
-    """Move away the files first delivered on day ``first`` or later (public security is served by day)."""
-    plan = json.loads((out / "truth" / "days.json").read_text(encoding="utf-8"))
-    moved = []
-    for day in plan["days"]:
-        for source, info in day["sources"].items():
-            for rel in info.get("files", []) if source != "public-security" else []:
-                begins = min(d["day"] for d in plan["days"] if rel in d["sources"].get(source, {}).get("files", []))
-                if begins >= first and (out / rel).exists():
-                    (stash / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.move(str(out / rel), str(stash / rel))
-                    moved.append((stash / rel, out / rel))
-    return moved
-
-
-def _deliver(moved: list[tuple[Path, Path]]) -> None:
-    for stash, back in moved:
-        shutil.move(str(stash), str(back))
-
-
 def _change_one_phone(out: Path) -> None:
     """One resident's phone changes in the population database, as bench/bench_county.py does."""
     with sqlite3.connect(out / "population.db") as conn:
@@ -105,10 +84,10 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubContex
         out = tmp_path_factory.mktemp("county")
         ctx, server, sources = build_county(out, residents=3000, days=2)
         try:
-            later = [_stash_days(out, out.parent / f"{out.name}-day{d}", d) for d in (2, 1)][::-1]
+            later = [stash_days(out, out.parent / f"{out.name}-day{d}", d) for d in (2, 1)][::-1]
             for day, today in enumerate(DAYS):
                 if day:
-                    _deliver(later[day - 1])
+                    deliver(later[day - 1])
                 server.set_day(day)
                 sync_all(ctx, sources)
                 resolve(ctx, today=today)

@@ -6,8 +6,10 @@ Shared by the resolve tests and bench/bench_resolve.py.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
+import shutil
 from collections import Counter
 from math import comb
 from pathlib import Path
@@ -85,3 +87,25 @@ def pairwise(truth: dict, pred: dict, loaded: set, excluded: set = frozenset()) 
     tpairs = sum(comb(n, 2) for n in Counter(truth[k] for k in keys).values())
     return {"records": len(keys), "linked": sum(k in pred for k in keys), "true_pairs": tpairs,
             "predicted_pairs": pp, "precision": tp / pp if pp else 1.0, "recall": tp / tpairs if tpairs else 1.0}
+
+
+def stash_days(out: Path, stash: Path, first: int | None = None) -> list[tuple[Path, Path]]:
+    """Move away the files first delivered on day ``first`` (default: the last day) or later, to be
+    delivered later with :func:`deliver` (public security is served by day, not by file)."""
+    plan = json.loads((out / "truth" / "days.json").read_text(encoding="utf-8"))
+    first = plan["days"][-1]["day"] if first is None else first
+    moved = []
+    for day in plan["days"]:
+        for source, info in day["sources"].items():
+            for rel in info.get("files", []) if source != "public-security" else []:
+                begins = min(d["day"] for d in plan["days"] if rel in d["sources"].get(source, {}).get("files", []))
+                if begins >= first and (out / rel).exists():
+                    (stash / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(out / rel), str(stash / rel))
+                    moved.append((stash / rel, out / rel))
+    return moved
+
+
+def deliver(moved: list[tuple[Path, Path]]) -> None:
+    for stash, back in moved:
+        shutil.move(str(stash), str(back))
