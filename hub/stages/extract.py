@@ -7,7 +7,7 @@ import logging
 import shutil
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -45,6 +45,13 @@ class ExtractInfo:
     @property
     def rows(self) -> int:
         return sum(s.rows for s in self.streams.values())
+
+    def manifest(self) -> dict[str, Any]:
+        """extract.json's payload: ``dataclasses.asdict`` would deep-copy every stream's state, and a
+        dispute log's cursor state (~0.9 MB of nested dicts, before and after) cost ~0.2 CPU s a run to
+        copy; the states are plain JSON already, so they are handed to the encoder as they are."""
+        return {"run_id": self.run_id, "source": self.source, "connector": self.connector,
+                "streams": {name: dict(vars(s)) for name, s in self.streams.items()}}
 
 
 def committed_states(ctx: HubContext, source: str) -> dict[str, dict[str, Any]]:
@@ -95,7 +102,7 @@ def extract(ctx: HubContext, source: str, run_id: str, progress: Progress | None
         seen_now = again.read_now
         if seen_now:
             info.streams[name].state_after[SEEN] = seen_now
-    folder.write_json("extract.json", asdict(info))
+    folder.write_json("extract.json", info.manifest())
     return info
 
 
