@@ -30,7 +30,7 @@ from hub.db.models import (
     SourceRecord,
 )
 from hub.db.session import transaction
-from hub.resolve import store
+from hub.resolve import store, watermark
 from hub.resolve.households import choose_head, golden_household, link_households
 from hub.resolve.organisations import golden_org, link_orgs, township_names
 from hub.resolve.organisations.expand import alike as alike_orgs
@@ -65,9 +65,13 @@ def _record_address(plans, addr: tuple[str, str, str]) -> tuple[str, str, str] |
     return None
 
 
-def changed_records(session: Session, plans) -> tuple[set[int], int]:  # type: ignore[no-untyped-def]
+def changed_records(session: Session, plans, runs: list[str] | None = None) -> tuple[set[int], int]:  # type: ignore[no-untyped-def]
     """Records whose link is missing or was made from another version of the record, found in SQL
-    (an index probe a record) so that a quiet day costs little however large the county."""
+    (an index probe a record) so that a quiet day costs little however large the county.
+
+    ``runs``: only the records last loaded by these runs are probed (the entity step's mark,
+    :func:`hub.resolve.watermark.runs_since_linked`), so a one-row run probes one record; None probes
+    every record (no mark, or a steward decision since; the province's county tasks)."""
     changed: set[int] = set()
     total = 0
     sr, el = SourceRecord.__table__, EntityLink.__table__
@@ -79,7 +83,12 @@ def changed_records(session: Session, plans) -> tuple[set[int], int]:  # type: i
                                        el.c.run_id == sr.c.last_run_id)
         mine = (sr.c.source == p.source, sr.c.stream == p.stream)
         total += connection.execute(select(func.count()).select_from(sr).where(*mine)).scalar_one()
-        changed.update(connection.execute(select(sr.c.id).where(*mine, ~exists(linked))).scalars())
+        if runs is None:
+            changed.update(connection.execute(select(sr.c.id).where(*mine, ~exists(linked))).scalars())
+            continue
+        for batch in store.chunks(runs):
+            changed.update(connection.execute(select(sr.c.id).where(*mine, sr.c.last_run_id.in_(batch),
+                                                                    ~exists(linked))).scalars())
     return changed, total
 
 
@@ -115,7 +124,9 @@ def resolve_entities(ctx: HubContext, sources: list[str] | None = None) -> dict[
     run_id = new_run_id()
     with few_collections(), transaction(ctx.db_url) as session:
         plans = stream_plans(ctx, session)
-        changed, total = changed_records(session, plans)
+        mark = watermark.linked_mark(session)
+        changed, total = changed_records(session, plans, watermark.runs_since_linked(session))
+        watermark.remember_linked(session, mark)  # committed with the links, or not at all
         counts["records_changed"] = len(changed)
         if not changed:
             return dict(counts)
