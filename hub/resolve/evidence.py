@@ -45,6 +45,8 @@ class Collector:
     houses: set[str] | None
     seen: set[tuple[str, str, str]]
     joins: dict[str, str | None]
+    known: dict[str, set[str]]
+    pending: set[str]
 
     def _ev(self, address: Any, hint: Any = None, defining: bool = True, ref: Ref | None = None) -> str | None:
         """The building key an address names (created as evidence when ``defining``)."""
@@ -125,20 +127,32 @@ class Collector:
             self._join_unknown()
 
     def _join_unknown(self) -> None:
-        """An address naming no village joins the one village with that house; else it stays apart."""
+        """An address naming no village joins the one village with that house; else it stays apart.
+
+        An incremental pass collects only some villages' copies of a house, so which villages have it
+        is read from the address book (``known``) for the copies it did not collect; a village it joins
+        whose copy was not collected is left ``pending``: the follower collects it, then joins again."""
         villages: dict[str, set[str]] = {}
         for ev in self.evidence.values():
             if ev.village is not None:
                 villages.setdefault(ev.house, set()).add(ev.village)
         for key, candidates in self.unknown.items():
-            ev = self.evidence[key]
+            ev = self.evidence.get(key)
+            if ev is None:  # joined in an earlier round of this pass
+                continue
             found = villages.get(ev.house, set())
+            if self.houses is not None:
+                found = found | {v for v in self.known.get(ev.house, ()) if f"{v}|{ev.house}" not in self.houses}
             if candidates:
                 found = found & set(candidates)
             self.joins[ev.house] = None
             if len(found) != 1:
                 continue
-            target = self.alias[key] = f"{next(iter(found))}|{ev.house}"
+            target = f"{next(iter(found))}|{ev.house}"
+            if target not in self.evidence:
+                self.pending.add(target)
+                continue
+            self.alias[key] = target
             self.joins[ev.house] = next(iter(found))
             into = self.evidence[target]
             into.codes.update(ev.codes)

@@ -29,6 +29,15 @@ from hub.resolve.upsert import chunks, sources_of
 Want = dict[str, set[tuple[str, str]]]
 
 
+def _wanted(naming: list[tuple[Ref, str]]) -> Want:
+    """The records and entities to collect evidence from, of the address-book rows ``naming``."""
+    want: Want = {}
+    for (kind, source, ref), _ in naming:
+        if kind in ("households", "units", "floating-persons", "incidents", "person", "organization"):
+            want.setdefault(kind, set()).add((source, ref))
+    return want
+
+
 class Follower:
     """Needs from the placer: its scope, address book, collect/buildings/households_/persons/... steps."""
 
@@ -41,6 +50,8 @@ class Follower:
     book_rows: dict[Ref, str | None]
     joins: dict[str, str | None]
     moved_households: set[str]
+    known: dict[str, set[str]]
+    pending: set[str]
     collect: Callable[..., None]
     buildings: Callable[[], set[str]]
     households_: Callable[[set[str] | None], dict[str, tuple[str | None, str | None]]]
@@ -48,18 +59,23 @@ class Follower:
     organisations: Callable[[set[str] | None], None]
     building_links: Callable[[dict[str, set[tuple[str, str]]] | None], None]
 
-    def _expand(self, houses: set[str]) -> set[str]:
-        """Every village's copy of a house that is also written without a village."""
-        by_house: dict[str, set[str | None]] = {}
-        for key in houses:
-            village, house = split_key(key)
-            by_house.setdefault(house, set()).add(village)
-        found = self.book.villages(by_house)
+    def _expand(self, houses: set[str], joined: dict[str, str | None]) -> set[str]:
+        """The touched houses, and for a house also written without a village (``?|12号``) that copy and
+        the village it joined at the last pass (``joined``, read before the book was rewritten): its join
+        may move, taking its evidence from one village's building to another's. The village it joins now
+        is collected when the join is decided (``pending``); the other villages' copies are not touched
+        by it (taking the house in every village made a day's scope grow with the county's villages)."""
+        names = {split_key(key)[1] for key in houses}
+        found = self.book.villages(names)
+        self.known = {house: {v for v in villages if v is not None} for house, villages in found.items()}
         out = set(houses)
-        for house, villages in by_house.items():
-            every = found.get(house, set())
-            if None in villages or None in every:
-                out.update(join_key(v, house) for v in every | {None})
+        for house in names:
+            unknown = join_key(None, house)
+            if unknown in houses or None in found.get(house, set()):
+                out.add(unknown)
+                village = joined[house] if house in joined else self.book.joined(house)
+                if village is not None:
+                    out.add(join_key(village, house))
         return out
 
     def _numbers(self, ids: set[str]) -> dict[str, str]:
@@ -72,18 +88,21 @@ class Follower:
 
     def follow(self) -> dict[str, int]:
         scope, book = self.scope, self.book
+        joined = {house: book.joined(house) for house in sorted({split_key(k)[1] for k in scope.touched})}
         book.put(scope.book)
         population = sources_of(self.ctx, "population")
         direct = self._numbers(scope.households)
         refs = [("households", src, no) for src in population for no in direct.values()]
         refs += [("household", "", hid) for hid in scope.households]
-        self.houses = houses = self._expand(scope.touched | set(book.keys_of(refs).values()))
+        self.houses = houses = self._expand(scope.touched | set(book.keys_of(refs).values()), joined)
         naming = book.naming(houses)
-        want: Want = {}
-        for (kind, source, ref), _ in naming:
-            if kind in ("households", "units", "floating-persons", "incidents", "person", "organization"):
-                want.setdefault(kind, set()).add((source, ref))
-        self.collect(want)
+        self.collect(_wanted(naming))
+        while self.pending - houses:  # a house of no village joined one whose copy is not collected yet
+            extra, self.pending = self.pending - houses, set()
+            houses |= extra
+            more = book.naming(extra)
+            naming += more
+            self.collect(_wanted(more))
         moved = self.buildings()
 
         touched = moved | scope.touched

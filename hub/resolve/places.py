@@ -101,6 +101,8 @@ class Placer(Collector, Residents, Sites, Follower):
         self.book_rows: dict[Ref, str | None] = {}  # an incremental pass: households' address rows to rewrite
         self.joins: dict[str, str | None] = {}  # house of no known village -> the village it joined
         self.moved_households: set[str] = set()
+        self.known: dict[str, set[str]] = {}  # an incremental pass: house -> the villages the book says have it
+        self.pending: set[str] = set()  # an incremental pass: a joined village's copy still to collect
 
     def _count(self, entity: str, method: str | None) -> None:
         self.methods[f"{entity}_by_{method or 'unassigned'}"] += 1
