@@ -4,7 +4,9 @@ Work starts from the source records changed since they were last linked (a recor
 ``last_run_id`` differs from the ``run_id`` on its link, or that has no link), plus every record
 of the entities those touch (their old entities, and those their citizen ID, credit code, 户号 or
 Splink match point to). A first run, or one where most records changed, takes everything.
-Running it twice on the same records writes nothing.
+Running it twice on the same records writes nothing. Only the records loaded by runs that ended
+since the step last linked are looked at (its mark, :mod:`hub.resolve.watermark`): a one-row run
+probes one record, not the county's every record.
 """
 
 from __future__ import annotations
