@@ -41,6 +41,7 @@ class Residents:
     ps: dict[tuple[str, str, str], dict[str, Any]]
     keys: dict[tuple[str, ...], str | None]
     _building: Callable[[str | None], tuple[str | None, Placement]]
+    _stored_buildings: Callable[[Any], None]
     _address: Callable[[Any], tuple[str | None, Placement]]
     _count: Callable[[str, str | None], None]
 
@@ -86,6 +87,8 @@ class Residents:
                                                  ["floating-persons", "special-persons"], only):
             if (data := self.ps.get((source, stream, key))) is not None:
                 ps_of.setdefault(pid, []).append((source, stream, key, data))
+        self._stored_buildings(self.keys.get(("ps", source, stream, key))
+                               for recs in ps_of.values() for source, stream, key, _ in recs)
         village_of = self._civil_villages(only)
         household_of = self._fallback_households({p for p, r in existing.items() if not r["household_id"]}, only)
         current = self._current_addresses(only)
