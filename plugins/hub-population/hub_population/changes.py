@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow.lib import StringBuilder
 from sqlalchemy import Connection, Engine, and_, column, func, or_, select, table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import String
@@ -53,9 +54,24 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
+def built_strings(values: Sequence[str | None]) -> pa.Array:
+    """A string array built without ``pa.array``: that asks pandas whether the list is array-like,
+    importing pandas (~0.3 CPU s) into every sync that reads a row; raises TypeError on a non-str."""
+    builder = StringBuilder()
+    builder.append_values(values)
+    return builder.finish()
+
+
 def text_array(values: Sequence[Any]) -> pa.Array:
-    """Text as is; whole columns of ints, dates or whole-second datetimes cast in Arrow (fast);
-    anything else (floats, decimals, bytes, mixed) value by value in Python."""
+    """Text as is and whole columns of ints (SQLite's INTEGER keys) as their digits, neither importing
+    pandas; dates or whole-second datetimes cast in Arrow (fast); anything else (floats, decimals,
+    bytes, mixed) value by value in Python."""
+    try:
+        return built_strings(values)
+    except TypeError:
+        pass
+    if all(v is None or type(v) is int for v in values):  # what Arrow's int64 -> string cast writes
+        return built_strings([None if v is None else str(v) for v in values])
     try:
         return pa.array(values, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
@@ -74,17 +90,25 @@ def text_array(values: Sequence[Any]) -> pa.Array:
     return pa.array([as_text(v) for v in values], type=pa.string())
 
 
+# Arrow scalars made once without pa.scalar(): a Python constant handed to a compute function goes
+# through pa.scalar, which imports pandas (~0.3 CPU s) into a sync that may need nothing else of it
+_TEXT = dict(zip(("1", "", "delete", "upsert", "cancelled"),
+                 built_strings(["1", "", "delete", "upsert", "cancelled"]), strict=True))
+_NULL_TEXT = pa.nulls(1, pa.string())[0]
+_FALSE = pc.is_valid(_NULL_TEXT)
+
+
 def to_batch(rows: Sequence[Sequence[Any]], names: list[str], spec: TableSpec) -> pa.RecordBatch:
     """Raw text columns plus ``_op``/``_reason``: a cancelled row (zxbz='1') is a tombstone."""
     arrays = [text_array(values) for values in zip(*rows, strict=True)]
     by_name = dict(zip(names, arrays, strict=True))
-    cancelled = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(by_name[CANCELLED_FLAG]), "1"), False)
-    op = pc.if_else(cancelled, "delete", "upsert")
+    cancelled = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(by_name[CANCELLED_FLAG]), _TEXT["1"]), _FALSE)
+    op = pc.if_else(cancelled, _TEXT["delete"], _TEXT["upsert"])
     reason = pa.nulls(len(rows), pa.string())
     if spec.reason and spec.reason in by_name:
         reason = pc.utf8_trim_whitespace(by_name[spec.reason])
-        reason = pc.if_else(pc.equal(reason, ""), pa.scalar(None, pa.string()), reason)
-    reason = pc.if_else(cancelled, pc.fill_null(reason, "cancelled"), pa.scalar(None, pa.string()))
+        reason = pc.if_else(pc.equal(reason, _TEXT[""]), _NULL_TEXT, reason)
+    reason = pc.if_else(cancelled, pc.fill_null(reason, _TEXT["cancelled"]), _NULL_TEXT)
     return pa.RecordBatch.from_arrays([*arrays, op, reason], names=[*names, OP_COLUMN, REASON_COLUMN])
 
 
