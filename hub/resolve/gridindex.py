@@ -71,6 +71,8 @@ class GridIndex:
         self._lead_stem = re.compile(r"(" + "|".join(re.escape(s) for s in stems) + r")(?=村|社区|居委会|\d)") \
             if stems else None
         self._localities: dict[str, tuple[str | None, str, tuple[str, ...]]] = {}
+        # address -> its building key (hub.resolve.placement.locus): a household's address is its members' too
+        self.building_keys: dict[str, str | None] = {}
         towns = sorted({name for name, level, _ in self.cells.values() if level == 1 and name}, key=len, reverse=True)
         self._town_pattern = re.compile("|".join(re.escape(t) for t in towns)) if towns else None
 

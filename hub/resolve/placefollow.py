@@ -52,6 +52,7 @@ class Follower:
     moved_households: set[str]
     known: dict[str, set[str]]
     pending: set[str]
+    joined_before: dict[str, str | None]
     collect: Callable[..., None]
     buildings: Callable[[], set[str]]
     households_: Callable[[set[str] | None], dict[str, tuple[str | None, str | None]]]
@@ -73,7 +74,7 @@ class Follower:
             unknown = join_key(None, house)
             if unknown in houses or None in found.get(house, set()):
                 out.add(unknown)
-                village = joined[house] if house in joined else self.book.joined(house)
+                village = self.joined_before[house] = joined[house] if house in joined else self.book.joined(house)
                 if village is not None:
                     out.add(join_key(village, house))
         return out

@@ -103,13 +103,14 @@ class Placer(Collector, Residents, Sites, Follower):
         self.moved_households: set[str] = set()
         self.known: dict[str, set[str]] = {}  # an incremental pass: house -> the villages the book says have it
         self.pending: set[str] = set()  # an incremental pass: a joined village's copy still to collect
+        self.joined_before: dict[str, str | None] = {}  # an incremental pass: house -> the village it joined last
 
     def _count(self, entity: str, method: str | None) -> None:
         self.methods[f"{entity}_by_{method or 'unassigned'}"] += 1
 
     def buildings(self) -> set[str]:
         """Decide the buildings (an incremental pass: of its houses); returns the houses whose building
-        came, went or moved (every unknown village's house among them: its join may have changed)."""
+        came, went or moved (a house of no village: also when its join, or the house it joined, moved)."""
         only = None if self.houses is None else [building_id(k) for k in self.houses]
         existing = fetch_in(self.session, [Building.id, Building.address, Building.address_key, Building.village_code,
                                            Building.grid_code, Building.grid_method, Building.lon, Building.lat],
@@ -136,10 +137,17 @@ class Placer(Collector, Residents, Sites, Follower):
                 self.writer.feed("building", bid, "deleted")
             self.writer.counts["building_removed"] += len(gone)
         view = ("grid_code", "grid_method", "lon", "lat")
-        return {key for key in self.houses or () if key.startswith(UNKNOWN_VILLAGE + "|")
-                or [existing.get(building_id(key), {}).get(c) for c in view]
-                != [desired.get(building_id(key), {}).get(c) for c in view]
-                or (building_id(key) in existing) != (building_id(key) in desired)}
+        moved = {key for key in self.houses or ()
+                 if [existing.get(building_id(key), {}).get(c) for c in view]
+                 != [desired.get(building_id(key), {}).get(c) for c in view]
+                 or (building_id(key) in existing) != (building_id(key) in desired)}
+        for key in self.houses or ():  # a house of no village moves with its join, or with the house it joined
+            if key.startswith(UNKNOWN_VILLAGE + "|"):
+                house = key.split("|", 1)[1]
+                now = self.joins.get(house)
+                if now != self.joined_before.get(house) or (now is not None and f"{now}|{house}" in moved):
+                    moved.add(key)
+        return moved
 
     def _building(self, key: str | None) -> tuple[str | None, Placement]:
         key = self._key(key)
