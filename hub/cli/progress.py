@@ -57,6 +57,7 @@ class SyncProgress:
             self.tasks[key] = self.bar.add_task(text, total=None)
         else:
             self.bar.update(self.tasks[key], description=text)
+        self.bar.refresh()  # drawn now: a stage shorter than the refresh interval is still seen once
 
     def stage(self, source: str, stage: str) -> None:
         rows = self.rows.get(source)
