@@ -159,6 +159,9 @@ def db_now(url: str) -> dt.datetime:
         engine.dispose()
 
 
+SETTLE = 3
+
+
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
 def test_row_written_in_the_second_the_read_ended_is_not_lost(kind: str, tmp_path: Path,
                                                                request: pytest.FixtureRequest) -> None:
@@ -178,14 +181,15 @@ def test_row_written_in_the_second_the_read_ended_is_not_lost(kind: str, tmp_pat
     run_sql(url, "INSERT INTO t_rk_hu VALUES ('H0001', '张伟', NULL, '东村1号', '130203101201', NULL, "
                  "'2026-10-30 09:00:00', '0', NULL)")
     run_sql(url, ins, params=[{"ryid": k, "sfzh": cid("19800101", k), "gxsj": stamp} for k in (10, 11)])
-    ctx = hub_for(tmp_path, url, settle_seconds=1)
+    # 3 s: the first sync (a fresh process's first imports included) must end inside the window it tests
+    ctx = hub_for(tmp_path, url, settle_seconds=SETTLE)
     assert sync(ctx, "population", resolve=False).load.streams["persons"]["loaded"] == 2
     run_sql(url, ins, params=[{"ryid": 5, "sfzh": cid("19800101", 5), "gxsj": stamp}])  # late, same second
     again = sync(ctx, "population", resolve=False)
     assert again.load.streams["persons"]["loaded"] == 1, "the late row of the cursor's second was skipped"
     assert again.load.streams["persons"]["unchanged"] == 2
     assert set(outcome(ctx, "persons")) == {"5", "10", "11"}
-    while db_now(url) < now + dt.timedelta(seconds=2):  # stamp + settle_seconds + the second's own width
+    while db_now(url) < now + dt.timedelta(seconds=SETTLE + 1):  # stamp + settle_seconds + the second's own width
         time.sleep(0.1)
     sync(ctx, "population", resolve=False)  # reads the now-settled second one last time
     assert sync(ctx, "population", resolve=False).extract.rows == 0, "settled rows are still re-read"
