@@ -143,22 +143,39 @@ def describe(model: dict[str, Any]) -> dict[str, list[tuple[str, float | None, f
 
 
 def score(model: dict[str, Any], unanchored: pd.DataFrame, profiles: pd.DataFrame, population: int,
-          names_tf: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
+          names_tf: pd.DataFrame, threshold: float | None = None,
+          chunk: tuple[int, int] | None = None) -> pd.DataFrame:
     """Scored pairs (unique_id_l, unique_id_r, match_probability): unanchored x profiles and within,
-    at or above ``threshold`` (default ``THRESHOLD``: below it a pair can neither link nor be reviewed)."""
+    at or above ``threshold`` (default ``THRESHOLD``: below it a pair can neither link nor be reviewed;
+    0 keeps every blocked pair).
+
+    ``chunk=(k, n)``: only the pairs whose left (unanchored) row falls in chunk ``k`` of ``n``; the
+    chunks' pairs together are exactly the unchunked ones (tests/province/test_chunked_prediction.py).
+    Splink's own ``predict_chunk`` splits ``predict()``, which would also compare profile with
+    profile; ``predict_within`` cannot be split, so a chunk scores its rows *between* them and every
+    unanchored row and keeps each unordered pair once: where its left id is the smaller, as
+    ``predict_within`` orders them (the comparisons are symmetric, so the probability is the same).
+    """
     threshold = THRESHOLD if threshold is None else threshold
-    if unanchored.empty:
+    mine = unanchored
+    if chunk is not None:
+        mine = unanchored[chunk_of(unanchored["unique_id"], chunk[1]) == chunk[0]].reset_index(drop=True)
+    if mine.empty:
         return _EMPTY.copy()
     with tempfile.TemporaryDirectory(prefix="hub-splink-") as tmp:
         db, linker = _linker(Path(tmp), model, unanchored, profiles, population, names_tf)
-        left = db.register(unanchored, table_name="unanchored")
+        left = db.register(mine, table_name="unanchored" if chunk is None else "unanchored_chunk")
         frames = []
         if not profiles.empty:
             frames.append(linker.inference.predict_between(left, db.register(profiles, table_name="profiles"),
                                                            threshold_match_probability=threshold).as_pandas_dataframe())
-        if len(unanchored) > 1:
+        if len(unanchored) > 1 and chunk is None:
             frames.append(linker.inference.predict_within(left, threshold_match_probability=threshold)
                           .as_pandas_dataframe())
+        elif len(unanchored) > 1:
+            within = linker.inference.predict_between(left, db.register(unanchored, table_name="unanchored"),
+                                                      threshold_match_probability=threshold).as_pandas_dataframe()
+            frames.append(within[within["unique_id_l"].astype(str) < within["unique_id_r"].astype(str)])
     return _pairs(frames)
 
 
@@ -169,31 +186,8 @@ def chunk_of(unique_ids: pd.Series, chunks: int) -> pd.Series:
 
 def score_chunk(model: dict[str, Any], unanchored: pd.DataFrame, profiles: pd.DataFrame, population: int,
                 names_tf: pd.DataFrame, chunk: int, chunks: int, threshold: float | None = None) -> pd.DataFrame:
-    """The pairs of ``score`` whose left (unanchored) row falls in ``chunk`` of ``chunks``.
-
-    The chunks' pairs together are exactly ``score``'s (tests/province/test_chunked_prediction.py).
-    Splink's own ``predict_chunk`` splits ``predict()``, which would also compare profile with
-    profile; ``predict_within`` cannot be split, so a chunk scores its rows *between* them and every
-    unanchored row and keeps each unordered pair once: where its left id is the smaller, as
-    ``predict_within`` orders them (the comparisons are symmetric, so the probability is the same).
-    ``threshold``: as ``score``'s (0 keeps every blocked pair: the test compares them all).
-    """
-    threshold = THRESHOLD if threshold is None else threshold
-    mine = unanchored[chunk_of(unanchored["unique_id"], chunks) == chunk].reset_index(drop=True)
-    if mine.empty:
-        return _EMPTY.copy()
-    with tempfile.TemporaryDirectory(prefix="hub-splink-") as tmp:
-        db, linker = _linker(Path(tmp), model, unanchored, profiles, population, names_tf)
-        left = db.register(mine, table_name="unanchored_chunk")
-        frames = []
-        if not profiles.empty:
-            frames.append(linker.inference.predict_between(left, db.register(profiles, table_name="profiles"),
-                                                           threshold_match_probability=threshold).as_pandas_dataframe())
-        if len(unanchored) > 1:
-            within = linker.inference.predict_between(left, db.register(unanchored, table_name="unanchored"),
-                                                      threshold_match_probability=threshold).as_pandas_dataframe()
-            frames.append(within[within["unique_id_l"].astype(str) < within["unique_id_r"].astype(str)])
-    return _pairs(frames)
+    """``score`` of one chunk (``chunk`` of ``chunks``): the province's chunk tasks call it by this name."""
+    return score(model, unanchored, profiles, population, names_tf, threshold, chunk=(chunk, chunks))
 
 
 THRESHOLD = 0.01
