@@ -1,6 +1,8 @@
 """Resolve after any source changed entities: links, golden records, places, events, tags.
 
-With counties in hub.yaml (a province), resolve is partitioned: ``prepare`` -> ``resolve_county``
+With counties in hub.yaml (a province), resolve is partitioned: ``syncs_settled`` (a sensor: no sync
+DAG of the province queued or running, so every county is linked with the same province-wide figures)
+-> ``prepare`` -> ``resolve_county``
 mapped over the counties (one task each, on any Celery worker) -> ``score_chunk`` mapped over the
 Splink chunks of the counties too large for one worker (hub.province.prediction) -> ``finish_county``
 (those counties' resolve with their chunks' pairs) -> ``link_movers`` -> ``finish``.
@@ -12,7 +14,14 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetAny, dag, task
 
-from hub.orchestration.tasks import ALL_KINDS, RESOLVED_ASSET, asset_uri, dag_counties
+from hub.orchestration.tasks import (
+    ALL_KINDS,
+    RESOLVED_ASSET,
+    SETTLE_LIMIT_SECONDS,
+    SETTLE_POKE_SECONDS,
+    asset_uri,
+    dag_counties,
+)
 
 RESOLVED = Asset(**RESOLVED_ASSET)
 
@@ -43,7 +52,15 @@ def gridhub_resolve() -> None:
 
 
 def _by_county() -> None:
-    @task
+    # reschedule: the sensor holds no worker slot between pokes (the syncs it waits for need them);
+    # past the limit it is skipped (soft_fail) and the resolve goes on with what has loaded
+    @task.sensor(poke_interval=SETTLE_POKE_SECONDS, timeout=SETTLE_LIMIT_SECONDS, mode="reschedule", soft_fail=True)
+    def syncs_settled() -> bool:
+        from hub.orchestration.tasks import syncs_settled_task
+
+        return syncs_settled_task()
+
+    @task(trigger_rule="none_failed")  # also after the settle wait timed out (skipped)
     def prepare() -> list[str]:
         from hub.orchestration.tasks import province_prepare_task
 
@@ -86,6 +103,7 @@ def _by_county() -> None:
         return province_finish_task()
 
     counties = prepare()
+    syncs_settled() >> counties
     scored = score_chunk.expand(job=chunk_jobs(resolve_county.expand(county=counties)))
     scored >> finish_county.expand(county=counties) >> link_movers() >> finish()
 

@@ -8,6 +8,7 @@ landing zone, so each task can retry or run on another worker. The hub.yaml is n
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,36 @@ def resolve_task() -> dict[str, object]:
     from hub.resolve import resolve
 
     return _jsonable(resolve(_context()))
+
+
+#: how often the province's resolve asks whether its syncs have settled, and for how long at most
+SETTLE_POKE_SECONDS = 15
+SETTLE_LIMIT_SECONDS = 2 * 3600
+IN_FLIGHT = ["queued", "running"]
+
+
+def sync_in_flight(count_runs: Callable[[str], int], path: Path | None = None) -> str | None:
+    """The first sync DAG with a run queued or running, or None once the wave of syncs is over.
+
+    The province's resolve waits for this before ``prepare``: a county linked while other counties
+    still load would score its ID-less mentions with the province's model and name frequencies of that
+    moment, and a borderline link made then is not revisited when they change (seen: one dispute party
+    linked apart from the whole-store resolve). ``count_runs(dag_id)``: Airflow's count of that DAG's
+    runs in flight (the task instance's ``get_dr_count``, through the API server: no ORM in a task)."""
+    return next((s.dag_id for s in dag_sources(path) if count_runs(s.dag_id)), None)
+
+
+def syncs_settled_task() -> bool:
+    """The sensor's poke: True when no sync of the province is in flight (its log names the one waited for)."""
+    import logging
+
+    from airflow.sdk import get_current_context
+
+    ti = get_current_context()["ti"]
+    busy = sync_in_flight(lambda dag_id: ti.get_dr_count(dag_id=dag_id, states=IN_FLIGHT))
+    if busy:
+        logging.getLogger(__name__).info("waiting: %s has a run in flight", busy)
+    return busy is None
 
 
 def province_prepare_task() -> list[str]:

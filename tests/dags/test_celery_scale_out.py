@@ -291,6 +291,12 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
             tis = conn.execute(text("SELECT ti.task_id, ti.map_index, ti.state, ti.external_executor_id FROM task_instance ti "
                                     "JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
                                     "WHERE r.id = :id"), {"id": last.id}).all()
+            # the resolve that linked the counties waited for the whole wave of syncs (its figures final)
+            first_prepare = conn.execute(text(
+                "SELECT min(start_date) FROM task_instance WHERE dag_id = :d AND task_id = 'prepare'"),
+                {"d": RESOLVE_DAG}).scalar()
+            last_sync = conn.execute(text("SELECT max(end_date) FROM dag_run WHERE dag_id LIKE 'gridhub_sync__%'"
+                                          )).scalar()
             chunk_runs = conn.execute(text(
                 "SELECT r.id, count(*) FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id "
                 "AND r.run_id = ti.run_id WHERE r.dag_id = :d AND ti.task_id = 'score_chunk' AND ti.state = 'success' "
@@ -299,13 +305,15 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
         _stop(procs)
         meta.dispose()
     assert last.state == "success" and last.run_type == "asset_triggered"
+    assert first_prepare >= last_sync, (first_prepare, last_sync)
     # a resolve run that loaded a county in full scored it in chunks, as mapped tasks through Celery;
     # a later run with little new skips them (score_chunk expanded over nothing)
     assert max((n for _, n in chunk_runs), default=0) >= 3, chunk_runs
     assert all(t.state == "skipped" or t.map_index >= 0 for t in tis if t.task_id == "score_chunk"), tis
     assert sorted((t.task_id, t.map_index) for t in tis if t.task_id != "score_chunk") == [
         ("chunk_jobs", -1), ("finish", -1), ("finish_county", 0), ("finish_county", 1), ("finish_county", 2),
-        ("link_movers", -1), ("prepare", -1), ("resolve_county", 0), ("resolve_county", 1), ("resolve_county", 2)]
+        ("link_movers", -1), ("prepare", -1), ("resolve_county", 0), ("resolve_county", 1), ("resolve_county", 2),
+        ("syncs_settled", -1)]
     assert all(t.state == "success" and t.external_executor_id for t in tis
                if t.task_id != "score_chunk" or t.state != "skipped"), tis
     # both worker processes ran tasks
