@@ -35,7 +35,13 @@ from hub.db.models.events import OrganizationTag
 from hub.db.session import transaction
 from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES
-from hub.resolve.tagscope import flag_inputs_changed, household_members, persons_in_scope, remember_pass
+from hub.resolve.tagscope import (
+    flag_inputs_changed,
+    household_members,
+    inactive_households,
+    persons_in_scope,
+    remember_pass,
+)
 from hub.resolve.upsert import ChangeWriter, chunks, linked, records, records_by_key, sources_of
 
 #: every person tag resolve derives, and what it means (README "Person tags"; the API refuses others)
@@ -178,7 +184,9 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
     with transaction(ctx.db_url) as session:
         started = utcnow()
         seq = session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0
-        scope, members = (None, None) if full else persons_in_scope(session, today, tag_streams(ctx))
+        scope, members, inactive = (None, None, None) if full else persons_in_scope(session, today, tag_streams(ctx))
+        if scope is None:  # the whole county: its households holding a member who is not active, for next time
+            inactive = inactive_households(session.connection())
         if scope is not None and not scope and not flag_inputs_changed(session, today):
             remember_pass(session, started, today, seq)
             return {"unchanged": 1}
@@ -225,7 +233,8 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
         counts[f"org_{ORG_FLAG}"] = len(flags)
         writer.flush_feed()
         session.flush()  # the flags' own feed entries are not news for the next pass
-        remember_pass(session, started, today, session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0)
+        remember_pass(session, started, today, session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0,
+                      inactive)
     return dict(sorted(counts.items()))
 
 

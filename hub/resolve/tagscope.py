@@ -9,7 +9,11 @@ them, and the calendar. So the persons to look at again are:
 - every member of those persons' households (a member moving in or out changes who lives alone),
 - the elderly left alone without the tag yet (someone moved out of their household: the mover's
   own record changed, the one left behind's did not, and the household they left is not known any
-  more): one index probe per elderly person, run only when some person changed,
+  more), looked for only when some person changed. Alone means no other *active* member: either
+  the household's only member (found on SQLite from two covering indexes, birth dates and household
+  sizes, without reading a person row: issue 19, one probe per elderly person was ~0.3 CPU s of a
+  one-row sync at 200,000 residents) or the one active member beside members who are not active;
+  the households holding such members are few and kept in the pass's state (``INACTIVE``),
 - the daily pass: those whose 18th or 60th birthday fell after the last pass's day, up to today.
 
 Nothing here counts over the whole county: household sizes are counted for the households in play.
@@ -20,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import aliased
 
 from hub.db.models import ChangeFeed, EntityLink, Person, PersonTag, Run, SourceRecord, StreamState
@@ -80,15 +84,55 @@ def touched_persons(connection: Any, since: dt.datetime, streams: dict[str, list
     return out
 
 
-def left_alone(connection: Any, today: dt.date) -> set[str]:
-    """Active elderly persons who are the only active member of their household and not yet tagged
-    ``elderly_alone`` (those a full pass would tag; usually none)."""
+def _alone_query(today: dt.date) -> Any:
     other = aliased(Person)
-    return set(connection.execute(select(Person.id).where(
+    return select(Person.id).where(
         Person.birth_date <= _years_before(today, 60), Person.status == "active", Person.household_id.is_not(None),
         ~exists().where(and_(other.household_id == Person.household_id, other.status == "active",
                              other.id != Person.id)),
-        ~exists().where(and_(PersonTag.person_id == Person.id, PersonTag.tag == "elderly_alone")))).scalars())
+        ~exists().where(and_(PersonTag.person_id == Person.id, PersonTag.tag == "elderly_alone")))
+
+
+#: elderly persons who are their household's only member, untagged: covering-index reads (birth date ->
+#: rowid, household -> rowid) intersected before any person row is read
+_ALONE_BY_SIZE = text(
+    "SELECT p.id FROM person AS p WHERE p.rowid IN ("
+    " SELECT rowid FROM person WHERE birth_date <= :cutoff"
+    " INTERSECT"
+    " SELECT max(rowid) FROM person WHERE household_id IS NOT NULL GROUP BY household_id HAVING count(*) = 1)"
+    " AND p.status = 'active'"
+    " AND NOT EXISTS (SELECT 1 FROM person_tag AS t WHERE t.person_id = p.id AND t.tag = 'elderly_alone')")
+
+
+def left_alone(connection: Any, today: dt.date, inactive: set[str] | None = None) -> set[str]:
+    """Active elderly persons who are the only active member of their household and not yet tagged
+    ``elderly_alone`` (those a full pass would tag; usually none).
+
+    ``inactive``: every household holding a member whose status is not ``active`` (see
+    :func:`inactive_households`). With it, on SQLite, the households of one member are found by their
+    size and only those ``inactive`` names are probed member by member; the answer is the same."""
+    if inactive is None or connection.dialect.name != "sqlite":
+        return set(connection.execute(_alone_query(today)).scalars())
+    out = set(connection.execute(_ALONE_BY_SIZE, {"cutoff": _years_before(today, 60).isoformat()}).scalars())
+    for batch in chunks(sorted(inactive)):
+        out.update(connection.execute(_alone_query(today).where(Person.household_id.in_(batch))).scalars())
+    return out
+
+
+def inactive_households(connection: Any, households: set[str] | None = None,
+                        persons: set[str] | None = None) -> set[str]:
+    """Households holding a person whose status is not ``active``: of the county (``None``, ``None``: one
+    pass over every person), or among ``households`` and the households of ``persons``."""
+    query = select(Person.household_id).where(Person.household_id.is_not(None),
+                                              or_(Person.status.is_(None), Person.status != "active"))
+    if households is None and persons is None:
+        return set(connection.execute(query.distinct()).scalars())
+    out: set[str] = set()
+    for batch in chunks(sorted(households or ())):
+        out.update(connection.execute(query.where(Person.household_id.in_(batch))).scalars())
+    for batch in chunks(sorted(persons or ())):
+        out.update(connection.execute(query.where(Person.id.in_(batch))).scalars())
+    return out
 
 
 def household_members(connection: Any, persons: set[str] | None = None) -> dict[str, int]:
@@ -113,10 +157,22 @@ def _pass_state(session: Any) -> dict[str, Any]:
     return (seen.state or {}) if seen is not None else {}
 
 
-def remember_pass(session: Any, started: dt.datetime, today: dt.date, seq: int) -> None:
-    """Where the next pass starts from: changes from ``started`` on, birthdays after today, feed after ``seq``."""
-    state = {"since": started.isoformat(), "day": today.isoformat(), "feed": int(seq)}
+#: pass-state key: the households holding a member who is not active, as the pass that wrote it saw them.
+#: Exact from pass to pass: such a member either was one at the last pass (and is listed) or changed
+#: since (and is among the touched persons, whose households are added); the listed ones are re-read.
+INACTIVE = "inactive"
+
+
+def remember_pass(session: Any, started: dt.datetime, today: dt.date, seq: int,
+                  inactive: set[str] | None = None) -> None:
+    """Where the next pass starts from: changes from ``started`` on, birthdays after today, feed after ``seq``;
+    ``inactive`` (None: as the last pass left it) for the next :func:`left_alone`."""
     seen = session.get(StreamState, ("resolve", "tags"))
+    state: dict[str, Any] = {"since": started.isoformat(), "day": today.isoformat(), "feed": int(seq)}
+    if inactive is not None:
+        state[INACTIVE] = sorted(inactive)
+    elif seen is not None and INACTIVE in (seen.state or {}):
+        state[INACTIVE] = seen.state[INACTIVE]
     if seen is None:
         session.add(StreamState(source="resolve", stream="tags", state=state))
     else:
@@ -133,17 +189,22 @@ def flag_inputs_changed(session: Any, today: dt.date) -> bool:
 
 
 def persons_in_scope(session: Any, today: dt.date, streams: dict[str, list[str]]
-                     ) -> tuple[set[str] | None, dict[str, int] | None]:
-    """The persons whose tags can have changed since the last pass (see the module's docstring), and the
-    active members of their households; or None (every person) when there was no pass to start from
+                     ) -> tuple[set[str] | None, dict[str, int] | None, set[str] | None]:
+    """The persons whose tags can have changed since the last pass (see the module's docstring), the
+    active members of their households, and the households holding a member who is not active (None
+    when not looked at: nobody changed); or None (every person) when there was no pass to start from
     or it was for a later day. Nothing is counted over the whole county."""
     state = _pass_state(session)
     if not state.get("since") or not state.get("day") or dt.date.fromisoformat(state["day"]) > today:
-        return None, None
+        return None, None, None
     connection = session.connection()
     since = dt.datetime.fromisoformat(state["since"])
     scope = touched_persons(connection, since, streams)
+    inactive: set[str] | None = None
     if scope:  # someone moved or changed: an elderly person they left behind may live alone now
-        scope |= left_alone(connection, today)
+        known = state.get(INACTIVE)
+        inactive = (inactive_households(connection) if known is None else  # a pass before the key: once
+                    inactive_households(connection, set(known), scope))
+        scope |= left_alone(connection, today, inactive)
     scope |= birthdays_passed(connection, dt.date.fromisoformat(state["day"]), today)
-    return scope, household_members(connection, scope)
+    return scope, household_members(connection, scope), inactive
