@@ -111,7 +111,11 @@ def prepare(args: argparse.Namespace) -> None:
     from bench_resolve import hide_last_day
 
     shutil.rmtree(args.out, ignore_errors=True)
-    ctx, handle, sources = county.build_county(args.out, args.residents, days=2, townships=args.townships)
+    if args.copy_of:  # a county generated before (read-only): copied, its public security served from the copy
+        shutil.copytree(args.copy_of, args.out, ignore=shutil.ignore_patterns("var"))
+        ctx, handle, sources = _serve(args.out)
+    else:
+        ctx, handle, sources = county.build_county(args.out, args.residents, days=2, townships=args.townships)
     moved = hide_last_day(args.out, args.out.parent / (args.out.name + "-stash"))
     handle.set_day(1)
     county.sync_all(ctx, sources)
@@ -130,6 +134,25 @@ def prepare(args: argparse.Namespace) -> None:
     shutil.copyfile(args.out / "var" / "landing" / "_resolve" / "person-model.json", snaps / "person-model.json")
 
 
+def _serve(out: Path):  # type: ignore[no-untyped-def]
+    """Serve a copied county's public security over loopback (as ``county.build_county`` does for a new one)."""
+    import re
+
+    import county
+
+    from hub.context import HubContext
+    from hub.synth.server import start_in_thread
+
+    url, handle = start_in_thread(out, county.TOKEN, rate_limit_per_s=1e6, fail_rate=0.0)
+    cfg = out / "hub.yaml"
+    cfg.write_text(re.sub(r'base_url: "[^"]+"', f'base_url: "{url}"', cfg.read_text(encoding="utf-8")),
+                   encoding="utf-8")
+    os.environ["PUBLIC_SECURITY_TOKEN"] = county.TOKEN
+    ctx = HubContext.from_config(cfg)
+    installed = set(ctx.host.connectors())
+    return ctx, handle, [name for name, s in ctx.config.sources.items() if s.connector in installed]
+
+
 def _checkpoint(db: Path) -> None:
     import sqlite3
 
@@ -143,7 +166,8 @@ def _child(out: Path, prof: str, spy: Path | None = None, code: Path | None = No
         env["PYTHONPATH"] = str(code)
     cmd = [sys.executable, "-c", CHILD, str(out / "hub.yaml"), prof]
     if spy is not None:  # sampling (no per-call overhead): collapsed stacks for spy_table
-        cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "-r", "50", "-f", "raw",
+        spy_bin = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        cmd = [spy_bin or "py-spy", "record", "--nonblocking", "-r", "50", "-f", "raw",
                "-o", str(spy), "--", *cmd]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=out)
     if proc.returncode:
@@ -255,6 +279,7 @@ def main() -> None:
     p.add_argument("--residents", type=int, default=100_000)
     p.add_argument("--townships", type=int, default=5)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--copy-of", type=Path, help="copy this `hub synth` county (days 0-2) instead of generating one")
     r = sub.add_parser("run")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--state", choices=("day1", "day2"), required=True)

@@ -35,8 +35,7 @@ from hub.db.session import transaction
 from hub.resolve import store, watermark
 from hub.resolve.households import choose_head, golden_household, link_households
 from hub.resolve.organisations import golden_org, link_orgs, township_names
-from hub.resolve.organisations.expand import alike as alike_orgs
-from hub.resolve.organisations.expand import county_divisions
+from hub.resolve.organisations.expand import Lookalikes
 from hub.resolve.persons.clusters import assign_ids
 from hub.resolve.persons.deterministic import load_decisions
 from hub.resolve.persons.golden import golden_person, rules
@@ -176,7 +175,7 @@ def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],
     for batch in store.chunks(credits):
         touched.setdefault(ORG, set()).update(session.scalars(select(Organization.id).where(Organization.credit_code.in_(batch))))
     if names:  # written another way than the golden name (藁城区华泰机械 for 华泰机械制造有限公司)
-        touched.setdefault(ORG, set()).update(alike_orgs(session, names))
+        touched.setdefault(ORG, set()).update(Lookalikes.of(session)(session, names))
     for batch in store.chunks(hhs):
         touched.setdefault(HOUSEHOLD, set()).update(session.scalars(select(Household.id).where(Household.household_no.in_(batch))))
     keys: set[tuple[str, str, str]] = set()
@@ -275,7 +274,8 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
     # organisations
     orgs = [m for m in mentions if m.etype == ORG]
     old_o = {m.address: old[ORG][m.address][0] for m in orgs if m.address in old[ORG]}
-    towns, divisions = county_divisions(session)
+    lookalikes = Lookalikes.of(session)  # the divisions read once a pass
+    towns, divisions = lookalikes.towns, lookalikes.divisions
     o_groups, o_method, o_reviews = link_orgs(orgs, old_o, load_decisions(session, ORG), township_names(towns),
                                               divisions)
     o_assign = assign_ids([[orgs[i] for i in g] for g in o_groups], old_o, "O",
@@ -288,6 +288,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         for i in g:
             o_links[orgs[i].address] = (oid, o_method[i], None, orgs[i].run_id)
     # write: households before persons (FK), persons before organisations (FK)
+    Lookalikes.forget(session)  # what it remembers of the stored organisations is about to change
     scope = {m.address for m in mentions}
     for etype, table, cols, rows, assign, links, old_map in (
             (HOUSEHOLD, Household.__table__, HH_COLS, h_rows, h_assign, h_links, old_h),

@@ -175,6 +175,9 @@ def canonical(name: str | None, divisions: Divisions | None = None) -> OrgName |
 @cache
 def _sounds(ch: str) -> frozenset[str]:
     """Every reading of a character (heteronyms included: 曾 is ceng and zeng), tones ignored."""
+    from hub.resolve.persons.probabilistic import _reader
+
+    _reader()  # pypinyin imported without its phrase dictionary: a single character never consults it
     from pypinyin import Style, pinyin
 
     return frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
