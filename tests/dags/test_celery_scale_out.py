@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from hub.orchestration.airflow_home import airflow_bin, airflow_env, migrate_metadata
+from tests.dags.cluster import Cluster, redis_up
 from tests.dags.conftest import write_county
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -31,24 +27,9 @@ RESOLVE_DAG = "gridhub_resolve"
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def databases() -> Iterator[tuple[str, str]]:
-    if not _redis_up():
+    if not redis_up():
         if os.environ.get("CI") == "true":
             pytest.fail("Redis unreachable on 127.0.0.1:6379 (CI=true: real servers are required)")
         pytest.skip("Redis unreachable on 127.0.0.1:6379")
@@ -72,40 +53,7 @@ def databases() -> Iterator[tuple[str, str]]:
         admin.dispose()
 
 
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("wb")
-    return subprocess.Popen([airflow_bin(), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
 
-
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _wait_for_run(meta, dag_id: str, logs: Path, timeout: float = 420) -> str:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
-        with meta.connect() as conn:
-            state = conn.execute(text("SELECT state FROM dag_run WHERE dag_id = :d ORDER BY id DESC LIMIT 1"),
-                                 {"d": dag_id}).scalar()
-        if state == "success":
-            return state
-        if state == "failed":
-            task_logs = sorted(logs.parent.glob("airflow/logs/**/*.log"))
-            raise AssertionError(f"{dag_id} failed; task logs: "
-                                 + " | ".join(p.read_text(errors="replace")[-1200:] for p in task_logs[-3:]))
-        time.sleep(2)
-    tails = {p.name: p.read_text(errors="replace")[-1500:] for p in logs.glob("*.log")}
-    raise AssertionError(f"{dag_id} did not finish in {timeout}s (last state {state}); logs: {tails}")
 
 
 def test_sync_and_asset_triggered_resolve_run_on_celery_workers(tmp_path: Path,
@@ -113,51 +61,16 @@ def test_sync_and_asset_triggered_resolve_run_on_celery_workers(tmp_path: Path,
     metadata_url, store_url = databases
     county = write_county(tmp_path / "county", database=store_url, landing=str(tmp_path / "shared-landing"),
                           schedule="null")  # runs only when triggered: the test owns every run
-    port = _free_port()
-    extra = {
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "HUB_SECRET_KEY": "celery-scale-out-test",
-    }
-    env = {**os.environ, **airflow_env(tmp_path / "airflow", hub_config=county / "hub.yaml", metadata_url=metadata_url,
-                                       executor="CeleryExecutor", extra=extra)}
-    migrate_metadata(env)
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    procs = [
-        _start(["api-server", "--port", str(port), "--host", "127.0.0.1"], env, logs / "api-server.log"),
-        _start(["scheduler"], env, logs / "scheduler.log"),
-        _start(["dag-processor"], env, logs / "dag-processor.log"),
-        _start(["celery", "worker", "--concurrency", "2"], env, logs / "worker.log"),
-    ]
-    meta = create_engine(metadata_url)
+    cluster = Cluster(tmp_path, county / "hub.yaml", metadata_url, REDIS_DB,
+                      {"AIRFLOW__CELERY__WORKER_CONCURRENCY": "2", "HUB_SECRET_KEY": "celery-scale-out-test"})
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:  # wait until the dag processor has serialised our DAGs
-            with meta.connect() as conn:
-                found = conn.execute(text("SELECT count(*) FROM dag WHERE dag_id IN (:a, :b)"),
-                                     {"a": SYNC_DAG, "b": RESOLVE_DAG}).scalar()
-            if found == 2:
-                break
-            time.sleep(2)
-        else:
-            raise AssertionError("the dag-processor never registered the DAGs: "
-                                 + (logs / "dag-processor.log").read_text(errors="replace")[-2000:])
-        trigger = subprocess.run([airflow_bin(), "dags", "trigger", SYNC_DAG], env=env, capture_output=True,
-                                 text=True, check=False)
-        assert trigger.returncode == 0, trigger.stderr[-2000:]
-        assert _wait_for_run(meta, SYNC_DAG, logs) == "success"
+        cluster.start(workers=1)
+        cluster.wait_registered({SYNC_DAG, RESOLVE_DAG})
+        cluster.trigger(SYNC_DAG)
+        assert cluster.wait_for_run(SYNC_DAG) == "success"
         # no trigger: the Asset events of `publish` schedule the resolve DAG
-        assert _wait_for_run(meta, RESOLVE_DAG, logs) == "success"
-        with meta.connect() as conn:
+        assert cluster.wait_for_run(RESOLVE_DAG) == "success"
+        with cluster.meta.connect() as conn:
             tis = conn.execute(text(
                 "SELECT dag_id, task_id, state, external_executor_id, hostname FROM task_instance "
                 "WHERE dag_id IN (:a, :b)"), {"a": SYNC_DAG, "b": RESOLVE_DAG}).all()
@@ -165,8 +78,7 @@ def test_sync_and_asset_triggered_resolve_run_on_celery_workers(tmp_path: Path,
             resolve_run_type = conn.execute(text(
                 "SELECT run_type FROM dag_run WHERE dag_id = :b ORDER BY id DESC LIMIT 1"), {"b": RESOLVE_DAG}).scalar()
     finally:
-        _stop(procs)
-        meta.dispose()
+        cluster.close()
     assert {t.task_id for t in tis} == {"extract", "validate", "load", "publish", "resolve"}
     assert all(t.state == "success" for t in tis), tis
     # every task went through Celery: the executor recorded the Celery task id, and the result backend has it
@@ -196,23 +108,6 @@ COUNTY_YAML = """\
 LOADED = {"source_record", "run", "run_stream", "stream_state", "quarantine", "alembic_version"}
 
 
-def _quiet(meta, dag_id: str, logs: Path, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
-    """Wait until no run of ``dag_id`` is queued or running and no Asset event waits to start one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with meta.connect() as conn:
-            busy = conn.execute(text("SELECT count(*) FROM dag_run WHERE dag_id = :d AND state IN ('queued', 'running')"),
-                                {"d": dag_id}).scalar()
-            waiting = conn.execute(text("SELECT count(*) FROM asset_dag_run_queue WHERE target_dag_id = :d"),
-                                   {"d": dag_id}).scalar()
-            states = conn.execute(text("SELECT state FROM dag_run WHERE dag_id = :d"), {"d": dag_id}).scalars().all()
-        if "failed" in states:
-            _wait_for_run(meta, dag_id, logs, timeout=1)  # raises with the task logs
-        if states and not busy and not waiting:
-            return
-        time.sleep(3)
-    raise AssertionError(f"{dag_id} still busy after {timeout}s")
-
 
 def test_province_synced_and_resolved_by_county_on_two_celery_workers(
         tmp_path: Path, databases: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,59 +128,20 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
         database=store_url, landing=tmp_path / "shared-landing",
         counties="".join(COUNTY_YAML.format(code=c) for c in codes)), "utf-8")
     sync_dags = [f"gridhub_sync__{c}.{s}" for c in codes for s in ("population", "civil-affairs", "dispute-mediation")]
-    port = _free_port()
-    extra = {
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    cluster = Cluster(tmp_path, province / "hub.yaml", metadata_url, REDIS_DB, {
         "HUB_SECRET_KEY": secret,
         # the dispute logs' parties carry no citizen ID (7-16 unanchored mentions a county): 3 a chunk
         # puts each county's Splink prediction in chunks, each a mapped score_chunk task on either worker
         "HUB_SPLINK_CHUNK_ROWS": "3",
-    }
-    env = {**os.environ, **airflow_env(tmp_path / "airflow", hub_config=province / "hub.yaml",
-                                       metadata_url=metadata_url, executor="CeleryExecutor", extra=extra)}
-    migrate_metadata(env)
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    procs = [
-        _start(["api-server", "--port", str(port), "--host", "127.0.0.1"], env, logs / "api-server.log"),
-        _start(["scheduler"], env, logs / "scheduler.log"),
-        _start(["dag-processor"], env, logs / "dag-processor.log"),
-    ]
-    for n in (1, 2):  # two worker processes, each its own log server port and pid file
-        worker_env = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-                      "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # celery logs each task it receives
-                      "AIRFLOW__LOGGING__CELERY_LOGGING_LEVEL": "INFO"}
-        procs.append(_start(["celery", "worker", "--concurrency", "2", "--celery-hostname", f"worker{n}@%h",
-                             "--pid", str(tmp_path / f"worker{n}.pid")], worker_env, logs / f"worker{n}.log"))
-    meta = create_engine(metadata_url)
+    })
     try:
-        deadline = time.monotonic() + 180
-        wanted = {*sync_dags, RESOLVE_DAG}
-        while time.monotonic() < deadline:
-            with meta.connect() as conn:
-                found = set(conn.execute(text("SELECT dag_id FROM dag")).scalars())
-            if wanted <= found:
-                break
-            time.sleep(2)
-        else:
-            raise AssertionError("the dag-processor never registered the province's DAGs: "
-                                 + (logs / "dag-processor.log").read_text(errors="replace")[-2000:])
-        for dag_id in sync_dags:  # all at once: the two workers share them
-            trigger = subprocess.run([airflow_bin(), "dags", "trigger", dag_id], env=env, capture_output=True,
-                                     text=True, check=False)
-            assert trigger.returncode == 0, trigger.stderr[-2000:]
+        cluster.start(workers=2)
+        cluster.wait_registered({*sync_dags, RESOLVE_DAG})
+        cluster.trigger(*sync_dags)  # all at once: the two workers share them
         for dag_id in sync_dags:
-            assert _wait_for_run(meta, dag_id, logs) == "success"
-        _quiet(meta, RESOLVE_DAG, logs)  # started by the syncs' Asset events, as often as they came
-        with meta.connect() as conn:
+            assert cluster.wait_for_run(dag_id) == "success"
+        cluster.quiet(RESOLVE_DAG)  # started by the syncs' Asset events, as often as they came
+        with cluster.meta.connect() as conn:
             last = conn.execute(text("SELECT id, state, run_type FROM dag_run WHERE dag_id = :d ORDER BY id DESC LIMIT 1"),
                                 {"d": RESOLVE_DAG}).one()
             tis = conn.execute(text("SELECT ti.task_id, ti.map_index, ti.state, ti.external_executor_id FROM task_instance ti "
@@ -302,8 +158,7 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
                 "AND r.run_id = ti.run_id WHERE r.dag_id = :d AND ti.task_id = 'score_chunk' AND ti.state = 'success' "
                 "AND ti.external_executor_id IS NOT NULL GROUP BY r.id"), {"d": RESOLVE_DAG}).all()
     finally:
-        _stop(procs)
-        meta.dispose()
+        cluster.close()
     assert last.state == "success" and last.run_type == "asset_triggered"
     assert first_prepare >= last_sync, (first_prepare, last_sync)
     # a resolve run that loaded a county in full scored it in chunks, as mapped tasks through Celery;
@@ -318,8 +173,8 @@ def test_province_synced_and_resolved_by_county_on_two_celery_workers(
                if t.task_id != "score_chunk" or t.state != "skipped"), tis
     # both worker processes ran tasks
     for n in (1, 2):
-        received = (logs / f"worker{n}.log").read_text(errors="replace").count("] received")
-        assert received > 0, f"worker{n} ran nothing: " + (logs / f"worker{n}.log").read_text(errors="replace")[-1500:]
+        received = cluster.log(f"worker{n}").count("] received")
+        assert received > 0, f"worker{n} ran nothing: " + cluster.log(f"worker{n}")[-1500:]
 
     # the reference: the same loaded records, resolved by one process over the whole store
     reference = store_url.rsplit("/", 1)[0] + "/" + store_url.rsplit("/", 1)[1] + "_whole"
