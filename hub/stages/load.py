@@ -118,7 +118,9 @@ def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait
             ledger.warning_list = list(check_stats.warnings)
             run.streams.append(ledger)
             reconcile(ledger)
-            if ext.state_after is not None:  # a quarantine replay reads no source: no state to commit
+            if ext.state_kept:  # the committed state is the candidate: stamped with this run, not rewritten
+                _stamp_state(session, source, stream, run_id)
+            elif ext.state_after is not None:  # a quarantine replay reads no source: no state to commit
                 _commit_state(session, source, stream, ext.state_after, run_id)
             info.streams[stream] = {k: getattr(ledger, k) for k in LEDGER_FIELDS}
             info.withheld[stream] = ledger.withheld
@@ -271,3 +273,9 @@ def _commit_state(session, source: str, stream: str, state: dict[str, Any], run_
         session.add(StreamState(source=source, stream=stream, state=state, run_id=run_id))
     else:
         row.state, row.run_id = state, run_id
+
+
+def _stamp_state(session, source: str, stream: str, run_id: str) -> None:  # type: ignore[no-untyped-def]
+    """What ``_commit_state`` of an unchanged state comes to, without reading or writing the state itself."""
+    session.execute(update(StreamState).where(StreamState.source == source, StreamState.stream == stream)
+                    .values(run_id=run_id))
