@@ -31,11 +31,16 @@ _UNIT_WORDS = "村民小组|居民小组|小组|组|号楼|号栋|号幢|号座|
 _CN_NUMBER = re.compile(rf"第?([零〇一二两三四五六七八九十百]+)(?={_UNIT_WORDS})")
 _ORDINAL = re.compile(rf"第(\d+)(?={_UNIT_WORDS})")
 _LEADING_ZEROS = re.compile(r"(?<!\d)0+(?=\d)")
+# (characters one of which a match needs, pattern, replacement): most addresses need none of them, and
+# a regex scan that cannot match is the bulk of normalising (each guard is implied by its pattern)
 _UNIFY = (
-    (re.compile(r"(\d+)(?:村民小组|居民小组|小组)"), r"\1组"),
-    (re.compile(r"(\d+)(?:号栋|号幢|号座|栋|幢|座)"), r"\1号楼"),
-    (re.compile(r"(\d+)(?:号房|房)(?!屋)"), r"\1室"),
+    (frozenset("小"), re.compile(r"(\d+)(?:村民小组|居民小组|小组)"), r"\1组"),
+    (frozenset("栋幢座"), re.compile(r"(\d+)(?:号栋|号幢|号座|栋|幢|座)"), r"\1号楼"),
+    (frozenset("房"), re.compile(r"(\d+)(?:号房|房)(?!屋)"), r"\1室"),
 )
+_CN_CHARS = frozenset("零〇一二两三四五六七八九十百")
+_DASHES = frozenset("-—–")
+_DWELLING_CHARS = frozenset("单层室户")
 # above the township: 河北省 / 唐山市 / 路北区 (but never a 社区, 小区, 园区 or 开发区 in the address itself)
 _ADMIN_PREFIX = re.compile(
     r"^(?:[^省市]{1,7}?(?:省|自治区))?(?:[^省市县]{1,7}?市)?(?:[^省市县区]{1,7}?(?<![社小园发景])(?:区|县|旗))?")
@@ -72,14 +77,21 @@ def normalize_address(value: str | None) -> str | None:
     if not s:
         return None
     s = to_simplified(s).upper()
-    s = _SHORTHAND.sub(r"\1号楼\2单元\3室", s)
-    s = _HASH_BLOCK.sub(r"\1号楼", s)
+    # each step runs only when the text holds a character its pattern needs (same result, a third the time)
+    if not _DASHES.isdisjoint(s):
+        s = _SHORTHAND.sub(r"\1号楼\2单元\3室", s)
+    if "#" in s:
+        s = _HASH_BLOCK.sub(r"\1号楼", s)
     s = _PUNCT.sub("", s)
-    s = _CN_NUMBER.sub(lambda m: str(chinese_number(m.group(1))), s)
-    s = _ORDINAL.sub(r"\1", s)
-    s = _LEADING_ZEROS.sub("", s)
-    for pattern, repl in _UNIFY:
-        s = pattern.sub(repl, s)
+    if not _CN_CHARS.isdisjoint(s):
+        s = _CN_NUMBER.sub(lambda m: str(chinese_number(m.group(1))), s)
+    if "第" in s:
+        s = _ORDINAL.sub(r"\1", s)
+    if "0" in s:
+        s = _LEADING_ZEROS.sub("", s)
+    for needs, pattern, repl in _UNIFY:
+        if not needs.isdisjoint(s):
+            s = pattern.sub(repl, s)
     return s or None
 
 
@@ -96,8 +108,10 @@ def building_key(value: str | None) -> str | None:
     if s is None:
         return None
     s = strip_admin_prefix(s)
-    s = _DWELLING.sub("", s)
-    s = _HOUSE_NUMBER.sub(r"\1号", s)
+    if not _DWELLING_CHARS.isdisjoint(s):
+        s = _DWELLING.sub("", s)
+    if "号楼" in s or "号院" in s:
+        s = _HOUSE_NUMBER.sub(r"\1号", s)
     return s or None
 
 

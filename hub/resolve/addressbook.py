@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 
 from hub.db.bulk import executemany
 from hub.db.models import AddressEvidence
@@ -62,16 +62,22 @@ class AddressBook:
         return out
 
     def naming(self, keys: Iterable[str]) -> list[tuple[Ref, str]]:
-        """Every row naming one of ``keys``, in the order the full pass reads them."""
-        wanted: dict[str, set[str | None]] = {}
+        """Every row naming one of ``keys``, in the order the full pass reads them.
+
+        Read village by village (the index is (house, village)): reading every village's rows of a house
+        and keeping the wanted ones fetched ~15x the rows on a day at 200k (``8组9号`` is in every village)."""
+        by_village: dict[str | None, set[str]] = {}
         for key in keys:
             village, house = split_key(key)
-            wanted.setdefault(house, set()).add(village)
+            by_village.setdefault(village, set()).add(house)
         out = []
         t = AddressEvidence
-        for batch in chunks(sorted(wanted), 500):
-            rows = self.connection.execute(select(t.kind, t.source, t.ref, t.village, t.house).where(t.house.in_(batch)))
-            out += [((k, s, r), join_key(v, h)) for k, s, r, v, h in rows if v in wanted[h]]
+        for village in sorted(by_village, key=lambda v: (v is not None, v or "")):
+            where = t.village.is_(None) if village is None else t.village == village
+            for batch in chunks(sorted(by_village[village]), 500):
+                rows = self.connection.execute(select(t.kind, t.source, t.ref, t.village, t.house).where(
+                    t.house.in_(batch), where))
+                out += [((k, s, r), join_key(v, h)) for k, s, r, v, h in rows]
         return sorted(out, key=lambda row: (ORDER.get(row[0][0], 99), row[0][1], row[0][2]))
 
     def villages(self, houses: Iterable[str]) -> dict[str, set[str | None]]:
@@ -84,16 +90,40 @@ class AddressBook:
                 out.setdefault(house, set()).add(village)
         return out
 
+    def unplaced(self, houses: Iterable[str]) -> set[str]:
+        """Those of ``houses`` a defining row names without a village (``?|house``)."""
+        t = AddressEvidence
+        out: set[str] = set()
+        for batch in chunks(sorted(set(houses)), 500):
+            out.update(self.connection.execute(select(t.house).distinct().where(
+                t.house.in_(batch), t.village.is_(None), t.kind.in_(DEFINING))).scalars())
+        return out
+
     def joined(self, house: str) -> str | None:
         """The village an unknown village's house joined at the last pass."""
         t = AddressEvidence
         return self.connection.execute(select(t.joined).where(
             t.house == house, t.village.is_(None), t.joined.is_not(None)).limit(1)).scalar()
 
-    def set_joined(self, joins: dict[str, str | None]) -> None:
+    def joined_of(self, houses: Iterable[str]) -> dict[str, str | None]:
+        """:meth:`joined` of many houses, 500 to a query (a day at 200k asked ~200 queries, one a house)."""
         t = AddressEvidence
-        for house, village in joins.items():
-            self.connection.execute(update(t).where(t.house == house, t.village.is_(None)).values(joined=village))
+        out: dict[str, str | None] = {}
+        wanted = sorted(set(houses))
+        for batch in chunks(wanted, 500):
+            for house, village in self.connection.execute(select(t.house, t.joined).where(
+                    t.house.in_(batch), t.village.is_(None), t.joined.is_not(None))):
+                out.setdefault(house, village)  # the first, as joined()'s LIMIT 1 (a house's rows agree)
+        return {house: out.get(house) for house in wanted}
+
+    def set_joined(self, joins: dict[str, str | None]) -> None:
+        """Each house of no village: the village it joined (one statement for all; rows already right stay)."""
+        if not joins:
+            return
+        t = self.table
+        stmt = update(t).where(t.c.house == bindparam("_house"), t.c.village.is_(None),
+                               t.c.joined.is_distinct_from(bindparam("_joined"))).values(joined=bindparam("_joined"))
+        self.connection.execute(stmt, [{"_house": house, "_joined": village} for house, village in joins.items()])
 
     def put(self, rows: dict[Ref, str | None]) -> None:
         """Write these refs' houses (None: the ref names none, or is gone)."""
@@ -106,21 +136,22 @@ class AddressBook:
                                                         tuple_(t.c.source, t.c.ref).in_(batch)))
         self._insert((ref, key) for ref, key in rows.items() if key is not None)
 
-    def replace(self, rows: dict[Ref, str]) -> None:
-        """The full pass: the table becomes exactly ``rows`` (only differences are written)."""
+    def replace(self, rows: dict[Ref, str], joins: dict[str, str | None] | None = None) -> None:
+        """The full pass: the table becomes exactly ``rows`` (only differences are written); rows it
+        inserts of a house of no village carry its join (``joins``) already."""
         t = AddressEvidence
         have = {(k, s, r): (join_key(v, h), j) for k, s, r, v, h, j in self.connection.execute(
             select(t.kind, t.source, t.ref, t.village, t.house, t.joined))}
         stale = {ref: None for ref, (key, _) in have.items() if rows.get(ref) != key}
         if stale:
             self.put(stale)
-        self._insert((ref, key) for ref, key in rows.items() if ref not in have or ref in stale)
+        self._insert(((ref, key) for ref, key in rows.items() if ref not in have or ref in stale), joins)
 
-    def _insert(self, rows: Iterable[tuple[Ref, str]]) -> None:
+    def _insert(self, rows: Iterable[tuple[Ref, str]], joins: dict[str, str | None] | None = None) -> None:
         out = []
         for (kind, source, ref), key in sorted(rows):
             village, house = split_key(key)
             out.append({"kind": kind, "source": source, "ref": ref, "village": village, "house": house,
-                        "joined": None})
+                        "joined": joins.get(house) if joins and village is None else None})
         for batch in chunks(out):
             executemany(self.connection, insert(self.table), batch)

@@ -67,16 +67,17 @@ class Follower:
         is collected when the join is decided (``pending``); the other villages' copies are not touched
         by it (taking the house in every village made a day's scope grow with the county's villages)."""
         names = {split_key(key)[1] for key in houses}
-        found = self.book.villages(names)
+        # which villages have a house matters only for a house also written without a village
+        mixed = {house for house in names if join_key(None, house) in houses} | self.book.unplaced(names)
+        found = self.book.villages(mixed)
         self.known = {house: {v for v in villages if v is not None} for house, villages in found.items()}
         out = set(houses)
-        for house in names:
-            unknown = join_key(None, house)
-            if unknown in houses or None in found.get(house, set()):
-                out.add(unknown)
-                village = self.joined_before[house] = joined[house] if house in joined else self.book.joined(house)
-                if village is not None:
-                    out.add(join_key(village, house))
+        joined = {**self.book.joined_of(mixed - set(joined)), **joined}
+        for house in sorted(mixed):
+            out.add(join_key(None, house))
+            village = self.joined_before[house] = joined[house]
+            if village is not None:
+                out.add(join_key(village, house))
         return out
 
     def _numbers(self, ids: set[str]) -> dict[str, str]:
@@ -89,7 +90,7 @@ class Follower:
 
     def follow(self) -> dict[str, int]:
         scope, book = self.scope, self.book
-        joined = {house: book.joined(house) for house in sorted({split_key(k)[1] for k in scope.touched})}
+        joined = book.joined_of({split_key(k)[1] for k in scope.touched})
         book.put(scope.book)
         population = sources_of(self.ctx, "population")
         direct = self._numbers(scope.households)

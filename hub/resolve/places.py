@@ -241,7 +241,7 @@ class Placer(Collector, Residents, Sites, Follower):
         self.persons(households)
         self.organisations()
         self.building_links()
-        self.book.replace(self.rows)
+        self.book.replace(self.rows, self.joins)
         self.book.set_joined(self.joins)
         self.writer.flush_feed()
         return dict(sorted((self.writer.counts + self.methods).items()))

@@ -102,8 +102,14 @@ class Residents:
         for pid, row in existing.items():
             hh = row["household_id"] or household_of.get(pid)
             home = households.get(hh, (None, None)) if hh else (None, None)
-            recs = sorted(ps_of.get(pid, []), key=lambda r: r[1])  # floating-persons before special-persons
-            lives = residence_of((home[1], home[0]), self._sightings(pid, recs, current.get(pid)))
+            recs = ps_of.get(pid)
+            here = current.get(pid)
+            if recs is None and here is None:  # most people: no sighting, they live where they are registered
+                recs, sightings = [], []
+            else:
+                recs = sorted(recs or [], key=lambda r: r[1])  # floating-persons before special-persons
+                sightings = self._sightings(pid, recs, here)
+            lives = residence_of((home[1], home[0]), sightings)
             if lives is not None and lives.grid_code is not None:
                 method = "household" if lives.basis == {"rule": REGISTERED} else lives.basis["rule"]
                 bid, code, basis = lives.building_id, lives.grid_code, lives.basis
@@ -164,8 +170,8 @@ class Residents:
         if not persons:
             return {}
         sources = sources_of(self.ctx, "population")
-        wanted = {(src, key): pid for src, _, key, pid in links_of(self.session, "person", sources, ["persons"], only)
-                  if pid in persons}
+        # the links of these persons only (read by entity), not every person's: the full pass has ~8% of them
+        wanted = {(src, key): pid for src, _, key, pid in links_of(self.session, "person", sources, ["persons"], persons)}
         if not wanted:
             return {}
         named: list[tuple[str, str, Any]] = []
