@@ -137,15 +137,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api.md")
     ap.add_argument("--reuse", action="store_true", help="keep the store an earlier run built for this size")
     ap.add_argument("--runs", default=",".join(RUNS), help="which runs, comma-separated (default: all)")
+    ap.add_argument("--server-tree", type=Path, default=None,
+                    help="serve the code of another tree's hub/ (PYTHONPATH), e.g. `git archive <rev> hub | tar -x -C DIR`: "
+                         "interleaved before/after runs on the same store")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("error: wrk not found (apt-get install -y wrk)")
-    if not DATASETTE.exists():
-        sys.exit(f"error: {DATASETTE} missing: uv venv bench/.venv-datasette && uv pip install datasette==0.65.5")
     WORK.mkdir(parents=True, exist_ok=True)
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     if unknown := sorted(set(runs) - set(RUNS)):
         sys.exit(f"error: unknown run(s) {', '.join(unknown)}; known: {', '.join(RUNS)}")
+    if any(r.startswith("datasette ") for r in runs) and not DATASETTE.exists():
+        sys.exit(f"error: {DATASETTE} missing: uv venv bench/.venv-datasette && uv pip install datasette==0.65.5")
     db = WORK / f"api-bench-{args.residents}.db"
     saved = Path(f"{db}.json")
     global LOAD_BEFORE
@@ -174,7 +177,8 @@ def main() -> None:
     cfg = WORK / "hub.yaml"
     cfg.write_text(f"database: sqlite:///{db}\napi: {{rate_limit_per_minute: 100000000}}\n", encoding="utf-8")
     api = start([str(ROOT / ".venv" / "bin" / "hub"), "--config", str(cfg), "--quiet", "serve", "--port", str(port)],
-                port, "/health", env={"HUB_SECRET_KEY": SECRET})
+                port, "/health", env={"HUB_SECRET_KEY": SECRET,
+                                      **({"PYTHONPATH": str(args.server_tree)} if args.server_tree else {})})
     results: dict[str, dict] = {}
     try:
         cursor, n = None, 0

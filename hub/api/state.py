@@ -53,6 +53,7 @@ class ApiState:
     away: dict[Any, Any] = field(default_factory=dict)  # range -> (person table version, who lives elsewhere)
     auth_throttle: AuthThrottle | None = None
     detail: Any = None  # the person detail's statement compiled for this engine (SQLite; persons.py)
+    pages: Any = None  # the plain grid page's statements compiled for this engine (SQLite; grid_page.py)
     key_lookups: dict[str, Any] = field(default_factory=dict)  # key hash -> the one lookup of it in flight
     masked: MaskedForms = field(default_factory=MaskedForms)  # masked IDs and phones by token, never clear values
 

@@ -17,6 +17,7 @@ A merged id answers ``308`` with ``Location`` of the surviving person.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
@@ -39,9 +40,10 @@ from hub.api.deps import (
 )
 from hub.api.keys import Principal
 from hub.api.masking import SENSITIVE_STREAMS, Masker
-from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_cursor
+from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor, next_cursor
 from hub.api.problems import ApiProblem
 from hub.api.rendering import JsonBody
+from hub.api.routers.grid_page import GridPageReader, shape
 from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION
 from hub.api.routers.person_record import (
     HOUSEHOLD_BY_ID,
@@ -62,7 +64,6 @@ from hub.db.models import Person, PersonTag
 from hub.events.clock import beijing_text, beijing_today
 from hub.privacy.sensitive import category_of
 from hub.resolve.tags import PERSON_TAGS
-from hub.resolve.upsert import chunks
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 EntityId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -129,16 +130,13 @@ def _pg_order(row: Any) -> tuple[bool, str, str]:
     return (row.grid_code is None, row.grid_code or "", row.id)
 
 
-def _away_rows(request: Request, session: Session, rng: CodeRange, fetch: Callable[[list[str], int], Iterable[Any]],
-               after: list[Any] | None, want: int) -> list[Any]:
-    """The page's share of those registered in the range who live elsewhere (户在人不在), in order.
+def _away_keys(request: Request, connection: Any, rng: CodeRange, version: Any) -> list[tuple[bool, str, str]]:
+    """The sort keys (SQLite's order: see ``_sql_order``) of those registered in the range who live
+    elsewhere (户在人不在), in order.
 
     Who they are is read once per range (every row registered there must be looked at: ~13 ms for a
     village of 3,000) and kept until the person table changes (its newest ``updated_at``, one index
-    probe); a page then reads only the candidates after its cursor, by primary key, through ``fetch``
-    (a batch of keys, how many at most) so that its other filters apply."""
-    connection = session.connection()
-    version = connection.execute(TABLE_VERSION).scalar()
+    probe, read by the caller as ``version``)."""
     cache = request.app.state.hub.away
     hit = cache.get(rng)
     if hit is None or hit[0] != version:
@@ -149,13 +147,21 @@ def _away_rows(request: Request, session: Session, rng: CodeRange, fetch: Callab
         if len(cache) > 1000:
             cache.clear()
         hit = cache[rng] = (version, keys)
-    keys = hit[1]
+    return hit[1]
+
+
+def _away_rows(request: Request, session: Session, rng: CodeRange, fetch: Callable[[list[str], int], Iterable[Any]],
+               after: list[Any] | None, want: int) -> list[Any]:
+    """The page's share of those registered in the range who live elsewhere, in order: the candidates
+    after its cursor (``_away_keys``), read by primary key through ``fetch`` (a batch of keys, how many
+    at most) so that its other filters apply."""
+    connection = session.connection()
+    keys = _away_keys(request, connection, rng, connection.execute(TABLE_VERSION).scalar())
     if after:  # SQL's cursor condition: a NULL grid code compares false, so only coded rows follow a cursor
-        mark = (True, str(after[0]), str(after[1]))
-        keys = [k for k in keys if k[0] and k > mark]
+        keys = keys[bisect_right(keys, (True, str(after[0]), str(after[1]))):]
     out: list[Any] = []
-    for batch in chunks([k[2] for k in keys], 500):
-        out += fetch(batch, want)
+    for start in range(0, len(keys), 500):
+        out += fetch([k[2] for k in keys[start:start + 500]], want)
         if len(out) >= want:
             break
     return out
@@ -225,11 +231,14 @@ def list_persons(
         if after:
             stmt = stmt.where(Person.id > after[0])
         stmt = stmt.order_by(Person.id)
+    plain = (tag, name, age_min, age_max) == (None, None, None, None)
+    if halves and plain and GRID_PAGE_READER and session.get_bind().dialect.name == "sqlite":
+        return _plain_grid_page(request, session, key, rng, after, limit, filters, day)
     if halves:
         # the cursor's grid code starts the index range itself (the OR of the cursor can't)
         lo = max(rng.lo, str(after[0])) if after else rng.lo
         run = session.connection().execute  # Core rows: the ORM's per-statement bookkeeping cost ~0.2 ms
-        if (tag, name, age_min, age_max) == (None, None, None, None):  # a plain grid page: pre-built statements
+        if plain:  # a plain grid page: pre-built statements
             cur = {"g": after[0], "i": after[1]} if after else {}
             bounds = {"lo": lo, "n": limit + 1, **({} if rng.hi is None else {"hi": rng.hi}), **cur}
             residents = run(RESIDENTS[bool(after), rng.hi is not None], bounds)
@@ -255,6 +264,32 @@ def list_persons(
     # built in the shape of Page[PersonOut] and serialised once, not validated again
     return JsonBody({"items": [person_out(r, masker, tags.get(r.id, []), day, rng) for r in page],
                      "next_cursor": next_cursor(rows, limit, filters, SORT_KEYS[mode])})
+
+
+#: a plain grid page on SQLite through ``GridPageReader`` (a switch so a test can compare it with the general path)
+GRID_PAGE_READER = True
+
+
+def _plain_grid_page(request: Request, session: Session, key: Principal, rng: CodeRange, after: list[Any] | None,
+                     limit: int, filters: dict[str, Any], day: dt.date) -> JsonBody:
+    """``list_persons`` for a grid and nothing else on SQLite (a downstream app walking a village): the
+    same answer, read on the driver's connection by ``GridPageReader``."""
+    state = request.app.state.hub
+    if state.pages is None:
+        state.pages = GridPageReader(state.engine)
+    reader: GridPageReader = state.pages
+    connection = session.connection()
+    rows = reader.page(connection, rng, after, limit,
+                       lambda: _away_keys(request, connection, rng, reader.table_version(connection)))
+    page = rows[:limit]
+    ids = [r[0] for r in page]
+    tags = reader.tags_of(connection, ids, key.has("read:sensitive"))
+    masker = masker_of(request, key)
+    masker.prefetch(t for r in page for t in (r[4], r[5]))
+    audit_persons(request, ids)
+    more = len(rows) > limit
+    return JsonBody({"items": shape(page, masker, tags, day, rng),
+                     "next_cursor": encode_cursor(filters, [page[-1][6], page[-1][0]]) if more else None})
 
 
 def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[str, Any]:
