@@ -9,6 +9,11 @@ trees alternate (before, after, after, before, ...) so the machine's load falls 
 ``--before-tree`` is a directory holding another ``hub`` package (``git archive <rev> hub | tar -x``),
 put first on PYTHONPATH; the child runs in the county folder so the working tree is not on sys.path.
 Prints wall, user+sys CPU and the 1-minute load average of every run.
+
+``--after-tree`` puts a snapshot on the other side too (default: this working tree, which carries
+whatever is uncommitted in it). When the side changes, one unrecorded sync of a changed row runs
+first, so each side's recorded runs start from stream state its own code wrote (a mark one side
+keeps and the other drops would otherwise cost the first side a rebuild after every switch).
 """
 
 from __future__ import annotations
@@ -51,17 +56,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--folder", type=Path, required=True)
     ap.add_argument("--before-tree", type=Path, help="a directory holding the hub package to compare with")
+    ap.add_argument("--after-tree", type=Path, help="a directory holding the hub package measured as 'after'")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secret", default=os.environ.get("HUB_SECRET_KEY", "m19"))
     ap.add_argument("--token", default=os.environ.get("PUBLIC_SECURITY_TOKEN", "county-bench-token"))
     args = ap.parse_args()
     base = {**os.environ, "HUB_SECRET_KEY": args.secret, "PUBLIC_SECURITY_TOKEN": args.token, "COLUMNS": "200"}
-    trees = {"after": base}
+    trees = {"after": {**base, "PYTHONPATH": str(args.after_tree.resolve())} if args.after_tree else base}
     if args.before_tree:
         trees["before"] = {**base, "PYTHONPATH": str(args.before_tree.resolve())}
     results: dict[str, list[dict[str, float | bool]]] = {}
+    last = None
     for r in range(args.rounds):
         for name in (list(trees) if r % 2 else list(trees)[::-1]):
+            if last is not None and last != name:  # settle: this side's own state first (not recorded)
+                change_one_row(args.folder)
+                sync_all(args.folder, trees[name])
+            last = name
             change_one_row(args.folder)
             results.setdefault(f"{name} one row", []).append(sync_all(args.folder, trees[name]))
             results.setdefault(f"{name} nothing new", []).append(sync_all(args.folder, trees[name]))
