@@ -31,9 +31,26 @@ CURSOR_VAULT: ContextVar[Vault | None] = ContextVar("cursor_vault", default=None
 INT_LIMIT = 2**31 - 1
 
 
+#: fingerprints already computed, by the filters' (name, type, value) triples: a walk repeats its filters
+#: on every page, and each page decodes and encodes a cursor
+_FINGERPRINTS: dict[tuple[tuple[str, type, Any], ...], str] = {}
+
+
 def fingerprint(filters: dict[str, Any]) -> str:
+    try:
+        memo = tuple(sorted((name, type(value), value) for name, value in filters.items()))
+        known = _FINGERPRINTS.get(memo)
+    except TypeError:  # an unhashable or unorderable value: computed every time
+        memo, known = None, None
+    if known is not None:
+        return known
     text = json.dumps(filters, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    if memo is not None:
+        if len(_FINGERPRINTS) >= 10_000:  # bounded: dict operations are atomic under the GIL, no lock
+            _FINGERPRINTS.clear()
+        _FINGERPRINTS[memo] = digest
+    return digest
 
 
 def _invalid(detail: str = "the cursor is not one this API issued") -> ApiProblem:

@@ -31,7 +31,6 @@ from starlette.concurrency import run_in_threadpool
 from hub.api.audit import audit_persons
 from hub.api.deps import (
     PeopleKey,
-    SessionDep,
     canonical_id,
     check_visible,
     key_range,
@@ -176,7 +175,7 @@ def _cursor_date(value: object) -> dt.date:
 
 @router.get("", response_model=Page[PersonOut], summary="List persons")
 def list_persons(
-    request: Request, session: SessionDep, key: PeopleKey,
+    request: Request, key: PeopleKey,
     grid: Annotated[str | None, Query(pattern=r"^[0-9]{12}([0-9]{3})?$", description="the grid's whole subtree")] = None,
     tag: Annotated[str | None, Query(max_length=32, description="one of: " + ", ".join(PERSON_TAGS))] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=50, description="exact name")] = None,
@@ -188,82 +187,85 @@ def list_persons(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Any:
-    if tag is not None and tag not in PERSON_TAGS:  # an empty page would read as "nobody has it"
-        raise ApiProblem(400, f"unknown tag {tag!r}; known tags: {', '.join(PERSON_TAGS)}", title="Unknown tag")
-    day = today()
-    filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max, "presence": presence}
-    rng = visible_range(request, session, key, grid)
-    if rng is None and presence != "all":
-        raise ApiProblem(400, f"presence={presence} needs a grid: say which grid with grid=", title="Invalid parameter")
-    mode = "grid" if rng is not None else "tag" if tag else "age" if (age_min, age_max) != (None, None) else "id"
-    after = decode_cursor(cursor, filters, 2 if mode in ("grid", "age") else 1)
-    stmt = select(*LIST_COLUMNS)
-    if tag is not None:
-        stmt = stmt.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
-        if not key.has("read:sensitive"):
-            stmt = stmt.where(PersonTag.sensitive.is_(False))
-    # everyone a grid concerns (living there OR registered there) is read as two index-ordered halves
-    # merged here: one OR over two indexes read the whole subtree and sorted it (9.5 ms -> 1 ms a page)
-    halves = rng is not None and presence == "all"
-    if rng is not None and not halves:
-        stmt = stmt.where(presence_clause(rng, presence))
-    if name is not None:
-        stmt = stmt.where(Person.name == name)
-    if age_min is not None:
-        stmt = stmt.where(Person.birth_date <= years_before(day, age_min))
-    if age_max is not None:
-        stmt = stmt.where(Person.birth_date > years_before(day, age_max + 1))
-    if mode == "grid":
-        if after:
-            stmt = stmt.where(or_(Person.grid_code > after[0],
-                                  and_(Person.grid_code == after[0], Person.id > after[1])))
-        stmt = stmt.order_by(Person.grid_code, Person.id)
-    elif mode == "tag":
-        if after:
-            stmt = stmt.where(PersonTag.person_id > after[0])
-        stmt = stmt.order_by(PersonTag.person_id)
-    elif mode == "age":
-        if after:
-            born = _cursor_date(after[0])
-            stmt = stmt.where(or_(Person.birth_date > born, and_(Person.birth_date == born, Person.id > after[1])))
-        stmt = stmt.order_by(Person.birth_date, Person.id)
-    else:
-        if after:
-            stmt = stmt.where(Person.id > after[0])
-        stmt = stmt.order_by(Person.id)
-    plain = (tag, name, age_min, age_max) == (None, None, None, None)
-    if halves and plain and GRID_PAGE_READER and session.get_bind().dialect.name == "sqlite":
-        return _plain_grid_page(request, session, key, rng, after, limit, filters, day)
-    if halves:
-        # the cursor's grid code starts the index range itself (the OR of the cursor can't)
-        lo = max(rng.lo, str(after[0])) if after else rng.lo
-        run = session.connection().execute  # Core rows: the ORM's per-statement bookkeeping cost ~0.2 ms
-        if plain:  # a plain grid page: pre-built statements
-            cur = {"g": after[0], "i": after[1]} if after else {}
-            bounds = {"lo": lo, "n": limit + 1, **({} if rng.hi is None else {"hi": rng.hi}), **cur}
-            residents = run(RESIDENTS[bool(after), rng.hi is not None], bounds)
-
-            def fetch(batch: list[str], want: int) -> Iterable[Any]:
-                return run(AWAY[bool(after)], {"ids": batch, "n": want, **cur})
+    # the session is opened here, in the worker thread, not by a dependency: one fewer for FastAPI to solve
+    # on the event loop per request (no docstring: it would become the route's OpenAPI description)
+    with request.app.state.hub.sessions() as session:
+        if tag is not None and tag not in PERSON_TAGS:  # an empty page would read as "nobody has it"
+            raise ApiProblem(400, f"unknown tag {tag!r}; known tags: {', '.join(PERSON_TAGS)}", title="Unknown tag")
+        day = today()
+        filters = {"grid": grid, "tag": tag, "name": name, "age_min": age_min, "age_max": age_max, "presence": presence}
+        rng = visible_range(request, session, key, grid)
+        if rng is None and presence != "all":
+            raise ApiProblem(400, f"presence={presence} needs a grid: say which grid with grid=", title="Invalid parameter")
+        mode = "grid" if rng is not None else "tag" if tag else "age" if (age_min, age_max) != (None, None) else "id"
+        after = decode_cursor(cursor, filters, 2 if mode in ("grid", "age") else 1)
+        # everyone a grid concerns (living there OR registered there) is read as two index-ordered halves
+        # merged here: one OR over two indexes read the whole subtree and sorted it (9.5 ms -> 1 ms a page)
+        halves = rng is not None and presence == "all"
+        plain = (tag, name, age_min, age_max) == (None, None, None, None)
+        if halves and plain and GRID_PAGE_READER and session.get_bind().dialect.name == "sqlite":
+            return _plain_grid_page(request, session, key, rng, after, limit, filters, day)
+        stmt = select(*LIST_COLUMNS)
+        if tag is not None:
+            stmt = stmt.join(PersonTag, and_(PersonTag.person_id == Person.id, PersonTag.tag == tag))
+            if not key.has("read:sensitive"):
+                stmt = stmt.where(PersonTag.sensitive.is_(False))
+        if rng is not None and not halves:
+            stmt = stmt.where(presence_clause(rng, presence))
+        if name is not None:
+            stmt = stmt.where(Person.name == name)
+        if age_min is not None:
+            stmt = stmt.where(Person.birth_date <= years_before(day, age_min))
+        if age_max is not None:
+            stmt = stmt.where(Person.birth_date > years_before(day, age_max + 1))
+        if mode == "grid":
+            if after:
+                stmt = stmt.where(or_(Person.grid_code > after[0],
+                                      and_(Person.grid_code == after[0], Person.id > after[1])))
+            stmt = stmt.order_by(Person.grid_code, Person.id)
+        elif mode == "tag":
+            if after:
+                stmt = stmt.where(PersonTag.person_id > after[0])
+            stmt = stmt.order_by(PersonTag.person_id)
+        elif mode == "age":
+            if after:
+                born = _cursor_date(after[0])
+                stmt = stmt.where(or_(Person.birth_date > born, and_(Person.birth_date == born, Person.id > after[1])))
+            stmt = stmt.order_by(Person.birth_date, Person.id)
         else:
-            residents = run(stmt.where(CodeRange(lo, rng.hi).clause(Person.grid_code)).limit(limit + 1))
+            if after:
+                stmt = stmt.where(Person.id > after[0])
+            stmt = stmt.order_by(Person.id)
+        if halves:
+            # the cursor's grid code starts the index range itself (the OR of the cursor can't)
+            lo = max(rng.lo, str(after[0])) if after else rng.lo
+            run = session.connection().execute  # Core rows: the ORM's per-statement bookkeeping cost ~0.2 ms
+            if plain:  # a plain grid page: pre-built statements
+                cur = {"g": after[0], "i": after[1]} if after else {}
+                bounds = {"lo": lo, "n": limit + 1, **({} if rng.hi is None else {"hi": rng.hi}), **cur}
+                residents = run(RESIDENTS[bool(after), rng.hi is not None], bounds)
 
-            def fetch(batch: list[str], want: int) -> Iterable[Any]:
-                return run(stmt.where(Person.id.in_(batch)).limit(want))
-        both = [*residents, *_away_rows(request, session, rng, fetch, after, limit + 1)]
-        order = _sql_order if session.get_bind().dialect.name == "sqlite" else _pg_order
-        rows = sorted(both, key=order)[: limit + 1]
-    else:
-        rows = list(session.connection().execute(stmt.limit(limit + 1)))
-    page = rows[:limit]
-    ids = [r.id for r in page]
-    tags = tags_of(session, ids, key)
-    masker = masker_of(request, key)
-    masker.prefetch(t for r in page for t in (r.citizen_id_enc, r.phone_enc))
-    audit_persons(request, ids)
-    # built in the shape of Page[PersonOut] and serialised once, not validated again
-    return JsonBody({"items": [person_out(r, masker, tags.get(r.id, []), day, rng) for r in page],
-                     "next_cursor": next_cursor(rows, limit, filters, SORT_KEYS[mode])})
+                def fetch(batch: list[str], want: int) -> Iterable[Any]:
+                    return run(AWAY[bool(after)], {"ids": batch, "n": want, **cur})
+            else:
+                residents = run(stmt.where(CodeRange(lo, rng.hi).clause(Person.grid_code)).limit(limit + 1))
+
+                def fetch(batch: list[str], want: int) -> Iterable[Any]:
+                    return run(stmt.where(Person.id.in_(batch)).limit(want))
+            both = [*residents, *_away_rows(request, session, rng, fetch, after, limit + 1)]
+            order = _sql_order if session.get_bind().dialect.name == "sqlite" else _pg_order
+            rows = sorted(both, key=order)[: limit + 1]
+        else:
+            rows = list(session.connection().execute(stmt.limit(limit + 1)))
+        page = rows[:limit]
+        ids = [r.id for r in page]
+        tags = tags_of(session, ids, key)
+        masker = masker_of(request, key)
+        masker.prefetch(t for r in page for t in (r.citizen_id_enc, r.phone_enc))
+        audit_persons(request, ids)
+        # built in the shape of Page[PersonOut] and serialised once, not validated again
+        return JsonBody({"items": [person_out(r, masker, tags.get(r.id, []), day, rng) for r in page],
+                         "next_cursor": next_cursor(rows, limit, filters, SORT_KEYS[mode])})
 
 
 #: a plain grid page on SQLite through ``GridPageReader`` (a switch so a test can compare it with the general path)
