@@ -35,13 +35,7 @@ from hub.db.models.events import OrganizationTag
 from hub.db.session import transaction
 from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES
-from hub.resolve.tagscope import (
-    flag_inputs_changed,
-    household_members,
-    inactive_households,
-    persons_in_scope,
-    remember_pass,
-)
+from hub.resolve.tagscope import flag_inputs_changed, household_members, persons_in_scope, remember_pass
 from hub.resolve.upsert import ChangeWriter, chunks, linked, records, records_by_key, sources_of
 
 #: every person tag resolve derives, and what it means (README "Person tags"; the API refuses others)
@@ -129,9 +123,10 @@ def _source_tags(ctx: HubContext, session: Any, only: set[str] | None = None
 
 
 def person_tags(ctx: HubContext, session: Any, today: dt.date, only: set[str] | None = None,
-                members: dict[str, int] | None = None) -> dict[tuple[str, str], bool]:
+                members: dict[str, int] | None = None, inactive: set[str] | None = None) -> dict[tuple[str, str], bool]:
     """(person id, tag) -> sensitive, for every tag every active person (or each of ``only``) should
-    carry today."""
+    carry today. ``inactive`` collects the households of the persons read whose status is not ``active``
+    (what :func:`hub.resolve.tagscope.inactive_households` reads, gathered from this pass's own rows)."""
     from_sources, alone = _source_tags(ctx, session, only)
     # Core rows (the connection, not the ORM session): half a million of them, plain tuples are enough
     connection = session.connection()
@@ -144,6 +139,8 @@ def person_tags(ctx: HubContext, session: Any, today: dt.date, only: set[str] | 
         rows = [r for batch in chunks(sorted(only)) for r in connection.execute(select(*columns).where(
             Person.id.in_(batch)))]
     for pid, birth, household, status, floating in rows:
+        if inactive is not None and status != "active" and household is not None:
+            inactive.add(household)
         if status not in (None, "active"):
             continue
         tags = set(from_sources.get(pid, ()))
@@ -186,12 +183,12 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
         seq = session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0
         scope, members, inactive = (None, None, None) if full else persons_in_scope(session, today, tag_streams(ctx))
         if scope is None:  # the whole county: its households holding a member who is not active, for next time
-            inactive = inactive_households(session.connection())
+            inactive = set()  # gathered as every person is read below
         if scope is not None and not scope and not flag_inputs_changed(session, today):
             remember_pass(session, started, today, seq)
             return {"unchanged": 1}
         writer = ChangeWriter(session)
-        want = person_tags(ctx, session, today, only=scope, members=members)
+        want = person_tags(ctx, session, today, only=scope, members=members, inactive=inactive if scope is None else None)
         stmt = select(PersonTag.person_id, PersonTag.tag, PersonTag.sensitive)
         have = ({(p, t): s for p, t, s in session.connection().execute(stmt)} if scope is None else
                 {(p, t): s for batch in chunks(sorted(scope))
