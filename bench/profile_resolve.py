@@ -59,11 +59,12 @@ PHASES: list[tuple[str, list[tuple[str, str]]]] = [
 
 CHILD = """
 import cProfile, gc, json, sys, time
-gc_time, gc_start = [0.0, 0], [0.0]
-def _gc(phase, info):  # time in the cyclic garbage collector, and how many full (generation 2) passes
-    if phase == "start": gc_start[0] = time.perf_counter()
+gc_time, gc_start, gc_cpu = [0.0, 0], [0.0, 0.0], [0.0, 0.0, 0.0]
+def _gc(phase, info):  # time in the cyclic garbage collector (wall, and CPU per generation), full passes
+    if phase == "start": gc_start[0], gc_start[1] = time.perf_counter(), time.thread_time()
     else:
         gc_time[0] += time.perf_counter() - gc_start[0]; gc_time[1] += info["generation"] == 2
+        gc_cpu[info["generation"]] += time.thread_time() - gc_start[1]
 gc.callbacks.append(_gc)
 from hub.context import HubContext
 from hub.resolve.entities import resolve_entities
@@ -79,7 +80,7 @@ dt, cpu = time.perf_counter() - t, time.process_time() - cpu
 if prof: prof.dump_stats(sys.argv[2])
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(json.dumps({"seconds": dt, "cpu_seconds": cpu, "counts": counts, "peak_mb": peak / 1024, "gc_seconds": gc_time[0],
-                  "gc_full_passes": gc_time[1]}))
+                  "gc_full_passes": gc_time[1], "gc_cpu_by_generation": [round(x, 2) for x in gc_cpu]}))
 """
 
 DUMPS = {  # what resolve decides; timestamps and encrypted columns (random nonces) left out
@@ -272,6 +273,44 @@ def diff(args: argparse.Namespace) -> None:
     sys.exit(0 if same else 1)
 
 
+def whole_sync(args: argparse.Namespace) -> None:
+    """``hub sync --all`` as a user runs it, start to exit, on a copy of the county: fresh (days 0-1 into an
+    empty store), then one more day (day 2 delivered). Wall, CPU (os.wait4) and the resolve steps' seconds."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_county
+    from bench_resolve import hide_last_day
+
+    from hub.synth.server import start_in_thread
+
+    folder = args.out.parent / f"{args.out.name}-sync-{args.tag}"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(args.out, folder, ignore=shutil.ignore_patterns("var", "snap", "dump-*", "*.prof", "*.spy"))
+    moved = hide_last_day(folder, folder.parent / (folder.name + "-day2"))
+    url, handle = start_in_thread(folder, bench_county.TOKEN, rate_limit_per_s=1e6, fail_rate=0.0, day=1)
+    cfg = folder / "hub.yaml"
+    import re
+
+    cfg.write_text(re.sub(r'base_url: "[^"]+"', f'base_url: "{url}"', cfg.read_text(encoding="utf-8")),
+                   encoding="utf-8")
+    if args.code is not None:
+        bench_county.ENV["PYTHONPATH"] = str(args.code)
+    try:
+        for label in ("fresh", "day"):
+            if label == "day":
+                for dst, src in moved:
+                    shutil.move(str(dst), str(src))
+                handle.set_day(2)
+            load = os.getloadavg()
+            r = bench_county.sync_all(folder)
+            print(json.dumps({"tag": args.tag, "run": label, "wall": round(r["wall"], 1), "cpu": round(r["cpu"], 1),
+                              "peak_mb": round(r["peak_mb"]), "resolve": r["resolve"], "read": r["read"],
+                              "load_before": load, "load_after": os.getloadavg()}), flush=True)
+    finally:
+        handle()
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -292,10 +331,15 @@ def main() -> None:
     d.add_argument("--state", choices=("day1", "day2"), required=True)
     d.add_argument("a")
     d.add_argument("b")
+    w = sub.add_parser("sync", help="time whole `hub sync --all` runs (fresh, then a day) on a copy of --out")
+    w.add_argument("--out", type=Path, required=True, help="a prepared county (its snapshots are not used)")
+    w.add_argument("--tag", default="now")
+    w.add_argument("--code", type=Path, help="a directory holding the hub package to run instead (before/after)")
+    w.add_argument("--keep", action="store_true", help="keep the synced copy")
     args = ap.parse_args()
     os.environ.setdefault("HUB_SECRET_KEY", "bench-resolve-secret")
     t = time.perf_counter()
-    {"prepare": prepare, "run": run, "diff": diff}[args.cmd](args)
+    {"prepare": prepare, "run": run, "diff": diff, "sync": whole_sync}[args.cmd](args)
     print(f"# {args.cmd}: {time.perf_counter() - t:.1f} s, load average {os.getloadavg()}", file=sys.stderr)
 
 

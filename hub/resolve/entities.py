@@ -77,6 +77,8 @@ def changed_records(session: Session, plans, runs: list[str] | None = None) -> t
     total = 0
     sr, el = SourceRecord.__table__, EntityLink.__table__
     connection = session.connection()
+    # no link at all (a fresh store): every record is changed, no anti-join needed to say so
+    any_link = connection.execute(select(el.c.id).limit(1)).first() is not None
     for p in plans:
         types = [PERSON, ORG] if p.party else [p.primary_type]
         linked = select(el.c.id).where(el.c.source == sr.c.source, el.c.stream == p.link_stream,
@@ -84,6 +86,9 @@ def changed_records(session: Session, plans, runs: list[str] | None = None) -> t
                                        el.c.run_id == sr.c.last_run_id)
         mine = (sr.c.source == p.source, sr.c.stream == p.stream)
         total += connection.execute(select(func.count()).select_from(sr).where(*mine)).scalar_one()
+        if not any_link:
+            changed.update(connection.execute(select(sr.c.id).where(*mine)).scalars())
+            continue
         if runs is None:
             changed.update(connection.execute(select(sr.c.id).where(*mine, ~exists(linked))).scalars())
             continue
@@ -105,17 +110,25 @@ def _bands(ctx: HubContext) -> tuple[float, float]:
 
 @contextmanager
 def few_collections() -> Iterator[None]:
-    """Resolve holds a county's mentions (each with a dict of attributes) for its whole run, and every
-    full pass of the cyclic garbage collector walks all of them: 15 such passes were 9 s of a 48 s fresh
-    run at 100,000 residents (bench/results/resolve_profile.md). What resolve throws away is young, so
-    the young generations are still collected, only less often; the full pass waits until the run is
-    over. The thresholds in force before are restored."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], 50_000), before[1], max(before[2], 1_000))
+    """Resolve holds a county's mentions (each with a dict of attributes) for its whole run and allocates
+    tens of millions of objects of its own, nearly all freed by their reference counts; the cyclic
+    garbage collector walked them anyway: 15 full passes were 9 s of a 48 s fresh run at 100,000 residents,
+    and with full passes held back the young ones were still 2.4 of ~40 CPU s at 200,000
+    (bench/results/resolve_profile.md). So the collector is off for the run (peak memory measured the
+    same: what resolve makes in cycles is little, Splink's SQL trees mostly).
+    At the end what the run made and still holds is moved to the oldest generation (freeze, then
+    unfreeze), so the first young pass after it does not walk it; the collector's state is restored."""
+    enabled = gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        if not frozen_before:  # never thaw what someone else froze
+            gc.freeze()
+            gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def resolve_entities(ctx: HubContext, sources: list[str] | None = None) -> dict[str, int]:

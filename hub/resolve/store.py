@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hub.db.base import Base, utcnow
 from hub.db.bulk import executemany, indexes_rebuilt
 from hub.db.models import ChangeFeed, EntityLink, EntityRedirect
+from hub.db.provenance import MARK, unpack
 from hub.province.counties import county_of
 
 try:  # several times faster than json.loads on the records' JSON text
@@ -111,6 +112,7 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
         inserts.clear()
         updates.clear()
 
+    counties: dict[str, str] = {}  # source -> its county code, worked out once a source
     with indexes_rebuilt(connection, EntityLink.__table__, None, sum(1 for a in produced if a not in old)):
         for addr in sorted(produced):  # in key order: the unique (source, stream, key) index only appends
             value = produced[addr]
@@ -118,12 +120,16 @@ def write_links(session: Session, etype: str, produced: dict[Address, LinkValue]
             if current == value:
                 continue
             written += 1
-            row = {"entity_id": value[0], "method": value[1], "score": value[2], "run_id": value[3], "updated_at": now}
+            source, stream, key = addr
             if current is None:
-                inserts.append({"source": addr[0], "stream": addr[1], "source_key": addr[2], "entity_type": etype,
-                                "county_code": county_of(addr[0]), **row})
+                if (county := counties.get(source)) is None:
+                    county = counties[source] = county_of(source)
+                inserts.append({"source": source, "stream": stream, "source_key": key, "entity_type": etype,
+                                "county_code": county, "entity_id": value[0], "method": value[1], "score": value[2],
+                                "run_id": value[3], "updated_at": now})
             else:
-                updates.append({"b_source": addr[0], "b_stream": addr[1], "b_key": addr[2], **row})
+                updates.append({"b_source": source, "b_stream": stream, "b_key": key, "entity_id": value[0],
+                                "method": value[1], "score": value[2], "run_id": value[3], "updated_at": now})
             if len(inserts) + len(updates) >= 20_000:
                 flush()
         flush()
@@ -147,7 +153,7 @@ def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[s
             eid = row["id"]
             present.add(eid)
             values = rows.get(eid)
-            if values is not None and any(row.get(k) != v for k, v in values.items()):
+            if values is not None and any(row.get(k) != _unpacked(v) for k, v in values.items()):
                 stale[eid] = {c: row[c] for c in columns}
     inserts: list[dict[str, Any]] = []  # a batch at a time: a county's first run inserts half a million
     updates: list[dict[str, Any]] = []
@@ -173,6 +179,12 @@ def sync_rows(session: Session, table: Table, etype: str, rows: dict[str, dict[s
         with indexes_rebuilt(connection, table, columns, len(updates)):
             executemany(connection, update(table).where(table.c.id == bindparam("b_id")), updates)
     return {"created": created, "updated": len(updates), "present": present}
+
+
+def _unpacked(value: Any) -> Any:
+    """A value as a stored row reads back: provenance handed over packed (golden persons) is compared
+    in the shape the column's reader gives."""
+    return unpack(value) if isinstance(value, dict) and MARK in value else value
 
 
 def retire(session: Session, table: Table, etype: str, moves: dict[str, str | None], feed: list[dict[str, Any]],

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.db.base import stored_date
+from hub.db.provenance import MARK
 from hub.resolve.persons.records import Mention
 
 ORDER = ["population", "civil-affairs", "public-security", "fire-safety", "dispute-mediation"]
@@ -99,6 +100,13 @@ def by_recency(mentions: Sequence[Mention]) -> list[Mention]:
 def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str],
             ordered: list[Mention] | None = None) -> tuple[Any, dict[str, Any] | None]:
     """The surviving value of one attribute and where it came from."""
+    v, m = _survivor(mentions, attr, rule, ordered)
+    return (None, None) if m is None else (v, _origin(m, rule))
+
+
+def _survivor(mentions: Sequence[Mention], attr: str, rule: str | list[str],
+              ordered: list[Mention] | None = None) -> tuple[Any, Mention | None]:
+    """The surviving value of one attribute and the mention it came from (None, None when none has one)."""
     best: tuple[int, int] | None = None
     chosen: tuple[Mention, Any] | None = None
     ordered = ordered if ordered is not None else by_recency(mentions)
@@ -120,23 +128,57 @@ def survive(mentions: Sequence[Mention], attr: str, rule: str | list[str],
     if chosen is None:
         return None, None
     m, v = chosen
-    return v, _origin(m, rule)
+    return v, m
 
 
 def _origin(m: Mention, rule: str | list[str]) -> dict[str, Any]:
-    label = "most_recent" if rule == "most_recent" else f"precedence:{m.connector}"
-    return {"source": m.source, "stream": m.link_stream, "source_key": m.link_key, "rule": label, "at": m.updated}
+    return {"source": m.source, "stream": m.link_stream, "source_key": m.link_key, "rule": _label(m, rule),
+            "at": m.updated}
 
 
 def _neg(stamp: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in stamp)
 
 
+class _Packed:
+    """Provenance built in the column's packed form (:mod:`hub.db.provenance`) as it is found, equal to
+    ``pack()`` of the ``{attr: {source, stream, source_key, rule, at}}`` dict: sources and rules numbered
+    in the order they first appear. A county's first run gives ~10 attributes to each of its persons;
+    building each entry as a dict and packing it again was a tenth of the entity step."""
+
+    __slots__ = ("attrs", "rules", "sources")
+
+    def __init__(self) -> None:
+        self.sources: dict[tuple[Any, ...], int] = {}
+        self.rules: dict[str, int] = {}
+        self.attrs: dict[str, list[int]] = {}
+
+    def add(self, attr: str, m: Mention, label: str) -> None:
+        src = (m.source, m.link_stream, m.link_key, m.updated)
+        if (i := self.sources.get(src)) is None:
+            i = self.sources[src] = len(self.sources)
+        if (r := self.rules.get(label)) is None:
+            r = self.rules[label] = len(self.rules)
+        self.attrs[attr] = [i, r]
+
+    def value(self) -> dict[str, Any]:
+        if not self.attrs:
+            return {}
+        return {MARK: 1, "src": [list(s) for s in self.sources], "rule": list(self.rules), "attr": self.attrs}
+
+
+def _label(m: Mention, rule: str | list[str]) -> str:
+    return "most_recent" if rule == "most_recent" else f"precedence:{m.connector}"
+
+
 def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str]],
                   household_ids: dict[str, str]) -> dict[str, Any]:
-    """The person's column values plus ``provenance``; ``household_ids`` maps 户号 -> household id."""
+    """The person's column values plus ``provenance``; ``household_ids`` maps 户号 -> household id.
+
+    ``provenance`` comes packed, as the column stores it (``hub.db.provenance.unpack`` gives the
+    ``{attr: {source, stream, source_key, rule, at}}`` form)."""
     values: dict[str, Any] = {}
-    prov: dict[str, Any] = {}
+    prov = _Packed()
     ordered = by_recency(mentions)
     # most persons have one record (a county's first run: 10 attributes of ~400k persons): its values
     # are the survivors, taken without ranking anything, as survive() would take them
@@ -145,11 +187,12 @@ def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str
         rule = rule_of.get(attr, ORDER)
         if only is not None:
             value = _value(only, attr)
-            source = None if value is None else _origin(only, rule)
+            if value is not None:
+                prov.add(attr, only, _label(only, rule))
         else:
-            value, source = survive(mentions, attr, rule, ordered)
-        if source is not None:
-            prov[attr] = source
+            value, source = _survivor(mentions, attr, rule, ordered)
+            if source is not None:
+                prov.add(attr, source, _label(source, rule))
         if attr == "citizen_id":
             values["citizen_id_bidx"], values["citizen_id_enc"] = value or (None, None)
         elif attr == "phone":
@@ -165,13 +208,9 @@ def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str
     floating = [m for m in mentions if "floating" in m.stream and mention_status(m) == "active"]
     values["floating"] = bool(floating) and not registered
     if floating:
-        m = max(floating, key=lambda x: x.updated)
-        prov["floating"] = {"source": m.source, "stream": m.link_stream, "source_key": m.link_key,
-                            "rule": "precedence:public-security", "at": m.updated}
-    values["provenance"] = prov
+        prov.add("floating", max(floating, key=lambda x: x.updated), "precedence:public-security")
+    values["provenance"] = prov.value()
     return values
-
-
 
 
 def welfare_rows(mentions: Sequence[Mention]) -> list[dict[str, Any]]:
