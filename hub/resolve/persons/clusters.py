@@ -92,7 +92,7 @@ def assign_ids(clusters: Sequence[Sequence[Addressed]], old: dict[tuple[str, str
     for oid, ci in home.items():
         won[ci].append(oid)
     result = Assignment(ids=[""] * len(clusters))
-    derived = {ci: derive_id(prefix, min(members, key=lambda m: m.order).address)
+    derived = {ci: derive_id(prefix, (members[0] if len(members) == 1 else min(members, key=lambda m: m.order)).address)
                for ci, members in enumerate(clusters) if ci not in won}
     used = live(list(derived.values())) if callable(live) else set(live)
     for ci, members in enumerate(clusters):
@@ -112,8 +112,8 @@ def assign_ids(clusters: Sequence[Sequence[Addressed]], old: dict[tuple[str, str
         result.created.add(eid)
         if eid in redirected:
             result.revived.add(eid)
-        prior = Counter(old[m.address] for m in members if m.address in old)
-        result.split.update(prior)
+        if old:  # a first run has no previous ids: no per-cluster lookups to make
+            result.split.update({old[a] for m in members if (a := m.address) in old})
     return result
 
 
