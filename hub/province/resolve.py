@@ -208,7 +208,13 @@ def finish(ctx: HubContext, today: dt.date | None = None) -> dict[str, dict[str,
     from hub.resolve.places import place_entities
     from hub.resolve.tags import derive_tags
 
-    return {"places": place_entities(ctx), "events": project_events(ctx, today), "tags": derive_tags(ctx, today)}
+    done = {"places": place_entities(ctx), "events": project_events(ctx, today), "tags": derive_tags(ctx, today)}
+    with transaction(ctx.db_url) as session:
+        if _movers_seen(session) is not None:
+            # places, events and tags link nobody: their change-feed rows (a new grid for every placed person)
+            # are not work for the next movers pass, which would otherwise re-link every mover each run
+            _remember_movers(session)
+    return done
 
 
 def _province_figures(ctx: HubContext, mentions: list[Mention]) -> dict[str, object]:
