@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from hub.db.models import Household, Person, PersonTag, StreamState
 from hub.db.session import transaction
 from hub.resolve.tags import derive_tags
 from hub.resolve.tagscope import INACTIVE, inactive_households, left_alone
+from tests.events.test_tag_scope import _tags
 
 _spec = importlib.util.spec_from_file_location(
     "township_for_tags_inactive", Path(__file__).parents[1] / "resolve_places" / "conftest.py")
@@ -45,14 +46,6 @@ def ctx(tmp_path: Path) -> Any:
     first = derive_tags(ctx, today=TODAY)
     assert "persons_rechecked" not in first  # the first pass is the full one
     return ctx
-
-
-def _tags(ctx: Any) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    with transaction(ctx.db_url) as s:
-        for pid, tag in s.execute(select(PersonTag.person_id, PersonTag.tag)):
-            out.setdefault(pid, set()).add(tag)
-    return out
 
 
 def _remembered(ctx: Any) -> list[str] | None:
