@@ -15,6 +15,9 @@ from hub.db.models import Person
 from hub.db.session import get_engine, transaction
 from tests.api.test_grid_pages import _register_elsewhere
 
+# the reader serves SQLite stores only (other stores take the general path): no PostgreSQL store to build
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+
 KEYS = ("all", "all-but-pii", "read:people", "village")
 
 
@@ -42,8 +45,8 @@ def _both(served, key: str, **params) -> tuple[list, list]:  # type: ignore[no-u
 
 @pytest.fixture
 def sqlite_served(served):  # type: ignore[no-untyped-def]
-    if not served.db_url.startswith("sqlite"):
-        pytest.skip("the reader serves SQLite stores; other stores take the general path")
+    """The reader serves SQLite stores (other stores take the general path): the module runs on SQLite only."""
+    assert served.db_url.startswith("sqlite")
     return served
 
 
