@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 from hub.context import HubContext
 from hub.db.models import ChangeFeed, EntityLink, Household, Organization, Person, StreamState
 from hub.db.session import transaction
+from hub.db.statistics import PROBED, refresh_stale
 from hub.province import stats
 from hub.province.counties import county_of
+from hub.province.partitions import SCHEMA, partition_name
 from hub.resolve import store
 from hub.resolve.entities import _bidx, _expand, _resolve, changed_records
 from hub.resolve.persons.linking import load_or_train
@@ -72,6 +74,8 @@ def resolve_county(ctx: HubContext, county: str) -> dict[str, int]:
     """Link and golden-record one county's persons, households and organisations (its sources only)."""
     ctx.ensure_store()
     counts: dict[str, int] = defaultdict(int)
+    with transaction(ctx.db_url) as session:  # its own partitions only: two tasks never analyse one table
+        refresh_stale(session.connection(), [f"{SCHEMA}.{partition_name(t, county)}" for t in PROBED])
     with transaction(ctx.db_url) as session:
         plans = stream_plans(ctx, session, county_sources(ctx, county) or ["-"])
         if not plans:

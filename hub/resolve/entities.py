@@ -32,6 +32,7 @@ from hub.db.models import (
     SourceRecord,
 )
 from hub.db.session import transaction
+from hub.db.statistics import PROBED, refresh_stale
 from hub.resolve import store, watermark
 from hub.resolve.households import choose_head, golden_household, link_households
 from hub.resolve.organisations import golden_org, link_orgs, township_names
@@ -136,6 +137,8 @@ def resolve_entities(ctx: HubContext, sources: list[str] | None = None) -> dict[
     ctx.ensure_store()
     counts: dict[str, int] = defaultdict(int)
     run_id = new_run_id()
+    with transaction(ctx.db_url) as session:
+        refresh_stale(session.connection(), PROBED)
     with few_collections(), transaction(ctx.db_url) as session:
         plans = stream_plans(ctx, session)
         mark = watermark.linked_mark(session)
