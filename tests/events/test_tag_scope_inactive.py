@@ -6,7 +6,6 @@ probe of every elderly person it replaces and against a full pass."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,7 @@ from hub.db.models import Household, Person, PersonTag, StreamState
 from hub.db.session import transaction
 from hub.resolve.tags import derive_tags
 from hub.resolve.tagscope import INACTIVE, inactive_households, left_alone
-from tests.events.test_tag_scope import _tags
-
-_spec = importlib.util.spec_from_file_location(
-    "township_for_tags_inactive", Path(__file__).parents[1] / "resolve_places" / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-township = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(township)
-
-TODAY = dt.date(2026, 11, 2)
+from tests.events.test_tag_scope import TODAY, _tags, township
 
 
 @pytest.fixture
