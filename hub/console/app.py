@@ -19,7 +19,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api.audit import note_of
+from hub.api.audit import client_of, note_of
+from hub.api.ratelimit import AuthThrottle
 from hub.console.auth import (
     COOKIE,
     LOGIN_COOKIE,
@@ -97,7 +98,8 @@ def create_console(ctx: HubContext, sessions: sessionmaker[Session]) -> FastAPI:
     from hub.console.pages.assessment import available
 
     app.state.console = ConsoleState(ctx=ctx, sessions=sessions, templates=templates, config=ctx.config.console,
-                                     assessment=available(), ledger=available("hub.township.ledger"))
+                                     assessment=available(), ledger=available("hub.township.ledger"),
+                                     login_throttle=AuthThrottle(ctx.config.api.auth_failures_allowed))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(SecurityHeaders, csp=_csp(ctx.config.console.tile_url))
 
@@ -154,15 +156,18 @@ def _login_routes(app: FastAPI) -> None:
             return render(request, "login.html", status=403, login_csrf="", next=next,
                           error="登录表单已过期，请刷新页面后重试")
         state = console_of(request)
+        note_of(request).user_name = username.strip()[:64]
+        address = client_of(request.scope) or "-"
+        locked = state.login_throttle.locked(address)
+        if locked is not None:  # too many wrong passwords from this address: the password is not even tried
+            return _login_again(request, secure, next, 429, f"登录失败次数过多，请 {locked} 秒后再试",
+                                {"Retry-After": str(locked)})
         with state.sessions() as session, session.begin():
             user = authenticate(session, username.strip(), password)
             token = open_session(session, user, state.config.session_hours) if user else None
-        note_of(request).user_name = username.strip()[:64]
         if token is None:
-            fresh = secrets.token_urlsafe(24)
-            response = render(request, "login.html", status=401, login_csrf=fresh, next=next, error="用户名或密码错误")
-            response.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", path=PREFIX, secure=secure)
-            return response
+            state.login_throttle.failed(address)
+            return _login_again(request, secure, next, 401, "用户名或密码错误")
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path=PREFIX, secure=secure,
                             max_age=int(state.config.session_hours * 3600))
@@ -183,6 +188,18 @@ def _login_routes(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def home(user: UserDep) -> Response:
         return RedirectResponse(f"{PREFIX}/overview" if user.steward else f"{PREFIX}/map", status_code=303)
+
+
+def _login_again(request: Request, secure: bool, next: str, status: int, error: str,
+                 headers: dict[str, str] | None = None) -> Response:
+    """The login form again with its error and a fresh CSRF token (the last one was spent)."""
+    import secrets
+
+    fresh = secrets.token_urlsafe(24)
+    response = render(request, "login.html", status=status, login_csrf=fresh, next=next, error=error)
+    response.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", path=PREFIX, secure=secure)
+    response.headers.update(headers or {})
+    return response
 
 
 def _safe_next(target: str) -> str:

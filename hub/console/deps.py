@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.audit import note_of
+from hub.api.ratelimit import AuthThrottle
 from hub.config import ConsoleConfig
 from hub.console.auth import COOKIE, ConsoleUserView, same_token, user_of
 from hub.console.cache import StoreCache
@@ -43,6 +44,8 @@ class ConsoleState:
     ledger: bool = False  # and the printable ledger
     cache: StoreCache = field(default_factory=StoreCache)
     rules: Any = None  # hub.township.rules.TownshipRules, read from hub.yaml on first use
+    # failed logins per client address, as the API counts bad keys (hub.yaml api.auth_failures_allowed)
+    login_throttle: AuthThrottle = field(default_factory=AuthThrottle)
 
     @property
     def vault(self) -> Vault:
