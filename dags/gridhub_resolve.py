@@ -1,5 +1,10 @@
 """Resolve after any source changed entities: links, golden records, places, events, tags.
 
+It begins with ``syncs_settled``, a sensor: no sync DAG of the hub queued or running. The DAG is
+scheduled by any sync's Asset event, so without it a wave of syncs triggered together would be
+resolved as they land, the first sources linked with the model and name frequencies of a half-loaded
+store (a borderline link made then is not revisited) and one resolve run queued behind another.
+
 With counties in hub.yaml (a province), resolve is partitioned: ``syncs_settled`` (a sensor: no sync
 DAG of the province queued or running, so every county is linked with the same province-wide figures)
 -> ``prepare`` -> ``resolve_county``
@@ -11,6 +16,7 @@ Splink chunks of the counties too large for one worker (hub.province.prediction)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import Asset, AssetAny, dag, task
 
@@ -38,20 +44,6 @@ RESOLVED = Asset(**RESOLVED_ASSET)
            "incremental: a retry or a second run changes nothing.",
 )
 def gridhub_resolve() -> None:
-    if dag_counties():
-        _by_county()
-        return
-
-    @task(outlets=[RESOLVED])
-    def resolve() -> dict[str, object]:
-        from hub.orchestration.tasks import resolve_task
-
-        return resolve_task()
-
-    resolve()
-
-
-def _by_county() -> None:
     # reschedule: the sensor holds no worker slot between pokes (the syncs it waits for need them);
     # past the limit it is skipped (soft_fail) and the resolve goes on with what has loaded
     @task.sensor(poke_interval=SETTLE_POKE_SECONDS, timeout=SETTLE_LIMIT_SECONDS, mode="reschedule", soft_fail=True)
@@ -59,6 +51,23 @@ def _by_county() -> None:
         from hub.orchestration.tasks import syncs_settled_task
 
         return syncs_settled_task()
+
+    settled = syncs_settled()
+    if dag_counties():
+        settled >> _by_county()
+        return
+
+    @task(outlets=[RESOLVED], trigger_rule="none_failed")  # also after the settle wait timed out (skipped)
+    def resolve() -> dict[str, object]:
+        from hub.orchestration.tasks import resolve_task
+
+        return resolve_task()
+
+    settled >> resolve()
+
+
+def _by_county() -> Any:
+    """The province's tasks; returns ``prepare``, the first (the settle sensor goes before it)."""
 
     @task(trigger_rule="none_failed")  # also after the settle wait timed out (skipped)
     def prepare() -> list[str]:
@@ -103,9 +112,9 @@ def _by_county() -> None:
         return province_finish_task()
 
     counties = prepare()
-    syncs_settled() >> counties
     scored = score_chunk.expand(job=chunk_jobs(resolve_county.expand(county=counties)))
     scored >> finish_county.expand(county=counties) >> link_movers() >> finish()
+    return counties
 
 
 gridhub_resolve()

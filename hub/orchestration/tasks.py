@@ -147,7 +147,7 @@ IN_FLIGHT = ["queued", "running"]
 def sync_in_flight(count_runs: Callable[[str], int], path: Path | None = None) -> str | None:
     """The first sync DAG with a run queued or running, or None once the wave of syncs is over.
 
-    The province's resolve waits for this before ``prepare``: a county linked while other counties
+    The resolve waits for this (in a province, before ``prepare``): a county linked while other counties
     still load would score its ID-less mentions with the province's model and name frequencies of that
     moment, and a borderline link made then is not revisited when they change (seen: one dispute party
     linked apart from the whole-store resolve). ``count_runs(dag_id)``: Airflow's count of that DAG's
@@ -156,7 +156,7 @@ def sync_in_flight(count_runs: Callable[[str], int], path: Path | None = None) -
 
 
 def syncs_settled_task() -> bool:
-    """The sensor's poke: True when no sync of the province is in flight (its log names the one waited for)."""
+    """The sensor's poke: True when no sync of the hub (or province) is in flight (its log names the one waited for)."""
     import logging
 
     from airflow.sdk import get_current_context

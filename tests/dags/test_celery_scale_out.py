@@ -79,7 +79,7 @@ def test_sync_and_asset_triggered_resolve_run_on_celery_workers(tmp_path: Path,
                 "SELECT run_type FROM dag_run WHERE dag_id = :b ORDER BY id DESC LIMIT 1"), {"b": RESOLVE_DAG}).scalar()
     finally:
         cluster.close()
-    assert {t.task_id for t in tis} == {"extract", "validate", "load", "publish", "resolve"}
+    assert {t.task_id for t in tis} == {"extract", "validate", "load", "publish", "syncs_settled", "resolve"}
     assert all(t.state == "success" for t in tis), tis
     # every task went through Celery: the executor recorded the Celery task id, and the result backend has it
     assert [t for t in tis if not t.external_executor_id] == []

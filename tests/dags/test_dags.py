@@ -55,6 +55,8 @@ def test_sync_and_resolve_dags_run_for_real(airflow_home: tuple[Path, dict[str, 
     assert first["gridhub_sync__grid-registry"]["state"] == "success", first
     assert first["gridhub_sync__grid-registry"]["tasks"]["publish"] == "success"
     assert first["gridhub_resolve"]["state"] == "success", first
+    # the resolve waited for the wave of syncs (none in flight here: the sensor passed at its first poke)
+    assert first["gridhub_resolve"]["tasks"] == {"syncs_settled": "success", "resolve": "success"}
     # nothing changed the second time: the run succeeds and publishes no Asset event
     assert second["gridhub_sync__grid-registry"]["state"] == "success"
     assert second["gridhub_sync__grid-registry"]["tasks"]["publish"] == "skipped"
