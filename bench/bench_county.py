@@ -298,8 +298,31 @@ def write(args, folder: Path, started: str, gen_s: float, load_before: str, load
     lines += ["", f"Reproduce: `.venv/bin/python bench/bench_county.py --residents {args.residents} "
                   f"--townships {args.townships}` (needs `wrk`, bench/.venv-datasette with datasette 0.65.5 and "
                   "bench/.venv-dlt with `dlt[sqlalchemy]==1.31.*` and pyarrow).", ""]
-    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    head = "\n".join(lines) + "\n"
+    args.out.write_text(merged(args.out.read_text(encoding="utf-8") if args.out.exists() else "", head),
+                        encoding="utf-8")
+    print(head)
+
+
+KEPT = "<!-- bench/bench_county.py writes everything above this line and keeps what follows -->"
+PREVIOUS = "## The previous runs"
+
+
+def merged(old: str, head: str) -> str:
+    """The new figures on top; the prose below the marker kept; the replaced run's table moved to the
+    previous runs, so a re-run never loses what the reasons below refer to."""
+    if KEPT not in old:
+        return f"{head}\n{KEPT}\n"
+    old_head, tail = old.split(KEPT, 1)
+    measured = next((ln for ln in old_head.splitlines() if ln.startswith("Measured ")), "An earlier run.")
+    table = "\n".join(ln for ln in old_head.splitlines() if ln.startswith("|"))
+    earlier = f"{measured}\n\n{table}\n"
+    if PREVIOUS in tail:
+        before, after = tail.split(PREVIOUS, 1)
+        tail = f"{before}{PREVIOUS}\n\n{earlier}{after}"
+    else:
+        tail = f"{tail.rstrip()}\n\n{PREVIOUS}\n\n{earlier}"
+    return f"{head}\n{KEPT}{tail}"
 
 
 if __name__ == "__main__":
