@@ -193,6 +193,7 @@ def notes(full: dict, small: dict, sync_none: dict) -> str:
 
 
 def main() -> None:
+    global WORK
     ap = argparse.ArgumentParser()
     ap.add_argument("--residents", type=int, default=500_000)
     ap.add_argument("--mariadb", help="admin SQLAlchemy URL of a MariaDB to copy the tables into and read")
@@ -200,11 +201,13 @@ def main() -> None:
     ap.add_argument("--load", action="store_true", help="the whole sync command beside dlt, and nothing new")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--hub", default=str(HERE.parent / ".venv" / "bin" / "hub"), help="the hub command to measure")
+    ap.add_argument("--work", default=str(WORK), help="where the synthetic county and the runs' folders go")
     args = ap.parse_args()
+    WORK = Path(args.work)
     if args.load:
         from bench_population_load import measure
 
-        measure(county(args.residents), args.residents, args.rounds, args.hub, Path(args.out))
+        measure(county(args.residents), args.residents, args.rounds, args.hub, Path(args.out), WORK)
         return
     db = county(args.residents)
     url = f"sqlite:///{db.resolve()}"

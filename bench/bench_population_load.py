@@ -125,8 +125,8 @@ def row(label: str, r: dict) -> str:
             f"{r['cpu'] / r['wall']:.2f} | {r['peak_mb']:,.0f} | {r['load']:.1f} |")
 
 
-def measure(db: Path, residents: int, rounds: int, hub: str, out: Path) -> None:
-    work = HERE / "work" / "load-beside-dlt"
+def measure(db: Path, residents: int, rounds: int, hub: str, out: Path, base: Path = HERE / "work") -> None:
+    work = base / "load-beside-dlt"
     work.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(db) as conn:
         rows = sum(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("t_rk_ry", "t_rk_hu"))

@@ -11,12 +11,14 @@ would lock the table against the API's readers for the whole run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.sql.dml import UpdateBase
+
+from hub.db.session import json_value
 
 #: share of a table's rows an update must touch before rebuilding beats maintaining
 REBUILD_SHARE = 0.25
@@ -49,14 +51,21 @@ def indexes_rebuilt(connection: Connection, table: Table, columns: Iterable[str]
         ix.create(connection)
 
 
-def executemany(connection: Connection, stmt: UpdateBase, rows: Sequence[dict[str, Any]]) -> None:
+def executemany(connection: Connection, stmt: UpdateBase, rows: Sequence[dict[str, Any]], *,
+                json_texts: Collection[str] = ()) -> None:
     """``connection.execute(stmt, rows)`` for rows sharing one set of keys. On SQLite the parameters
     are bound here: the statement compiled once, each parameter's type processor applied down its
     column, a Python-side default (``updated_at``) evaluated once for the batch. SQLAlchemy's per-row
-    parameter assembly was a quarter of updating 537k persons (15.7 s → 12.2 s, raw sqlite3)."""
+    parameter assembly was a quarter of updating 537k persons (15.7 s → 12.2 s, raw sqlite3).
+
+    ``json_texts`` names JSON columns whose values are already the store's JSON text (``json_text``
+    of the value, made where a core was free): bound as they are on SQLite instead of parsed and
+    serialised again (a quarter of loading a county's person rows); parsed for other databases."""
     if not rows:
         return
     if connection.dialect.name != "sqlite":
+        if json_texts:
+            rows = [{**row, **{name: json_value(row[name]) for name in json_texts}} for row in rows]
         connection.execute(stmt, list(rows))
         return
     keys = list(rows[0])
@@ -66,10 +75,13 @@ def executemany(connection: Connection, stmt: UpdateBase, rows: Sequence[dict[st
     defaults |= {c.key: c.onupdate for c in compiled.update_prefetch}
     columns: list[list[Any]] = []
     for name in compiled.positiontup or ():
-        process = processors.get(name)
+        process = None if name in json_texts else processors.get(name)
         if name in rows[0]:
             values = [row[name] for row in rows]
-            columns.append([process(v) for v in values] if process is not None else values)
+            if process is not None and all(v is values[0] for v in values):  # one value (a run's time)
+                columns.append([process(values[0])] * len(values))
+            else:
+                columns.append([process(v) for v in values] if process is not None else values)
             continue
         if name in defaults:
             default = defaults[name]

@@ -16,6 +16,8 @@ import base64
 import hashlib
 import hmac
 import os
+from binascii import b2a_base64
+from collections.abc import Sequence
 from functools import cache
 from typing import Protocol
 
@@ -36,7 +38,12 @@ class Cipher(Protocol):
 
     def seal(self, data: bytes) -> str: ...
 
+    def seal_many(self, values: Sequence[bytes]) -> list[str]: ...
+
     def open(self, token: str) -> bytes: ...
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _b64(data: bytes) -> str:
@@ -59,6 +66,17 @@ class AesGcmSiv:
     def seal(self, data: bytes) -> str:
         nonce = os.urandom(_NONCE)
         return self.prefix + _b64(nonce + self._aead.encrypt(nonce, data, None))
+
+    def seal_many(self, values: Sequence[bytes]) -> list[str]:
+        """``seal`` of each value, the same tokens: the nonces drawn from the OS in one read (each still
+        12 fresh random bytes of its own) and base64url done by ``binascii`` without the wrappers."""
+        nonces, encrypt, prefix = os.urandom(_NONCE * len(values)), self._aead.encrypt, self.prefix.encode()
+        out = []
+        for i, data in enumerate(values):
+            nonce = nonces[i * _NONCE:(i + 1) * _NONCE]
+            out.append((prefix + b2a_base64(nonce + encrypt(nonce, data, None), newline=False)
+                        .translate(_URLSAFE)).decode())
+        return out
 
     def open(self, token: str) -> bytes:
         from cryptography.exceptions import InvalidTag
@@ -174,6 +192,9 @@ class Sm4Sm3:
         self._mac_key = mac(root, b"gridhub/sm3/mac/v1")
         self.engine = (_OpensslEngine if use_openssl else _GmsslEngine)(enc_key)
         self.engine_name = "openssl" if use_openssl else "gmssl"
+
+    def seal_many(self, values: Sequence[bytes]) -> list[str]:
+        return [self.seal(data) for data in values]
 
     def seal(self, data: bytes) -> str:
         iv = os.urandom(_IV)

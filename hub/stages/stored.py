@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hub.connector.base import OP_COLUMN, REASON_COLUMN
 from hub.context import HubContext
@@ -21,6 +22,7 @@ from hub.contracts import StreamContract
 from hub.db.session import json_text
 from hub.privacy import Vault
 from hub.quality.columns import KEY
+from hub.stages.row_text import HASHED, STORED, quoted_texts, row_texts, value_texts
 
 DIGEST, DATA = "_digest", "_stored"  # a stored part's columns: the content hash, the stored data as JSON
 
@@ -175,6 +177,58 @@ def stored_columns(contract: StreamContract, vault: Vault, batch: pa.RecordBatch
         batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else None
     if batch is None or not batch.num_rows:
         return pa.table({DIGEST: pa.array([], pa.string()), DATA: pa.array([], pa.string())})
+    by_column = _stored_by_column(contract, vault, batch)
+    return by_column if by_column is not None else _stored_by_row(contract, vault, batch)
+
+
+def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    index = batch.schema.get_field_index(name)
+    return batch.column(index) if index >= 0 else pa.nulls(batch.num_rows, pa.null())
+
+
+def _stored_by_column(contract: StreamContract, vault: Vault, batch: pa.RecordBatch) -> pa.Table | None:
+    """``_stored_by_row``'s very texts built down the columns (``hub.stages.row_text``); None where
+    only the row path can say (a tombstone keyed by personal data, a value orjson refuses)."""
+    tokenised = key_is_pii(contract)
+    ops = _column(batch, OP_COLUMN)
+    if tokenised and pc.any(pc.equal(ops.cast(pa.string()), "delete")).as_py():
+        return None  # its identity is filled from its key, row by row (``prepared``)
+    n = batch.num_rows
+    hashed: dict[str, pa.Array] = {}
+    kept: dict[str, pa.Array] = {}
+    for c in contract.columns:
+        arr = _column(batch, c.name)
+        temporal = pa.types.is_temporal(arr.type)
+        hashed_text = value_texts(arr, HASHED, temporal=temporal)
+        if hashed_text is None:
+            return None
+        hashed[c.name] = hashed_text
+        if not c.is_pii:
+            kept_text = value_texts(arr, STORED, temporal=temporal)
+            if kept_text is None:
+                return None
+            kept[c.name] = kept_text
+            continue
+        kind = str(c.options.get("piiKind", c.normalize or "text"))
+        texts = [None if v is None else str(_jsonable(v) if temporal else v) for v in arr.to_pylist()]
+        kept[f"{c.name}_bidx"] = quoted_texts(vault.blind_indexes(texts, kind=kind))
+        kept[f"{c.name}_enc"] = quoted_texts(vault.encrypt_many(texts))
+    if tokenised:
+        kept["_source_key_enc"] = quoted_texts(vault.encrypt_many(_column(batch, KEY).to_pylist()))
+    for name in (OP_COLUMN, REASON_COLUMN):
+        op_text = value_texts(_column(batch, name), HASHED, temporal=False)
+        if op_text is None:
+            return None
+        hashed[name] = op_text
+    row, data = row_texts(hashed, HASHED, n), row_texts(kept, STORED, n)
+    if row is None or data is None:
+        return None
+    digests = [d or "" for d in vault.blind_indexes(row.to_pylist(), kind="row")]
+    return pa.table({DIGEST: pa.array(digests, pa.string()), DATA: data})
+
+
+def _stored_by_row(contract: StreamContract, vault: Vault, batch: pa.RecordBatch) -> pa.Table:
+    """The reference: each row's clear dict, its hash text and its protected dict, one by one."""
     form, clears, clear_keys, ops, reasons = prepared(contract, vault, batch)
     protected = form.protect_many(clears)
     if key_is_pii(contract):
