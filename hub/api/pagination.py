@@ -71,9 +71,11 @@ def encode_cursor(filters: dict[str, Any], key: list[Any]) -> str:
     return raw + "." + _vault().sign(raw.encode())
 
 
-def decode_cursor(cursor: str | None, filters: dict[str, Any], arity: int) -> list[Any] | None:
+def decode_cursor(cursor: str | None, filters: dict[str, Any], arity: int, *, nullable_first: bool = False
+                  ) -> list[Any] | None:
     """The sort key to continue after, or None for the first page; a foreign, edited or forged
-    cursor is a 400, whatever it holds (no value from it reaches a query unsigned)."""
+    cursor is a 400, whatever it holds (no value from it reaches a query unsigned). With
+    ``nullable_first`` the key's first value may be null (a grid page's person with no grid code)."""
     if cursor is None:
         return None
     payload, _, signature = cursor.partition(".")
@@ -87,7 +89,8 @@ def decode_cursor(cursor: str | None, filters: dict[str, Any], arity: int) -> li
     if fp != fingerprint(filters):
         raise _invalid("the cursor was issued for other filters: repeat the same query parameters")
     if (not isinstance(key, list) or len(key) != arity
-            or not all(isinstance(k, str) or (type(k) is int and abs(k) <= INT_LIMIT) for k in key)):
+            or not all(isinstance(k, str) or (type(k) is int and abs(k) <= INT_LIMIT)
+                       or (k is None and i == 0 and nullable_first) for i, k in enumerate(key))):
         raise _invalid()
     return key
 

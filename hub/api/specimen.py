@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from hub.db.models import (
@@ -186,6 +186,10 @@ def build_specimen(db_url: str, vault: Vault, *, seed: int = 7, residents: int =
                       QuarantinedRow):
             if rows[model]:
                 _bulk(session, model, rows[model])
+        if session.get_bind().dialect.name == "postgresql":  # the feed's seqs were given: the next row written
+            # (a resolve run, a test's) takes its own from the sequence, which must start past them
+            session.execute(text("SELECT setval(pg_get_serial_sequence('change_feed', 'seq'), "
+                                 "(SELECT max(seq) FROM change_feed))"))
     return spec
 
 

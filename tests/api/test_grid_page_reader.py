@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from hub.api.routers import persons
 from hub.db.models import Person
 from hub.db.session import get_engine, transaction
+from tests.api.test_grid_null_codes import _registered_nowhere, _village
 from tests.api.test_grid_pages import _register_elsewhere
 
 # the reader serves SQLite stores only (other stores take the general path): no PostgreSQL store to build
@@ -95,3 +96,17 @@ def test_a_person_gone_since_the_list_was_kept(sqlite_served) -> None:  # type: 
     fast, general = _both(served, "all", grid=village, limit=7)
     assert fast == general
     assert gone.encode() not in b"".join(body for _s, body, _h in fast)
+
+
+def test_pages_past_persons_with_no_grid_code(sqlite_served) -> None:  # type: ignore[no-untyped-def]
+    """More than two pages of persons registered in a village with no grid code (they sort first): the
+    reader's pages, cursors ``[null, id]`` included, equal the general path's, and every page answers."""
+    served = sqlite_served
+    village = _village(served)
+    assert _registered_nowhere(served, village, extra=60) > 110
+    for key in KEYS[:3]:
+        for limit in (7, 50):
+            fast, general = _both(served, key, grid=village, limit=limit)
+            assert fast == general, (key, limit)
+            assert all(status == 200 for status, _b, _h in fast)
+            assert len(fast) > 3

@@ -16,20 +16,18 @@ decided before any of them is fetched (most pages of a village need none).
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from hub.api.masking import Masker
-from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION
+from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION, cursor_kind
+from hub.api.routers.person_presence import SortKey, away_rows, keys_after
 from hub.api.subtree import CodeRange
 
 #: a row of LIST_COLUMNS, by position
 ID, GRID = 0, 6
-#: the sort key of the (grid_code, id) order on SQLite: NULL grid codes first, then byte order of UTF-8 text
-SortKey = tuple[bool, str, str]
 
 
 class _Statement:
@@ -72,8 +70,8 @@ class GridPageReader:
         self.version = _Statement(TABLE_VERSION, dialect)
         self._decode = [(i, p) for i, c in enumerate(LIST_COLUMNS)
                         if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
-        version = TABLE_VERSION.selected_columns[0].type.dialect_impl(dialect).result_processor(dialect, None)
-        self._version = version or (lambda value: value)
+        self._version = [c.type.dialect_impl(dialect).result_processor(dialect, None) or (lambda value: value)
+                         for c in TABLE_VERSION.selected_columns]
 
     @staticmethod
     def _execute(connection: Connection, stmt: _Statement, values: dict[str, Any]) -> Any:
@@ -98,20 +96,20 @@ class GridPageReader:
         return out
 
     def table_version(self, connection: Connection) -> Any:
-        """The person table's newest ``updated_at``, decoded as SQLAlchemy decodes it (the kept lists compare it)."""
-        return self._version(self._execute(connection, self.version, {}).fetchone()[0])
+        """``TABLE_VERSION``'s row, decoded as SQLAlchemy decodes it (the kept lists compare it)."""
+        row = self._execute(connection, self.version, {}).fetchone()
+        return tuple(process(value) for process, value in zip(self._version, row, strict=True))
 
     def page(self, connection: Connection, rng: CodeRange, after: list[Any] | None, limit: int,
              away_keys: Callable[[], list[SortKey]]) -> list[tuple[Any, ...]]:
         """The page's rows (``limit + 1`` at most, the extra one says there is more), in order."""
-        lo = max(rng.lo, str(after[0])) if after else rng.lo
+        coded = bool(after) and after[0] is not None  # after a NULL grid code every resident follows
+        lo = max(rng.lo, str(after[0])) if coded else rng.lo
         cur = {"g": after[0], "i": after[1]} if after else {}
         want = limit + 1
-        residents = self._rows(connection, self.residents[bool(after), rng.hi is not None],
+        residents = self._rows(connection, self.residents[coded, rng.hi is not None],
                                {"lo": lo, "n": want, **({} if rng.hi is None else {"hi": rng.hi}), **cur})
-        keys = away_keys()
-        if after:  # SQL's cursor condition: a NULL grid code compares false, so only coded rows follow a cursor
-            keys = keys[bisect_right(keys, (True, str(after[0]), str(after[1]))):]
+        keys = keys_after(away_keys(), after)
         # which of them are among the first ``want`` of the merge (both lists are in the page's order)
         needed: list[str] = []
         i = j = 0
@@ -122,24 +120,16 @@ class GridPageReader:
                 needed.append(keys[j][2])
                 j += 1
         away: list[tuple[Any, ...]] = []
+        kind = cursor_kind(after)
         if needed:
-            away = self._rows(connection, self.away[bool(after)], {"ids": needed, "n": len(needed), **cur})
+            away = self._rows(connection, self.away[kind], {"ids": needed, "n": len(needed), **cur})
             if len(away) < len(needed):  # gone since the list was kept: read on as the general path does
-                away = self._away_scan(connection, keys, after, cur, want)
+                away = away_rows(keys, lambda batch, n: self._rows(
+                    connection, self.away[kind], {"ids": batch, "n": n, **cur}), want)
         rows = residents + away
         if away:
             rows.sort(key=lambda r: (r[GRID] is not None, r[GRID] or "", r[ID]))
         return rows[:want]
-
-    def _away_scan(self, connection: Connection, keys: list[SortKey], after: list[Any] | None, cur: dict[str, Any],
-                   want: int) -> list[tuple[Any, ...]]:
-        out: list[tuple[Any, ...]] = []
-        for start in range(0, len(keys), 500):
-            batch = [k[2] for k in keys[start:start + 500]]
-            out += self._rows(connection, self.away[bool(after)], {"ids": batch, "n": want, **cur})
-            if len(out) >= want:
-                break
-        return out
 
     def tags_of(self, connection: Connection, ids: list[str], sensitive: bool) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

@@ -13,14 +13,20 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select
 
-from hub.db.models import Person, PersonTag
+from hub.api.routers.person_presence import GRID_ORDER
+from hub.db.models import ChangeFeed, Person, PersonTag
 
 LIST_COLUMNS = (Person.id, Person.name, Person.gender, Person.birth_date, Person.citizen_id_enc, Person.phone_enc,
                 Person.grid_code, Person.household_id, Person.status, Person.floating, Person.registered_grid_code)
 #: after a cursor (``g``, ``i``): the keyset condition of the (grid_code, id) order
 AFTER_CURSOR = or_(Person.grid_code > bindparam("g"), and_(Person.grid_code == bindparam("g"), Person.id > bindparam("i")))
-#: the person table's version: its newest ``updated_at`` (one index probe)
-TABLE_VERSION = select(func.max(Person.updated_at))
+#: after a cursor on a person with no grid code (``i``): every coded row, and the uncoded with a greater id
+AFTER_NULL = or_(Person.grid_code.is_not(None), Person.id > bindparam("i"))
+#: the persons' version, for what is kept about them: their newest ``updated_at`` (moves with an insert
+#: or an update) and the change feed's last ``seq`` (resolve logs a person deleted or merged away there,
+#: which moves no ``updated_at``); two index probes
+TABLE_VERSION = select(select(func.max(Person.updated_at)).scalar_subquery(),
+                       select(func.max(ChangeFeed.seq)).scalar_subquery())
 
 
 def _residents(after: bool, bounded: bool) -> Any:
@@ -33,12 +39,18 @@ def _residents(after: bool, bounded: bool) -> Any:
     return stmt.order_by(Person.grid_code, Person.id).limit(bindparam("n"))
 
 
-def _away(after: bool) -> Any:
-    """Some of those registered in the range who live elsewhere, by key (``ids``), in order."""
+def _away(after: str) -> Any:
+    """Some of those registered in the range who live elsewhere, by key (``ids``), in the pages' order
+    (NULL grid codes first on every store), after a cursor of the kind ``after`` (see ``cursor_kind``)."""
     stmt = select(*LIST_COLUMNS).where(Person.id.in_(bindparam("ids", expanding=True)))
-    if after:
-        stmt = stmt.where(AFTER_CURSOR)
-    return stmt.order_by(Person.grid_code, Person.id).limit(bindparam("n"))
+    if after != "first":
+        stmt = stmt.where(AFTER_NULL if after == "after-null" else AFTER_CURSOR)
+    return stmt.order_by(*GRID_ORDER).limit(bindparam("n"))
+
+
+def cursor_kind(after: list[Any] | None) -> str:
+    """``first`` (no cursor), ``after`` (a cursor on a grid code) or ``after-null`` (on a NULL grid code)."""
+    return "first" if not after else "after-null" if after[0] is None else "after"
 
 
 def _tags(sensitive: bool) -> Any:
@@ -50,7 +62,7 @@ def _tags(sensitive: bool) -> Any:
 
 #: (after a cursor, the range has an upper bound) -> statement
 RESIDENTS = {(after, bounded): _residents(after, bounded) for after in (False, True) for bounded in (False, True)}
-#: after a cursor -> statement
-AWAY = {after: _away(after) for after in (False, True)}
+#: the cursor's kind (``cursor_kind``) -> statement
+AWAY = {kind: _away(kind) for kind in ("first", "after", "after-null")}
 #: the key may see sensitive tags -> statement
 PAGE_TAGS = {sensitive: _tags(sensitive) for sensitive in (False, True)}

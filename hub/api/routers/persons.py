@@ -17,14 +17,13 @@ A merged id answers ``308`` with ``Location`` of the surviving person.
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import and_, not_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -43,7 +42,17 @@ from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, en
 from hub.api.problems import ApiProblem
 from hub.api.rendering import JsonBody
 from hub.api.routers.grid_page import GridPageReader, shape
-from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION
+from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION, cursor_kind
+from hub.api.routers.person_presence import (
+    GRID_ORDER,
+    GRID_ORDER_CODED,
+    after_cursor,
+    away_keys,
+    away_rows,
+    keys_after,
+    presence_clause,
+    row_key,
+)
 from hub.api.routers.person_record import (
     HOUSEHOLD_BY_ID,
     LINKS_OF,
@@ -106,64 +115,8 @@ def person_out(row: Any, masker: Masker, tags: list[str], day: dt.date, rng: Cod
             "household_id": row.household_id, "status": row.status, "floating": bool(row.floating), "tags": tags}
 
 
-def presence_clause(rng: CodeRange, presence: str) -> Any:
-    """Who of the persons a grid concerns: see the module docstring."""
-    lives, registered = rng.clause(Person.grid_code), rng.clause(Person.registered_grid_code)
-    elsewhere = or_(Person.grid_code.is_(None), not_(lives))
-    return {"all": or_(lives, registered), "resident": lives, "registered": registered,
-            "away": and_(registered, elsewhere),
-            "incoming": and_(lives, or_(Person.registered_grid_code.is_(None), not_(registered)))}[presence]
-
-
 SORT_KEYS = {"grid": lambda r: [r.grid_code, r.id], "tag": lambda r: [r.id],
              "age": lambda r: [r.birth_date.isoformat(), r.id], "id": lambda r: [r.id]}
-
-
-def _sql_order(row: Any) -> tuple[bool, str, str]:
-    """SQLite's (grid_code, id) order: NULL grid codes first, then byte order (str order of UTF-8 text)."""
-    return (row.grid_code is not None, row.grid_code or "", row.id)
-
-
-def _pg_order(row: Any) -> tuple[bool, str, str]:
-    """PostgreSQL's: NULLs last."""
-    return (row.grid_code is None, row.grid_code or "", row.id)
-
-
-def _away_keys(request: Request, connection: Any, rng: CodeRange, version: Any) -> list[tuple[bool, str, str]]:
-    """The sort keys (SQLite's order: see ``_sql_order``) of those registered in the range who live
-    elsewhere (户在人不在), in order.
-
-    Who they are is read once per range (every row registered there must be looked at: ~13 ms for a
-    village of 3,000) and kept until the person table changes (its newest ``updated_at``, one index
-    probe, read by the caller as ``version``)."""
-    cache = request.app.state.hub.away
-    hit = cache.get(rng)
-    if hit is None or hit[0] != version:
-        lives = rng.clause(Person.grid_code)
-        keys = sorted((g is not None, g or "", pid) for pid, g in connection.execute(
-            select(Person.id, Person.grid_code).where(rng.clause(Person.registered_grid_code),
-                                                      or_(Person.grid_code.is_(None), not_(lives)))))
-        if len(cache) > 1000:
-            cache.clear()
-        hit = cache[rng] = (version, keys)
-    return hit[1]
-
-
-def _away_rows(request: Request, session: Session, rng: CodeRange, fetch: Callable[[list[str], int], Iterable[Any]],
-               after: list[Any] | None, want: int) -> list[Any]:
-    """The page's share of those registered in the range who live elsewhere, in order: the candidates
-    after its cursor (``_away_keys``), read by primary key through ``fetch`` (a batch of keys, how many
-    at most) so that its other filters apply."""
-    connection = session.connection()
-    keys = _away_keys(request, connection, rng, connection.execute(TABLE_VERSION).scalar())
-    if after:  # SQL's cursor condition: a NULL grid code compares false, so only coded rows follow a cursor
-        keys = keys[bisect_right(keys, (True, str(after[0]), str(after[1]))):]
-    out: list[Any] = []
-    for start in range(0, len(keys), 500):
-        out += fetch([k[2] for k in keys[start:start + 500]], want)
-        if len(out) >= want:
-            break
-    return out
 
 
 def _cursor_date(value: object) -> dt.date:
@@ -198,7 +151,7 @@ def list_persons(
         if rng is None and presence != "all":
             raise ApiProblem(400, f"presence={presence} needs a grid: say which grid with grid=", title="Invalid parameter")
         mode = "grid" if rng is not None else "tag" if tag else "age" if (age_min, age_max) != (None, None) else "id"
-        after = decode_cursor(cursor, filters, 2 if mode in ("grid", "age") else 1)
+        after = decode_cursor(cursor, filters, 2 if mode in ("grid", "age") else 1, nullable_first=mode == "grid")
         # everyone a grid concerns (living there OR registered there) is read as two index-ordered halves
         # merged here: one OR over two indexes read the whole subtree and sorted it (9.5 ms -> 1 ms a page)
         halves = rng is not None and presence == "all"
@@ -220,9 +173,7 @@ def list_persons(
             stmt = stmt.where(Person.birth_date > years_before(day, age_max + 1))
         if mode == "grid":
             if after:
-                stmt = stmt.where(or_(Person.grid_code > after[0],
-                                      and_(Person.grid_code == after[0], Person.id > after[1])))
-            stmt = stmt.order_by(Person.grid_code, Person.id)
+                stmt = stmt.where(after_cursor(after))
         elif mode == "tag":
             if after:
                 stmt = stmt.where(PersonTag.person_id > after[0])
@@ -237,25 +188,33 @@ def list_persons(
                 stmt = stmt.where(Person.id > after[0])
             stmt = stmt.order_by(Person.id)
         if halves:
-            # the cursor's grid code starts the index range itself (the OR of the cursor can't)
-            lo = max(rng.lo, str(after[0])) if after else rng.lo
+            # the cursor's grid code starts the index range itself (the OR of the cursor can't); after a
+            # NULL grid code every resident follows
+            coded = bool(after) and after[0] is not None
+            lo = max(rng.lo, str(after[0])) if coded else rng.lo
             run = session.connection().execute  # Core rows: the ORM's per-statement bookkeeping cost ~0.2 ms
             if plain:  # a plain grid page: pre-built statements
                 cur = {"g": after[0], "i": after[1]} if after else {}
                 bounds = {"lo": lo, "n": limit + 1, **({} if rng.hi is None else {"hi": rng.hi}), **cur}
-                residents = run(RESIDENTS[bool(after), rng.hi is not None], bounds)
+                residents = run(RESIDENTS[coded, rng.hi is not None], bounds)
+                kind = cursor_kind(after)
 
                 def fetch(batch: list[str], want: int) -> Iterable[Any]:
-                    return run(AWAY[bool(after)], {"ids": batch, "n": want, **cur})
+                    return run(AWAY[kind], {"ids": batch, "n": want, **cur})
             else:
-                residents = run(stmt.where(CodeRange(lo, rng.hi).clause(Person.grid_code)).limit(limit + 1))
+                # residents have a grid code: their index's order is the pages'
+                residents = run(stmt.where(CodeRange(lo, rng.hi).clause(Person.grid_code))
+                                .order_by(*GRID_ORDER_CODED).limit(limit + 1))
 
                 def fetch(batch: list[str], want: int) -> Iterable[Any]:
-                    return run(stmt.where(Person.id.in_(batch)).limit(want))
-            both = [*residents, *_away_rows(request, session, rng, fetch, after, limit + 1)]
-            order = _sql_order if session.get_bind().dialect.name == "sqlite" else _pg_order
-            rows = sorted(both, key=order)[: limit + 1]
+                    return run(stmt.where(Person.id.in_(batch)).order_by(*GRID_ORDER).limit(want))
+            connection = session.connection()
+            keys = away_keys(request.app.state.hub.away, connection, rng, connection.execute(TABLE_VERSION).one())
+            both = [*residents, *away_rows(keys_after(keys, after), fetch, limit + 1)]
+            rows = sorted(both, key=row_key)[: limit + 1]
         else:
+            if mode == "grid":  # only those registered here can have no grid code: they sort first
+                stmt = stmt.order_by(*(GRID_ORDER if presence in ("registered", "away") else GRID_ORDER_CODED))
             rows = list(session.connection().execute(stmt.limit(limit + 1)))
         page = rows[:limit]
         ids = [r.id for r in page]
@@ -282,7 +241,7 @@ def _plain_grid_page(request: Request, key: Principal, rng: CodeRange, after: li
     reader: GridPageReader = state.pages
     with state.engine.connect() as connection:  # a bare pooled connection: the session's bookkeeping cost ~40 µs
         rows = reader.page(connection, rng, after, limit,
-                           lambda: _away_keys(request, connection, rng, reader.table_version(connection)))
+                           lambda: away_keys(state.away, connection, rng, reader.table_version(connection)))
         page = rows[:limit]
         ids = [r[0] for r in page]
         tags = reader.tags_of(connection, ids, key.has("read:sensitive"))
