@@ -38,14 +38,24 @@ SECRET = "places-passes-secret"
 TOKEN = "places-passes-token"
 DAYS = [dt.date(2026, 10, 31), dt.date(2026, 11, 1), dt.date(2026, 11, 2)]
 SNAP = {"fresh": "linked-d1.db", "day": "linked-d2.db"}
+#: the snapshot each step meets: places right after linking, events after places, tags after events
+STEP_SNAP = {"places": "linked", "events": "placed", "tags": "evented"}
 
 CHILD = """
-import json, sys, time
+import datetime as dt, json, sys, time
 from hub.context import HubContext
+from hub.resolve.events import project_events
 from hub.resolve.places import place_entities
+from hub.resolve.tags import derive_tags
 ctx = HubContext.from_config(sys.argv[1])
+full, step, today = sys.argv[2] == "full", sys.argv[3], dt.date.fromisoformat(sys.argv[4])
 t, c = time.perf_counter(), time.process_time()
-counts = place_entities(ctx, full=sys.argv[2] == "full")
+if step == "places":
+    counts = place_entities(ctx, full=full)
+elif step == "events":
+    counts = project_events(ctx, today, full=full)
+else:
+    counts = derive_tags(ctx, today, full=full)
 print(json.dumps({"step_wall": time.perf_counter() - t, "step_cpu": time.process_time() - c, "counts": counts}))
 """
 
@@ -96,7 +106,9 @@ def prepare(folder: Path, snaps: Path) -> None:
             print(f"day {day}: synced and linked in {time.perf_counter() - t:.0f} s", flush=True)
             _backup(db, snaps / snap)
             place_entities(ctx)
+            _backup(db, snaps / snap.replace("linked", "placed"))
             project_events(ctx, DAYS[day])
+            _backup(db, snaps / snap.replace("linked", "evented"))
             derive_tags(ctx, DAYS[day])
             watermark.remember(ctx, seen)
     finally:
@@ -114,21 +126,23 @@ def _backup(db: Path, to: Path) -> None:
     dst.close()
 
 
-def _copy(snaps: Path, which: str, folder: Path) -> Path:
+def _copy(snaps: Path, which: str, folder: Path, step: str = "places") -> Path:
     work = snaps / f"work-{which}.db"
     for suffix in ("-wal", "-shm"):
         Path(f"{work}{suffix}").unlink(missing_ok=True)
-    shutil.copy(snaps / SNAP[which], work)
+    shutil.copy(snaps / SNAP[which].replace("linked", STEP_SNAP[step]), work)
     return _config(folder, work)
 
 
-def run_pass(snaps: Path, which: str, folder: Path, full: bool, tree: Path | None = None) -> dict:
-    cfg = _copy(snaps, which, folder)
+def run_pass(snaps: Path, which: str, folder: Path, full: bool, tree: Path | None = None,
+             step: str = "places") -> dict:
+    cfg = _copy(snaps, which, folder, step)
+    today = DAYS[1 if which == "fresh" else 2].isoformat()
     env = {**os.environ, "HUB_SECRET_KEY": SECRET, "PUBLIC_SECURITY_TOKEN": TOKEN}
     if tree is not None:  # another tree's hub package (e.g. `git archive <commit> hub | tar -x -C <tree>`)
         env["PYTHONPATH"] = str(tree)
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(cfg), "full" if full else "auto"],
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(cfg), "full" if full else "auto", step, today],
                             stdout=subprocess.PIPE, env=env, cwd=folder)
     out = proc.stdout.read() if proc.stdout else b""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -155,6 +169,17 @@ def dump(cfg: Path) -> dict[str, str]:
                          "WHERE entity_type = 'building'",
         "address_evidence": "SELECT kind, source, ref, village, house, joined FROM address_evidence",
         "change_feed": "SELECT entity_type, entity_id, change, run_id FROM change_feed",
+        "event": "SELECT id, kind, source, source_key, category, grid_code, location, summary, remit, status, "
+                 "sensitive, organization_id, inspection_id, occurred_at, accepted_at, resolved_at, closed_at, "
+                 "due_on, overdue, escalated, history, details FROM event",
+        "event_party": "SELECT event_id, role, person_id, organization_id, name, note, party_key FROM event_party",
+        "inspection": "SELECT * FROM inspection",
+        "event_link": "SELECT source, stream, source_key, entity_id, method FROM entity_link "
+                      "WHERE entity_type = 'event'",
+        "person_tag": "SELECT person_id, tag, sensitive FROM person_tag",
+        "organization_tag": "SELECT organization_id, tag, event_ids FROM organization_tag",
+        "tags_state": "SELECT json_extract(state, '$.day'), json_extract(state, '$.feed'), "
+                      "json_extract(state, '$.inactive') FROM stream_state WHERE source = 'resolve' AND stream = 'tags'",
     }
     out = {}
     with sqlite3.connect(db) as conn:
@@ -171,9 +196,13 @@ def main() -> None:
     ap.add_argument("--snaps", type=Path, default=Path("/tmp/h4/snap"))
     ap.add_argument("--pass", dest="which", choices=["fresh", "day"], default="fresh")
     ap.add_argument("--full", action="store_true", help="place_entities(full=True)")
+    ap.add_argument("--step", choices=list(STEP_SNAP), default="places",
+                    help="the resolve step to time, on the snapshot it meets (tags: after events)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--to", type=Path)
     ap.add_argument("--against", type=Path, help="a tree holding another version's hub/: each repeat runs it, then ours")
+    ap.add_argument("--ours", type=Path, help="a tree holding this version's hub/ (default: the checkout's), so "
+                                               "other engineers' uncommitted edits stay out of the comparison")
     args = ap.parse_args()
     os.environ.setdefault("HUB_SECRET_KEY", SECRET)
     if args.what == "prepare":
@@ -181,18 +210,19 @@ def main() -> None:
         return
     seen: dict[str, list[float]] = {}
     for n in range(args.repeat):
-        for label, tree in ([("before", args.against)] if args.against else []) + [("this tree", None)]:
+        for label, tree in ([("before", args.against)] if args.against else []) + [("this tree", args.ours)]:
             load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            r = run_pass(args.snaps.resolve(), args.which, args.folder.resolve(), args.full, tree)
+            r = run_pass(args.snaps.resolve(), args.which, args.folder.resolve(), args.full, tree, args.step)
             seen.setdefault(label, []).append(r["step_cpu"])
-            print(f"{args.which}{' full' if args.full else ''} {label} #{n + 1}: step cpu {r['step_cpu']:.2f} s, "
+            print(f"{args.step} {args.which}{' full' if args.full else ''} {label} #{n + 1}: step cpu {r['step_cpu']:.2f} s, "
                   f"wall {r['step_wall']:.2f} s; process cpu {r['cpu']:.2f} s, wall {r['wall']:.2f} s, "
                   f"peak {r['peak_mb']:.0f} MB; load before {load}", flush=True)
-        if args.what == "dump":
-            digest = dump(Path(r["cfg"]))
-            print(json.dumps(digest, indent=1))
-            if args.to:
-                args.to.write_text(json.dumps({"counts": r["counts"], "tables": digest}, indent=1), encoding="utf-8")
+            if args.what == "dump":  # each tree's output, before the next run overwrites the copy
+                digest = dump(Path(r["cfg"]))
+                print(json.dumps(digest, indent=1))
+                if args.to:
+                    to = args.to.with_name(f"{args.to.stem}-{label.replace(' ', '-')}{args.to.suffix}")
+                    to.write_text(json.dumps({"counts": r["counts"], "tables": digest}, indent=1), encoding="utf-8")
     for label, cpus in seen.items():
         print(f"{label}: median step cpu {statistics.median(cpus):.2f} s of {len(cpus)} ({', '.join(f'{c:.2f}' for c in cpus)})")
 

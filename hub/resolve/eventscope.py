@@ -8,11 +8,11 @@ calendar. So an incremental pass re-projects:
   re-projected whole, with all its parties), and those whose party crosswalk (``case_no#N``) moved;
 - the incidents and hazards whose record was loaded since; the hazards of an inspection loaded since,
   of a unit whose organisation link moved, or of an organisation changed since (grid, address);
-- the disputes and incidents whose address names a building created or re-placed since;
+- the disputes and incidents whose address names a building created, re-placed or removed since;
 - and, when the Beijing date moved on, the deadlines of the open events (what ``mark_overdue`` does).
 
-A first pass, a grid-registry change, a building or crosswalk row deleted (what pointed at it is not
-known any more), an earlier day than the last pass's, or a large share of the county changed: the
+A first pass, a grid-registry change, a crosswalk row deleted (what pointed at it is not known any
+more), an earlier day than the last pass's, or a large share of the county changed: the
 full pass (``project_events(full=True)``), which stays the reference.
 """
 
@@ -37,6 +37,7 @@ from hub.db.models import (
     StreamState,
 )
 from hub.resolve.eventrows import PARTY_STREAMS, Key
+from hub.resolve.placement import building_id
 from hub.resolve.upsert import chunks, fingerprint, sources_of
 
 #: above this share of the county's events changed, the full pass is the cheaper one
@@ -131,8 +132,6 @@ def find_scope(ctx: HubContext, session: Any, today: dt.date, current: Marks) ->
         return None, "crosswalk rows the events read were removed"
     feed = list(connection.execute(select(ChangeFeed.entity_type, ChangeFeed.entity_id, ChangeFeed.change).where(
         ChangeFeed.seq > int(state.get("feed") or 0), ChangeFeed.entity_type.in_(["building", "organization"]))))
-    if any(etype == "building" and change == "deleted" for etype, _, change in feed):
-        return None, "buildings were removed"
 
     scope = EventScope(daily=state["day"] != current.day)
     disputes, ps, fire = (sources_of(ctx, c) for c in ("dispute-mediation", "public-security", "fire-safety"))
@@ -172,12 +171,22 @@ def _hazards_of(connection: Any, scope: EventScope, fire: list[str], inspections
 
 
 def _addressed(connection: Any, scope: EventScope, buildings: set[str], addressed: dict[str, str]) -> None:
-    """Disputes and incidents whose grid was looked up by the address of a building created or
-    re-placed since (``addressed``: kept from the passes that projected them, so no address is parsed)."""
+    """Disputes and incidents whose grid was looked up by the address of a building created, re-placed
+    or removed since (``addressed``: kept from the passes that projected them, so no address is parsed).
+
+    A building's id is the digest of its address key (:func:`hub.resolve.placement.building_id`), so a
+    removed building, whose row is gone, is matched too: a day's places pass removes a few buildings no
+    record names any more, and taking the full pass for that re-projected every event of the county."""
+    if not buildings:
+        return
     keys: set[str] = set()
+    found: set[str] = set()
     for batch in chunks(sorted(buildings)):
-        keys.update(connection.execute(select(Building.address_key).where(Building.id.in_(batch))).scalars())
-    wanted = sorted(eid for eid, key in addressed.items() if key in keys)
+        for bid, key in connection.execute(select(Building.id, Building.address_key).where(Building.id.in_(batch))):
+            found.add(bid)
+            keys.add(key)
+    removed = buildings - found
+    wanted = sorted(eid for eid, key in addressed.items() if key in keys or (removed and building_id(key) in removed))
     for batch in chunks(wanted):
         for kind, source, key in connection.execute(select(Event.kind, Event.source, Event.source_key).where(
                 Event.id.in_(batch))):

@@ -16,7 +16,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import String, delete, func, insert, select, type_coerce
 
 from hub.context import HubContext
 from hub.db.base import utcnow
@@ -58,6 +58,19 @@ ORG_FLAG = "key_unit_open_major_hazard"
 
 def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+class _Ages(dict[Any, int]):
+    """Birth date (a date, or its ISO text) -> age on ``today``, each distinct date computed once."""
+
+    def __init__(self, today: dt.date) -> None:
+        super().__init__()
+        self.today = today
+
+    def __missing__(self, birth: Any) -> int:
+        day = dt.date.fromisoformat(birth[:10]) if isinstance(birth, str) else birth
+        age = self[birth] = age_on(day, self.today)
+        return age
 
 
 def _yes(value: Any) -> bool:
@@ -128,16 +141,27 @@ def person_tags(ctx: HubContext, session: Any, today: dt.date, only: set[str] | 
     carry today. ``inactive`` collects the households of the persons read whose status is not ``active``
     (what :func:`hub.resolve.tagscope.inactive_households` reads, gathered from this pass's own rows)."""
     from_sources, alone = _source_tags(ctx, session, only)
-    # Core rows (the connection, not the ORM session): half a million of them, plain tuples are enough
+    # Core rows (the connection, not the ORM session): half a million of them, plain tuples are enough.
+    # The birth date as stored (ISO text on SQLite): the Date type's per-row parse was ~0.3 CPU s at 200k,
+    # and a county has far fewer distinct birth dates than persons (``_ages``)
     connection = session.connection()
-    members = household_members(connection) if members is None else members
-    out: dict[tuple[str, str], bool] = {}
-    columns = (Person.id, Person.birth_date, Person.household_id, Person.status, Person.floating)
+    birth_text = connection.dialect.name == "sqlite"
+    columns = (Person.id, type_coerce(Person.birth_date, String) if birth_text else Person.birth_date,
+               Person.household_id, Person.status, Person.floating)
     if only is None:
-        rows: Any = connection.execute(select(*columns).execution_options(yield_per=5000))
+        rows: Any = connection.execute(select(*columns))
+        if members is None:  # the whole county: its households' active members counted from these same rows
+            rows = rows.all()  # (the aggregate over the household index fetched every person row again)
+            members = {}
+            for _, _, household, status, _ in rows:
+                if household is not None and status == "active":
+                    members[household] = members.get(household, 0) + 1
     else:
         rows = [r for batch in chunks(sorted(only)) for r in connection.execute(select(*columns).where(
             Person.id.in_(batch)))]
+    members = household_members(connection) if members is None else members
+    ages = _Ages(today)
+    out: dict[tuple[str, str], bool] = {}
     for pid, birth, household, status, floating in rows:
         if inactive is not None and status != "active" and household is not None:
             inactive.add(household)
@@ -147,7 +171,7 @@ def person_tags(ctx: HubContext, session: Any, today: dt.date, only: set[str] | 
         if floating:
             tags.add("floating")
         if birth is not None:
-            age = age_on(birth, today)
+            age = ages[birth]
             if age >= 60:
                 tags.add("elderly")
                 if pid in alone or (household is not None and members.get(household) == 1):
@@ -201,8 +225,9 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
                 session.execute(delete(PersonTag).where(PersonTag.person_id == pid, PersonTag.tag == tag))
         for batch in chunks(new):
             executemany(session.connection(), insert(PersonTag.__table__), batch)
+        now = utcnow()  # one instant for the pass's rows, as ChangeWriter.sync stamps its own
         for pid in sorted({r["person_id"] for r in new} | {k[0] for k in gone}):
-            writer.feed("person", pid, "updated")
+            writer.feed("person", pid, "updated", now)
         if scope is None:
             counts.update(f"tag_{t}" for _, t in want)
         else:  # the county's figures, as a full pass reports them

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from hub.db.models import Building, ChangeFeed, EntityLink, Event, EventParty, SourceRecord
 from hub.db.session import transaction
 from hub.resolve.events import project_events
 from hub.resolve.gridindex import GridIndex
-from hub.resolve.placement import address_key
+from hub.resolve.placement import address_key, building_id
 
 _spec = importlib.util.spec_from_file_location(
     "township_for_events", Path(__file__).parents[1] / "resolve_places" / "conftest.py")
@@ -120,4 +120,21 @@ def test_a_building_placed_at_an_incidents_address_moves_its_grid(ctx: Any) -> N
     assert counts["events_rechecked"] == 1 and counts["event_updated"] == 1
     with transaction(ctx.db_url) as s:
         assert s.scalar(select(Event.grid_code).where(Event.source_key == "JQ2")) == EAST + "001"
+    _full_pass_agrees(ctx, MONDAY)
+
+
+def test_a_building_removed_at_an_incidents_address_reprojects_that_incident_only(ctx: Any) -> None:
+    with transaction(ctx.db_url) as s:  # placed at JQ2's address first, as the placing step writes it
+        key = address_key(GridIndex.load(s), ADDRESS)
+        s.add(Building(id=building_id(key), address=ADDRESS, address_key=key, village_code=EAST, grid_code=EAST + "001"))
+        s.add(ChangeFeed(entity_type="building", entity_id=building_id(key), change="created"))
+    assert project_events(ctx, today=MONDAY)["events_rechecked"] == 1
+    with transaction(ctx.db_url) as s:  # then no record names the house any more: the placing step removes it
+        s.execute(delete(Building).where(Building.id == building_id(key)))
+        s.add(ChangeFeed(entity_type="building", entity_id=building_id(key), change="deleted"))
+    counts = project_events(ctx, today=MONDAY)
+    assert "disputes" not in counts  # not the full pass, which reads every case
+    assert counts["events_rechecked"] == 1 and counts["event_updated"] == 1
+    with transaction(ctx.db_url) as s:
+        assert s.scalar(select(Event.grid_code).where(Event.source_key == "JQ2")) == EAST + "002"  # by the address again
     _full_pass_agrees(ctx, MONDAY)
