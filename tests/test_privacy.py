@@ -92,3 +92,24 @@ def test_sm4_tokens_are_the_same_whether_made_by_gmssl_or_openssl() -> None:
     assert Vault("k1").decrypt(sealed) == "110105194912310021"  # an AES-configured install reads SM4 tokens
     with pytest.raises(ConfigError, match="secret key does not match"):
         Vault("k2", cipher="sm4").decrypt(sealed)
+
+
+def test_batched_blind_indexes_are_the_hmac_of_each_value() -> None:
+    """The batch form hashes the key's pads once; its digests must stay those every store holds."""
+    vault = Vault("batch-secret\nindex:earlier-secret")  # a rotated install: the index key is the earlier one
+    values = ["110105194912310021", "13812345678", "王小明", "a" * 300, "", None]
+    key = hmac.new(hashlib.sha256(b"earlier-secret").digest(), b"gridhub/blind-index/v1", hashlib.sha256).digest()
+    for kind in ("id", "phone", "row"):
+        expected = [hmac.new(key, f"{kind}:{v}".encode(), hashlib.sha256).hexdigest()[:32] if v else None
+                    for v in values]
+        assert vault.blind_indexes(values, kind=kind) == expected
+        assert [vault.blind_index(v, kind=kind) for v in values] == expected
+
+
+def test_batched_encryption_decrypts_to_each_value_under_fresh_nonces() -> None:
+    vault = Vault("batch-secret")
+    values = ["110105194912310021", None, "13812345678", "", "王小明", "110105194912310021"]
+    tokens = vault.encrypt_many(values)
+    assert [vault.decrypt(t) for t in tokens] == [v or None for v in values]
+    assert tokens[0] != tokens[-1]  # the same value sealed twice differs (its own random nonce)
+    assert all(t is None or t.startswith("2.") and "+" not in t and "/" not in t for t in tokens)
