@@ -26,7 +26,7 @@ from hub.connector.landing import RunFolder, part_path, write_table
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.stages.load import LoadInfo, load
-from hub.stages.stored import stored_columns
+from hub.stages.stored import claim_stored, stored_columns
 from hub.stages.validate import PartHook, ValidateInfo, read_validate_info, validate
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ def _stored_part(ctx: HubContext, source: str, run_id: str) -> PartHook:
     folder, connector = RunFolder(ctx.landing, source, run_id), ctx.connector_name(source)
 
     def write(stream: str, index: int, valid: pa.Table) -> None:
+        if not claim_stored(folder.stream_dir(stream), index):
+            return  # load reached this part first and makes it itself
         stored = stored_columns(ctx.contracts.get(connector, stream), ctx.vault, valid)
         write_table(part_path(folder.stream_dir(stream), "stored", index), stored)
 
@@ -100,6 +102,8 @@ class ValidationWorker:
         self.error.unlink(missing_ok=True)
         self.done = self.folder.path / "validate.json"
         self.done.unlink(missing_ok=True)  # a retried run must not take an earlier attempt's result
+        for stale in (*self.folder.path.glob("*/stored-*.claim"), *self.folder.path.glob("*/stored-*.arrow")):
+            stale.unlink()  # nor its claims on, or its copies of, the stored parts
         fork = multiprocessing.get_context("fork")
         self.process = fork.Process(target=_validate_child,
                                     args=(ctx, source, run_id, docs, self.error, os.getpid()),
@@ -138,7 +142,7 @@ def validate_and_load(ctx: HubContext, source: str, run_id: str, worker: Validat
     """Load what the worker (started during extract) has validated, while it validates the rest;
     both or neither."""
     try:
-        loaded = load(ctx, source, run_id, wait=worker.wait)
+        loaded = load(ctx, source, run_id, wait=worker.wait, claim=claim_stored)
     except BaseException:
         worker.stop()
         raise

@@ -43,6 +43,7 @@ from hub.stages.stored import (  # noqa: F401 - stored_key, stored_source_key, k
     column_values,
     key_is_pii,
     prepared,
+    stored_columns,
     stored_key,
     stored_source_key,
 )
@@ -76,7 +77,12 @@ def _no_wait(_path: Path | None) -> None:
     return None
 
 
-def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait) -> LoadInfo:
+#: asks to make a part's stored part here (``hub.stages.stored.claim_stored``); True: this process makes it
+StoredClaim = Callable[[Path, int], bool]
+
+
+def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait,
+         claim: StoredClaim | None = None) -> LoadInfo:
     extracted = read_extract_info(ctx, source, run_id)
     folder = RunFolder(ctx.landing, source, run_id)
     vault = ctx.vault
@@ -106,7 +112,7 @@ def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait
             contract = ctx.contracts.get(extracted.connector, stream)
             ledgers[stream] = RunStream(run_id=run_id, stream=stream, read=ext.rows + ext.unchanged, loaded=0,
                                         unchanged=ext.unchanged, quarantined=0, tombstoned=0, warnings=0, withheld=0)
-            parts = _parts(folder.stream_dir(stream), ext.files, wait)
+            parts = _parts(folder.stream_dir(stream), ext.files, wait, claim)
             _load_stream(session, contract, source, stream, run_id, parts, vault, ledgers[stream], now, batch_written)
         wait(None)  # the checks' statistics are complete only when validation is
         validated = read_validate_info(ctx, source, run_id)
@@ -133,16 +139,20 @@ def load(ctx: HubContext, source: str, run_id: str, *, wait: PartWait = _no_wait
     return info
 
 
-def _parts(stream_dir: Path, files: int, wait: PartWait) -> Iterator[tuple[Path, Path, Path]]:
-    """(valid, stored, quarantine) landing parts in raw order; a replay's single pair stands alone.
-    A stored part (content hashes and stored data worked out by the validating process) is optional."""
+def _parts(stream_dir: Path, files: int, wait: PartWait, claim: StoredClaim | None = None
+           ) -> Iterator[tuple[Path, Path, Path, bool]]:
+    """(valid, stored, quarantine, make the stored part here) landing parts in raw order; a replay's
+    single pair stands alone. A stored part (content hashes and stored data worked out by the
+    validating process) is optional; when load would wait for a part the validator has not reached
+    the end of, it claims the part's stored part and makes it itself once the part is complete."""
     if files == 0 and (stream_dir / "quarantine.arrow").exists():
-        yield stream_dir / "valid.arrow", stream_dir / "stored.arrow", stream_dir / "quarantine.arrow"
+        yield stream_dir / "valid.arrow", stream_dir / "stored.arrow", stream_dir / "quarantine.arrow", False
         return
     for index in range(files):
-        quarantine = part_path(stream_dir, "quarantine", index)
+        valid, quarantine = part_path(stream_dir, "valid", index), part_path(stream_dir, "quarantine", index)
+        here = claim is not None and not valid.exists() and claim(stream_dir, index)
         wait(quarantine)  # written after its valid and stored parts: the part is complete
-        yield part_path(stream_dir, "valid", index), part_path(stream_dir, "stored", index), quarantine
+        yield valid, part_path(stream_dir, "stored", index), quarantine, here
 
 
 def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger, now,  # type: ignore[no-untyped-def]
@@ -153,9 +163,12 @@ def _load_stream(session, contract, source, stream, run_id, parts, vault, ledger
     written: set[str] = set()  # keys inserted by an earlier batch of this run: a repeat updates them
     refused_parts: list[Path] = []
     book: QuarantineBook | None = None
-    for valid_path, stored_path, quarantine_path in parts:
+    for valid_path, stored_path, quarantine_path, here in parts:
         refused_parts.append(quarantine_path)
-        stored = read_table(stored_path) if stored_path.exists() else None
+        if here and valid_path.exists():  # claimed while waiting: the validator went on to the next part
+            stored = stored_columns(contract, vault, read_table(valid_path))
+        else:
+            stored = read_table(stored_path) if stored_path.exists() else None
         offset = 0
         for batch in (iter_batches(valid_path) if valid_path.exists() else ()):
             if not batch.num_rows:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -109,6 +111,17 @@ def column_values(batch: pa.RecordBatch, name: str) -> list[Any]:
 #: the row text the content hash is made of (as ``json.dumps(..., ensure_ascii=False, sort_keys=True,
 #: default=str)`` always wrote it), built once rather than once a row
 _ROW_TEXT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
+def claim_stored(stream_dir: Path, index: int) -> bool:
+    """Whether this process makes part ``index``'s stored part: the first of the two processes to ask
+    does (validate beside load: the validator after its valid part, load when it would otherwise wait
+    for the part), so neither core idles while the other has a part's hashing and crypto to do."""
+    try:
+        os.close(os.open(stream_dir / f"stored-{index:05d}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
 
 def key_is_pii(contract: StreamContract) -> bool:

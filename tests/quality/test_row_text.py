@@ -107,3 +107,11 @@ def test_stored_parts_by_column_equal_the_row_path_on_every_shipped_contract(val
                     assert json_text(new_data) == old  # every other byte alike
                 compared[source] = compared.get(source, 0) + batch.num_rows
     assert compared["population"] > 1000 and compared["civil-affairs"] > 0  # civil affairs: keyed by citizen ID
+
+
+def test_a_stored_part_is_made_by_whichever_process_claims_it_first(tmp_path: Path) -> None:
+    from hub.stages.stored import claim_stored
+
+    assert claim_stored(tmp_path, 3) is True  # load, waiting for part 3, takes it
+    assert claim_stored(tmp_path, 3) is False  # the validator, done with part 3's checks, leaves it
+    assert claim_stored(tmp_path, 4) is True
