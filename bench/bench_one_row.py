@@ -14,6 +14,15 @@ Prints wall, user+sys CPU and the 1-minute load average of every run.
 whatever is uncommitted in it). When the side changes, one unrecorded sync of a changed row runs
 first, so each side's recorded runs start from stream state its own code wrote (a mark one side
 keeps and the other drops would otherwise cost the first side a rebuild after every switch).
+
+``--day SNAPSHOT`` times a day's sync instead (``hub sync --all --no-resolve``, as the user runs it after
+a day's deliveries): each run starts from a fresh copy of SNAPSHOT (a county synced up to the day before,
+its last day's files held back as bench_county.py holds them), copies ``--day-files`` (the held-back
+files, same layout) over it, points public-security at ``--day-url`` (a server serving the next day),
+and runs the command; ``--env NAME=VALUE`` (repeatable) is set on both sides::
+
+    .venv/bin/python bench/bench_one_row.py --day /tmp/c200k-day1 --day-files /tmp/c200k-day2 \
+        --day-url http://127.0.0.1:18762 --before-tree /tmp/t0 --after-tree /tmp/t1 --rounds 3
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ import argparse
 import datetime as dt
 import os
 import random
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -39,8 +50,8 @@ def change_one_row(folder: Path) -> None:
                      (f"139{random.randrange(10**8):08d}", now))
 
 
-def sync_all(folder: Path, env: dict[str, str]) -> dict[str, float | bool]:
-    cmd = [sys.executable, str(ROOT / ".venv" / "bin" / "hub"), "--config", "hub.yaml", "sync", "--all"]
+def sync_all(folder: Path, env: dict[str, str], *extra: str) -> dict[str, float | bool]:
+    cmd = [sys.executable, str(ROOT / ".venv" / "bin" / "hub"), "--config", "hub.yaml", "sync", "--all", *extra]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
@@ -49,22 +60,56 @@ def sync_all(folder: Path, env: dict[str, str]) -> dict[str, float | bool]:
     if os.waitstatus_to_exitcode(status):
         sys.exit(f"failed: {' '.join(cmd)}\n{out[-3000:]}")
     return {"wall": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime,
-            "load": os.getloadavg()[0], "loaded": "loaded 1," in out}
+            "load": os.getloadavg()[0], "loaded": "loaded 1," in out,
+            "read": sum(int(n) for n in re.findall(r": read (\d+),", out))}
+
+
+def day_county(snapshot: Path, day_files: Path, url: str) -> Path:
+    """A fresh copy of the county synced up to the day before, with the next day's files delivered."""
+    folder = snapshot.with_name(snapshot.name + "-run")
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(snapshot, folder, symlinks=True)
+    shutil.copytree(day_files, folder, dirs_exist_ok=True)
+    cfg = folder / "hub.yaml"
+    cfg.write_text(re.sub(r'base_url: "[^"]+"', f'base_url: "{url}"', cfg.read_text(encoding="utf-8")),
+                   encoding="utf-8")
+    return folder
+
+
+def time_day(args: argparse.Namespace, trees: dict[str, dict[str, str]]) -> dict[str, list[dict[str, float | bool]]]:
+    results: dict[str, list[dict[str, float | bool]]] = {}
+    for r in range(args.rounds):
+        for name in (list(trees) if r % 2 else list(trees)[::-1]):
+            folder = day_county(args.day, args.day_files, args.day_url)
+            results.setdefault(f"{name} day", []).append(sync_all(folder, trees[name], "--no-resolve"))
+    return results
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--folder", type=Path, required=True)
+    ap.add_argument("--folder", type=Path, help="the synced county for the one-row runs")
     ap.add_argument("--before-tree", type=Path, help="a directory holding the hub package to compare with")
     ap.add_argument("--after-tree", type=Path, help="a directory holding the hub package measured as 'after'")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secret", default=os.environ.get("HUB_SECRET_KEY", "m19"))
     ap.add_argument("--token", default=os.environ.get("PUBLIC_SECURITY_TOKEN", "county-bench-token"))
+    ap.add_argument("--day", type=Path, help="time a day's sync from this synced county instead (see above)")
+    ap.add_argument("--day-files", type=Path, help="with --day: the held-back files of the day, same layout")
+    ap.add_argument("--day-url", help="with --day: public-security serving the day (http://host:port)")
+    ap.add_argument("--env", action="append", default=[], help="NAME=VALUE set for both sides")
     args = ap.parse_args()
-    base = {**os.environ, "HUB_SECRET_KEY": args.secret, "PUBLIC_SECURITY_TOKEN": args.token, "COLUMNS": "200"}
+    base = {**os.environ, "HUB_SECRET_KEY": args.secret, "PUBLIC_SECURITY_TOKEN": args.token, "COLUMNS": "200",
+            **dict(e.split("=", 1) for e in args.env)}
     trees = {"after": {**base, "PYTHONPATH": str(args.after_tree.resolve())} if args.after_tree else base}
     if args.before_tree:
         trees["before"] = {**base, "PYTHONPATH": str(args.before_tree.resolve())}
+    if args.day:
+        if not (args.day_files and args.day_url):
+            sys.exit("--day needs --day-files and --day-url")
+        show(time_day(args, trees))
+        return
+    if not args.folder:
+        sys.exit("--folder (one changed row) or --day (a day's sync) is needed")
     results: dict[str, list[dict[str, float | bool]]] = {}
     last = None
     for r in range(args.rounds):
@@ -76,9 +121,14 @@ def main() -> None:
             change_one_row(args.folder)
             results.setdefault(f"{name} one row", []).append(sync_all(args.folder, trees[name]))
             results.setdefault(f"{name} nothing new", []).append(sync_all(args.folder, trees[name]))
+    show(results)
+
+
+def show(results: dict[str, list[dict[str, float | bool]]]) -> None:
     for name, runs in results.items():
         print(f"{name:20}", "  ".join(f"{x['wall']:.2f} s / {x['cpu']:.2f} CPU s @ load {x['load']:.1f}"
-                                     + ("" if x["loaded"] or "nothing" in name else " (row not loaded!)")
+                                     + (f" ({x['read']} read)" if name.endswith(" day") else ""
+                                        if x["loaded"] or "nothing" in name else " (row not loaded!)")
                                      for x in runs))
 
 

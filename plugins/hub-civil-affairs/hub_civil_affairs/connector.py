@@ -133,7 +133,7 @@ class RosterStream(Stream):
         sheet.unnamed_with_data = month.unnamed_with_data
         out = MonthBatches(sheet, self.derived, month.month, todo.state)
         if upserts or month.keyless:
-            for row in sheet.data_rows():
+            for row in month.news if month.news is not None else sheet.data_rows():
                 key = sheet.key(row)
                 if (key is None or key in upserts) and (batch := out.add(row)) is not None:
                     yield batch
@@ -142,7 +142,7 @@ class RosterStream(Stream):
                 yield batch
         if (batch := out.flush()) is not None:
             yield batch
-        month.sheet = None  # let calamine free the sheet
+        month.sheet, month.news = None, None  # let calamine free the sheet
 
 
 class CivilAffairsConnector(Connector):

@@ -33,6 +33,8 @@ from typing import Any
 from hub_civil_affairs.roster import RosterSheet, SheetSpec
 
 STATE_VERSION = 2  # v2: the key map is sealed (keys are citizen IDs as written)
+#: rows the planning scan keeps for the emit at most; a month with more news (a first read) is scanned again
+NEWS_MAX = 20_000
 UPSERT, DELETE = "upsert", "delete"
 
 
@@ -57,6 +59,9 @@ class PendingMonth:
     keyless: int = 0
     unnamed_with_data: set[int] = field(default_factory=set)
     sheet: RosterSheet | None = None  # kept open for the newest month only
+    #: the newest month's rows that may be emitted, in sheet order (keyless, new or changed, repeated
+    #: keys), kept by the planning scan so the emit need not scan the sheet again; None: scan again
+    news: list[list[Any]] | None = None
 
 
 @dataclass
@@ -119,17 +124,30 @@ def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any],
         pm.present = True
         seen: dict[str, str] = {}
         dups: set[str] = set()
+        # the rows the emit can want, gathered on the way (a day's roster was scanned twice: ~0.15 CPU s
+        # at 200,000 residents): every row of a key in ``upserts`` is here, unless a repeated key's first
+        # row was unchanged and so not kept, or there are too many to hold (the emit scans again)
+        news: list[list[Any]] | None = [] if i == len(months) - 1 else None
         for row in sheet.data_rows():
             key = sheet.key(row)
             if key is None:
                 pm.keyless += 1
                 sheet.digest(row)  # still notes unnamed columns holding data
-                continue
-            digest = short(sheet.digest(row))
-            if key in seen:
-                dups.add(key)
+                kept = True
             else:
-                seen[key] = digest
+                digest = short(sheet.digest(row))
+                if key in seen:
+                    if key not in dups and seen[key] == current.get(key):
+                        news = None  # its first row was not kept
+                    dups.add(key)
+                    kept = True
+                else:
+                    seen[key] = digest
+                    kept = digest != current.get(key)
+            if kept and news is not None:
+                news.append(row)
+                if len(news) > NEWS_MAX:
+                    news = None
         for key, digest in seen.items():
             if key in dups or current.get(key) != digest:
                 month_changes[key] = UPSERT
@@ -139,6 +157,7 @@ def plan(files: list[tuple[str, Path]], spec: SheetSpec, state: dict[str, Any],
         pm.unnamed_with_data = set(sheet.unnamed_with_data)
         if i == len(months) - 1:
             pm.sheet = sheet
+            pm.news = news
     newest = months[-1]
     state_after = {"v": STATE_VERSION, "month": newest.month, "sha256": newest.sha256,
                    "keys": sealer.seal(current)}
