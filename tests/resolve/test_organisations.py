@@ -174,3 +174,51 @@ def test_a_slip_links_where_the_place_fits_and_is_asked_where_nothing_ties_it() 
     assert [(r["left_key"], r["evidence"]["relation"], r["evidence"]["candidate_name"]) for r in reviews] == [
         ("public-security|floating-persons|FP11#employer", "same_sound", "瑞祥超市")]
     assert ids["FP12#employer"] == ids["DW2"] and method[3] == "same_sound"
+
+
+def test_quick_rejections_keep_every_relation() -> None:
+    """``abbreviation`` and ``same_sound_slip`` turn most pairs away before comparing them character by
+    character (a search meets thousands of pairs a day): over every pair of a set of firm names with their
+    shortened forms and same-sound slips, the answers equal the definitions applied in full."""
+    import itertools
+
+    from org_corpus import BRANDS, FIRM_TRADES, SHOP_TRADES, SOUND
+
+    from hub.resolve.organisations.names import _alike, _embedding, abbreviation, same_sound_slip
+
+    def slip_in_full(a: str, b: str) -> bool:
+        if len(a) != len(b) or len(a) < 3 or a == b:
+            return False
+        costs = [_alike(x, y) for x, y in zip(a, b, strict=True)]
+        return None not in costs and sum(costs) == 1  # type: ignore[arg-type]
+
+    def abbreviation_in_full(a: str, b: str) -> str | None:
+        short, long = sorted((a, b), key=len)
+        if len(short) == len(long) or len(short) < 3:
+            return None
+        if len(short) == 3 and not (long.startswith(short) and len(long) - len(short) <= 2):
+            return None
+        slips = _embedding(short, long)
+        return None if slips is None or slips > 1 or (slips and len(short) < 4) else (
+            "abbreviation" if slips == 0 else "abbreviation_sound")
+
+    names: set[str] = set()
+    for brand in BRANDS[:12]:
+        for trade, short in FIRM_TRADES + SHOP_TRADES:
+            for core in {brand + trade, brand + (short or trade)}:
+                names.add(core)
+                for i, ch in enumerate(core):  # one character slipped, and slipped twice
+                    if ch in SOUND:
+                        names.add(core[:i] + SOUND[ch] + core[i + 1:])
+                        names.update(core[:i] + SOUND[ch] + core[i + 1:j] + SOUND[c] + core[j + 1:]
+                                     for j, c in enumerate(core) if j > i and c in SOUND)
+                names.add(core[:2] + core[3:])  # a character left out
+    found: dict[str, int] = {}
+    for a, b in itertools.permutations(sorted(names), 2):
+        expected = abbreviation_in_full(a, b)
+        assert abbreviation(a, b) == expected, (a, b)
+        assert same_sound_slip(a, b) == slip_in_full(a, b), (a, b)
+        for kind in (expected, "same_sound" if slip_in_full(a, b) else None):
+            if kind:
+                found[kind] = found.get(kind, 0) + 1
+    assert set(found) == {"abbreviation", "abbreviation_sound", "same_sound"}, found

@@ -195,8 +195,9 @@ def same_sound_slip(a: str, b: str) -> bool:
     """One character slipped to another of the same sound (宏运/鸿运), names otherwise equal."""
     if len(a) != len(b) or len(a) < 3 or a == b:
         return False
-    costs = [_alike(x, y) for x, y in zip(a, b, strict=True)]
-    return None not in costs and sum(costs) == 1  # type: ignore[arg-type]
+    # equal characters cost nothing: exactly one position may differ, and its pair must sound alike
+    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(differ) == 1 and _alike(*differ[0]) == 1
 
 
 def _embedding(short: str, long: str) -> int | None:
@@ -222,6 +223,10 @@ def abbreviation(a: str, b: str) -> str | None:
     if len(short) == len(long) or len(short) < 3:
         return None
     if len(short) == 3 and not (long.startswith(short) and len(long) - len(short) <= 2):
+        return None
+    # a character of the short name found nowhere in the long one can only be placed by a slip, and more
+    # than one slip is never the name people use: most pairs a search meets end here, without the embedding
+    if sum(ch not in long for ch in short) > 1:
         return None
     slips = _embedding(short, long)
     return None if slips is None or slips > 1 or (slips and len(short) < 4) else (
