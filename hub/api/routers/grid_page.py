@@ -22,7 +22,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from hub.api.masking import Masker
-from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION, cursor_kind
+from hub.api.routers.person_pages import (
+    AWAY,
+    LIST_COLUMNS,
+    PAGE_TAGS,
+    RESIDENTS,
+    TABLE_VERSION,
+    cursor_kind,
+    resident_steps,
+)
 from hub.api.routers.person_presence import SortKey, away_rows, keys_after
 from hub.api.subtree import CodeRange
 
@@ -103,12 +111,13 @@ class GridPageReader:
     def page(self, connection: Connection, rng: CodeRange, after: list[Any] | None, limit: int,
              away_keys: Callable[[], list[SortKey]]) -> list[tuple[Any, ...]]:
         """The page's rows (``limit + 1`` at most, the extra one says there is more), in order."""
-        coded = bool(after) and after[0] is not None  # after a NULL grid code every resident follows
-        lo = max(rng.lo, str(after[0])) if coded else rng.lo
         cur = {"g": after[0], "i": after[1]} if after else {}
         want = limit + 1
-        residents = self._rows(connection, self.residents[coded, rng.hi is not None],
-                               {"lo": lo, "n": want, **({} if rng.hi is None else {"hi": rng.hi}), **cur})
+        residents: list[tuple[Any, ...]] = []
+        for step, values in resident_steps(rng, after):
+            residents += self._rows(connection, self.residents[step], {**values, "n": want - len(residents)})
+            if len(residents) >= want:
+                break
         keys = keys_after(away_keys(), after)
         # which of them are among the first ``want`` of the merge (both lists are in the page's order)
         needed: list[str] = []

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select
 
 from hub.api.routers.person_presence import GRID_ORDER
+from hub.api.subtree import CodeRange
 from hub.db.models import ChangeFeed, Person, PersonTag
 
 LIST_COLUMNS = (Person.id, Person.name, Person.gender, Person.birth_date, Person.citizen_id_enc, Person.phone_enc,
@@ -30,13 +31,34 @@ TABLE_VERSION = select(select(func.max(Person.updated_at)).scalar_subquery(),
 
 
 def _residents(after: bool, bounded: bool) -> Any:
-    """Those living in ``[lo, hi)``, in (grid_code, id) order from the cursor on."""
-    stmt = select(*LIST_COLUMNS).where(Person.grid_code >= bindparam("lo"))
+    """Those living in ``[lo, hi)`` (after a cursor: in the grid codes after its own, ``(g, hi)``), in
+    (grid_code, id) order. The rest of the cursor's own grid code is ``SAME_GRID``'s: together they are
+    the keyset condition ``grid_code > g OR (grid_code = g AND id > i)``, but each is one index seek,
+    where SQLite read that OR from the start of the cursor's grid code (up to 1.1 ms, deep in a group
+    of 4,485 at 200k residents: every page walked past the ones before it)."""
+    stmt = select(*LIST_COLUMNS).where(Person.grid_code > bindparam("g") if after else Person.grid_code >= bindparam("lo"))
     if bounded:
         stmt = stmt.where(Person.grid_code < bindparam("hi"))
-    if after:
-        stmt = stmt.where(AFTER_CURSOR)
     return stmt.order_by(Person.grid_code, Person.id).limit(bindparam("n"))
+
+
+#: the rest of a cursor's own grid code (``g``, ids after ``i``); its key in RESIDENTS
+SAME = "same"
+SAME_GRID = (select(*LIST_COLUMNS).where(Person.grid_code == bindparam("g"), Person.id > bindparam("i"))
+             .order_by(Person.grid_code, Person.id).limit(bindparam("n")))
+
+
+def resident_steps(rng: CodeRange, after: list[Any] | None) -> list[tuple[Any, dict[str, Any]]]:
+    """The statements that read a page's residents, in the pages' order, each with its values but ``n``
+    (the caller's: how many it still wants; it stops once it has them): ``RESIDENTS`` keys or ``SAME``."""
+    bound = {} if rng.hi is None else {"hi": rng.hi}
+    bounded = rng.hi is not None
+    if not after or after[0] is None or str(after[0]) < rng.lo:  # every resident follows the cursor
+        return [((False, bounded), {"lo": rng.lo, **bound})]
+    g = str(after[0])
+    if not rng.contains(g):  # past the range's end: no resident follows
+        return []
+    return [(SAME, {"g": g, "i": after[1]}), ((True, bounded), {"g": g, **bound})]
 
 
 def _away(after: str) -> Any:
@@ -60,8 +82,9 @@ def _tags(sensitive: bool) -> Any:
     return stmt.order_by(PersonTag.person_id, PersonTag.tag)
 
 
-#: (after a cursor, the range has an upper bound) -> statement
-RESIDENTS = {(after, bounded): _residents(after, bounded) for after in (False, True) for bounded in (False, True)}
+#: (after a cursor, the range has an upper bound) -> statement; ``SAME`` -> SAME_GRID
+RESIDENTS: dict[Any, Any] = {(after, bounded): _residents(after, bounded) for after in (False, True) for bounded in (False, True)}
+RESIDENTS[SAME] = SAME_GRID
 #: the cursor's kind (``cursor_kind``) -> statement
 AWAY = {kind: _away(kind) for kind in ("first", "after", "after-null")}
 #: the key may see sensitive tags -> statement

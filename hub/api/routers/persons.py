@@ -42,7 +42,15 @@ from hub.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, en
 from hub.api.problems import ApiProblem
 from hub.api.rendering import JsonBody
 from hub.api.routers.grid_page import GridPageReader, shape
-from hub.api.routers.person_pages import AWAY, LIST_COLUMNS, PAGE_TAGS, RESIDENTS, TABLE_VERSION, cursor_kind
+from hub.api.routers.person_pages import (
+    AWAY,
+    LIST_COLUMNS,
+    PAGE_TAGS,
+    RESIDENTS,
+    TABLE_VERSION,
+    cursor_kind,
+    resident_steps,
+)
 from hub.api.routers.person_presence import (
     GRID_ORDER,
     GRID_ORDER_CODED,
@@ -188,21 +196,22 @@ def list_persons(
                 stmt = stmt.where(Person.id > after[0])
             stmt = stmt.order_by(Person.id)
         if halves:
-            # the cursor's grid code starts the index range itself (the OR of the cursor can't); after a
-            # NULL grid code every resident follows
-            coded = bool(after) and after[0] is not None
-            lo = max(rng.lo, str(after[0])) if coded else rng.lo
             run = session.connection().execute  # Core rows: the ORM's per-statement bookkeeping cost ~0.2 ms
-            if plain:  # a plain grid page: pre-built statements
+            if plain:  # a plain grid page: pre-built statements, each an index seek (``resident_steps``)
                 cur = {"g": after[0], "i": after[1]} if after else {}
-                bounds = {"lo": lo, "n": limit + 1, **({} if rng.hi is None else {"hi": rng.hi}), **cur}
-                residents = run(RESIDENTS[coded, rng.hi is not None], bounds)
+                residents = []
+                for step, values in resident_steps(rng, after):
+                    residents += run(RESIDENTS[step], {**values, "n": limit + 1 - len(residents)})
+                    if len(residents) > limit:
+                        break
                 kind = cursor_kind(after)
 
                 def fetch(batch: list[str], want: int) -> Iterable[Any]:
                     return run(AWAY[kind], {"ids": batch, "n": want, **cur})
             else:
-                # residents have a grid code: their index's order is the pages'
+                # residents have a grid code: their index's order is the pages'; the cursor's grid code
+                # starts the index range itself (the OR of the cursor can't); after a NULL one all follow
+                lo = max(rng.lo, str(after[0])) if after and after[0] is not None else rng.lo
                 residents = run(stmt.where(CodeRange(lo, rng.hi).clause(Person.grid_code))
                                 .order_by(*GRID_ORDER_CODED).limit(limit + 1))
 
