@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,7 +28,7 @@ from hub.context import HubContext
 from hub.errors import HubError
 from hub.stages.load import LoadInfo, load
 from hub.stages.stored import claim_stored, stored_columns
-from hub.stages.validate import PartHook, ValidateInfo, read_validate_info, validate
+from hub.stages.validate import PartHook, RawParts, ValidateInfo, read_validate_info, validate
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +70,44 @@ def _stored_part(ctx: HubContext, source: str, run_id: str) -> PartHook:
     return write
 
 
+def _following(ctx: HubContext, source: str, run_id: str, parent: int) -> RawParts:
+    """The raw parts of each stream as the running extract writes them (``raw-N`` is renamed into place
+    whole). A stream has no more parts once extract has begun the next stream (its folder exists) or
+    written its manifest; validate compares what it saw with the manifest at the end."""
+    spec, connector = ctx.source(source)
+    names = [stream.name for stream in connector.streams(spec)]
+    run = RunFolder(ctx.landing, source, run_id).path
+
+    def indexes(stream_dir: Path, later: list[str]) -> Iterator[int]:
+        index = 0
+        while True:
+            if part_path(stream_dir, "raw", index).exists():
+                yield index
+                index += 1
+                continue
+            if (run / "extract.json").exists() or any((run / name).exists() for name in later):
+                if part_path(stream_dir, "raw", index).exists():
+                    continue  # written between the two looks
+                return
+            if os.getppid() != parent:
+                raise HubError("the syncing process ended before its extract did")
+            time.sleep(0.01)
+
+    return [(name, indexes(run / name, names[n + 1:])) for n, name in enumerate(names)]
+
+
 def _validate_child(ctx: HubContext, source: str, run_id: str, docs: bool, error: Path, parent: int) -> None:
     """The forked validator: its own store connections, its failure written where the parent looks.
-    Started during extract, it waits for the extract's manifest, and gives up if the parent is gone."""
+    Started during extract, it validates each raw part as extract writes it, and gives up if the parent
+    is gone."""
     from hub.db.session import get_engine
 
     get_engine.cache_clear()  # the parent's pooled connections stay the parent's
     code = 0
     try:
         _warm_up()
-        manifest = RunFolder(ctx.landing, source, run_id).path / "extract.json"
-        while not manifest.exists():
-            if os.getppid() != parent:
-                raise HubError("the syncing process ended before its extract did")
-            time.sleep(0.01)
-        validate(ctx, source, run_id, docs=docs, on_valid=_stored_part(ctx, source, run_id))
+        validate(ctx, source, run_id, docs=docs, on_valid=_stored_part(ctx, source, run_id),
+                 raw_parts=_following(ctx, source, run_id, parent))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent as one line
         first = (str(exc).strip().splitlines() or [""])[0]
         error.write_text(first if isinstance(exc, HubError) else f"{type(exc).__name__}: {first}", encoding="utf-8")

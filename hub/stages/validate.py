@@ -10,7 +10,7 @@ before load commits, so the store is untouched. GX Data Docs for the run are bui
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from hub.connector.landing import RunFolder, part_path, read_table, write_table
 from hub.context import HubContext
+from hub.errors import HubError
 from hub.quality.checks import CheckEnv
 from hub.quality.gate import GateResult, apply_contract, check_drift, stream_tables
 from hub.stages.extract import read_extract_info
@@ -71,21 +72,33 @@ def check_env(ctx: HubContext) -> CheckEnv:
 PartHook = Callable[[str, int, pa.Table], None]
 
 
+#: (stream, the indexes of its raw parts) in extract's order; ``beside`` follows a running extract
+RawParts = Iterable[tuple[str, Iterable[int]]]
+
+
 def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True,
-             on_valid: PartHook | None = None) -> ValidateInfo:
-    extracted = read_extract_info(ctx, source, run_id)
+             on_valid: PartHook | None = None, raw_parts: RawParts | None = None) -> ValidateInfo:
+    """``raw_parts``: the parts as extract writes them (validation starts before extract ends); by
+    default those its manifest lists."""
     folder = RunFolder(ctx.landing, source, run_id)
+    if raw_parts is None:
+        listed = read_extract_info(ctx, source, run_id)
+        raw_parts = [(stream, range(ext.files)) for stream, ext in listed.streams.items()]
+        connector = listed.connector
+    else:
+        connector = ctx.connector_name(source)
     info = ValidateInfo(run_id=run_id, source=source, streams={})
     checks = ctx.host.checks()
     env = check_env(ctx)
     validations: dict[str, list[Any]] = {}
-    for stream, ext in extracted.streams.items():
-        contract = ctx.contracts.get(extracted.connector, stream)
+    parts_done: dict[str, int] = {}
+    for stream, indexes in raw_parts:
+        contract = ctx.contracts.get(connector, stream)
         result = GateResult()
         seen: set[str] = set()
         stream_dir = folder.stream_dir(stream)
         n_valid = n_quarantined = 0
-        for index in range(ext.files):  # one raw batch at a time: memory stays bounded
+        for index in indexes:  # one raw batch at a time: memory stays bounded
             table = read_table(part_path(stream_dir, "raw", index))
             for warning in check_drift(contract, table.column_names, table.schema):
                 result.warn(warning)
@@ -99,14 +112,22 @@ def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True,
             write_table(part_path(stream_dir, "quarantine", index), quarantined)  # last: the part is complete
             n_valid += valid.num_rows
             n_quarantined += quarantined.num_rows
+            parts_done[stream] = index + 1
+        parts_done.setdefault(stream, 0)
         result.settle_suite_counts()
         info.streams[stream] = StreamValidation(
-            read=ext.rows, valid=n_valid, quarantined=n_quarantined, withheld=result.withheld,
+            read=0, valid=n_valid, quarantined=n_quarantined, withheld=result.withheld,
             warnings=result.warnings, checks=result.checks,
         )
         validations[stream] = result.validations
         for warning in result.warnings:
             log.warning("%s", warning)
+    extracted = read_extract_info(ctx, source, run_id)  # written once extract has read every stream
+    if {name: ext.files for name, ext in extracted.streams.items()} != parts_done:
+        raise HubError(f"validate {source} {run_id}: raw parts validated {parts_done} are not those extracted "
+                       f"{ {name: ext.files for name, ext in extracted.streams.items()} }")
+    for name, ext in extracted.streams.items():
+        info.streams[name].read = ext.rows
     if docs and any(validations.values()):  # a handful of rows checked without GX has no page (suite_plan)
         info.data_docs = _build_docs(ctx, source, run_id, validations)
     folder.write_json("validate.json", asdict(info))
