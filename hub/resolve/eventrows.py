@@ -16,8 +16,9 @@ from sqlalchemy import Text, and_, func, or_, select, type_coerce
 
 from hub.db.models import EntityLink, Event, SourceRecord
 from hub.events.overdue import assess_event, is_open
+from hub.resolve.placeread import stream_links
 from hub.resolve.store import by_stream, decode_json
-from hub.resolve.upsert import ChangeWriter, chunks, linked
+from hub.resolve.upsert import ChangeWriter, chunks
 
 Key = tuple[str, str]  # (source, source_key)
 PARTY_STREAMS = ["case-parties", "cases"]  # party mentions are linked under either
@@ -104,7 +105,7 @@ def reassess_open(writer: ChangeWriter, today: dt.date, calendar: Any, skip: set
 def fire_units(session: Any, fire: list[str], units: set[Key] | None) -> dict[Key, str]:
     """(source, unit_no) -> the organisation the linking step resolved the fire unit to."""
     if units is None:
-        return {(src, key): oid for src, _, key, oid in linked(session, "organization", fire, ["units"])}
+        return {(src, key): oid for src, _, key, _, oid in stream_links(session, ["organization"], fire, ["units"])}
     out: dict[Key, str] = {}
     for src in fire:
         for batch in chunks(sorted(k for s, k in units if s == src)):

@@ -54,7 +54,8 @@ from hub.resolve.eventrows import (
 from hub.resolve.eventscope import EventScope, find_scope, marks, remember_marks
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import address_key, place_by_address
-from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked, records, records_by_key, sources_of
+from hub.resolve.placeread import stream_links
+from hub.resolve.upsert import ChangeWriter, chunks, fetch, records, records_by_key, sources_of
 
 log = logging.getLogger(__name__)
 EVENT_FIELDS = ("kind", "source", "source_key", "category", "grid_code", "location", "summary", "remit", "status",
@@ -221,9 +222,8 @@ class Projector:
         cases = None if self.scope is None else {(d["source"], d["source_key"]) for d in self.desired.values()
                                                  if d["kind"] == "dispute"}
         if cases is None:
-            for etype in ("person", "organization"):
-                for source, _, key, eid in linked(s, etype, sources, streams):
-                    who.setdefault((source, key), {})[etype] = eid
+            for source, _, key, etype, eid in stream_links(s, ("person", "organization"), sources, streams):
+                who.setdefault((source, key), {})[etype] = eid
         else:
             for source, key, etype, eid in party_links(s, cases):
                 who.setdefault((source, key), {})[etype] = eid

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.db.models import EntityLink
-from hub.resolve.upsert import ChangeWriter, chunks, fetch, linked
+from hub.resolve.upsert import ChangeWriter, chunks, fetch
 
 
 def entity_addresses(session: Any, model: Any, only: list[str] | None) -> Iterator[tuple[str, str]]:
@@ -36,12 +36,34 @@ def fetch_in(session: Any, columns: list[Any], column: Any = None, only: Iterabl
     return out
 
 
+def stream_links(session: Any, entity_types: Iterable[str], sources: list[str], streams: list[str]
+                 ) -> list[tuple[str, str, str, str, str]]:
+    """(source, stream, source_key, entity_type, entity_id) of the crosswalk rows of some streams whose
+    entity is of one of ``entity_types``, in the order ``linked`` gives them on SQLite (entity, then link id).
+
+    Read through the (source, stream, …) key index, the entity type kept here: with the type in SQL,
+    SQLite (no planner statistics) takes the (entity_type, entity_id) index and reads every link of the
+    type, a county's persons' to find the few thousand of a roster (200k county, the disputes' party
+    links: 0.34 -> 0.003 CPU s; the rosters' and public-security lists' person links: 0.41 -> 0.05)."""
+    if not sources or not streams:
+        return []
+    wanted = set(entity_types)
+    rows = [(eid, link_id, source, stream, key, etype) for link_id, source, stream, key, etype, eid
+            in session.connection().execute(select(
+                EntityLink.id, EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_type,
+                EntityLink.entity_id).where(EntityLink.source.in_(sources), EntityLink.stream.in_(streams)))
+            if etype in wanted]
+    rows.sort(key=lambda r: (r[5], r[0], r[1]))
+    return [(source, stream, key, etype, eid) for eid, _, source, stream, key, etype in rows]
+
+
 def links_of(session: Any, entity_type: str, sources: list[str], streams: list[str] | None, only: set[str] | None
              ) -> Iterator[tuple[str, str, str, str]]:
     """``linked`` crosswalk rows, only those of the entities in ``only`` when given (``streams`` None: any)."""
     if only is None:
         assert streams is not None
-        yield from linked(session, entity_type, sources, streams)
+        for source, stream, key, _, eid in stream_links(session, [entity_type], sources, streams):
+            yield source, stream, key, eid
         return
     if not sources:
         return
