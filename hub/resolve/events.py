@@ -55,6 +55,7 @@ from hub.resolve.eventscope import EventScope, find_scope, marks, remember_marks
 from hub.resolve.gridindex import GridIndex
 from hub.resolve.placement import address_key, place_by_address
 from hub.resolve.placeread import stream_links
+from hub.resolve.places import gc_paused
 from hub.resolve.upsert import ChangeWriter, chunks, fetch, records, records_by_key, sources_of
 
 log = logging.getLogger(__name__)
@@ -287,7 +288,7 @@ def project_events(ctx: HubContext, today: dt.date | None = None, *, full: bool 
     A second run with the same data and day writes nothing and reads no record: ``{"unchanged": 1}``."""
     today = today or beijing_today()
     ctx.ensure_store()
-    with transaction(ctx.db_url) as session:
+    with transaction(ctx.db_url) as session, gc_paused():  # no cycles worth collecting: see places.gc_paused
         current = marks(ctx, session, today)
         scope, why = (None, "full=True") if full else find_scope(ctx, session, today, current)
         if scope is not None and not scope.size() and not scope.daily:

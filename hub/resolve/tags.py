@@ -36,6 +36,7 @@ from hub.db.session import transaction
 from hub.events.clock import beijing_today
 from hub.events.deadlines import CLOSED_STATUSES
 from hub.resolve.placeread import stream_links
+from hub.resolve.places import gc_paused
 from hub.resolve.tagscope import flag_inputs_changed, household_members, persons_in_scope, remember_pass
 from hub.resolve.upsert import ChangeWriter, chunks, records, records_by_key, sources_of
 
@@ -206,7 +207,7 @@ def derive_tags(ctx: HubContext, today: dt.date | None = None, *, full: bool = F
     today = today or beijing_today()
     ctx.ensure_store()
     counts: Counter[str] = Counter()
-    with transaction(ctx.db_url) as session:
+    with transaction(ctx.db_url) as session, gc_paused():  # no cycles worth collecting: see places.gc_paused
         started = utcnow()
         seq = session.execute(select(func.max(ChangeFeed.seq))).scalar() or 0
         scope, members, inactive = (None, None, None) if full else persons_in_scope(session, today, tag_streams(ctx))
