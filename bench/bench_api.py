@@ -131,18 +131,23 @@ def _ms(text: str) -> float:
 
 
 def main() -> None:
+    global WORK
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--residents", type=int, default=20000)
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api.md")
     ap.add_argument("--reuse", action="store_true", help="keep the store an earlier run built for this size")
     ap.add_argument("--runs", default=",".join(RUNS), help="which runs, comma-separated (default: all)")
+    ap.add_argument("--page-every", type=int, default=1,
+                    help="the page run's pages: the first 41 of the village (1), or every Nth page of a walk through it")
+    ap.add_argument("--work", type=Path, default=WORK, help="where the store, its key and the server logs go")
     ap.add_argument("--server-tree", type=Path, default=None,
                     help="serve the code of another tree's hub/ (PYTHONPATH), e.g. `git archive <rev> hub | tar -x -C DIR`: "
                          "interleaved before/after runs on the same store")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("error: wrk not found (apt-get install -y wrk)")
+    WORK = args.work
     WORK.mkdir(parents=True, exist_ok=True)
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     if unknown := sorted(set(runs) - set(RUNS)):
@@ -182,7 +187,7 @@ def main() -> None:
     results: dict[str, dict] = {}
     try:
         cursor, n = None, 0
-        while n < 40:
+        while len(page_paths) < 41:
             r = httpx.get(f"http://127.0.0.1:{port}/persons", params={"grid": village, "limit": 50,
                                                                    **({"cursor": cursor} if cursor else {})},
                           headers=auth)
@@ -190,8 +195,9 @@ def main() -> None:
             cursor = r.json()["next_cursor"]
             if not cursor:
                 break
-            page_paths.append(f"/persons?grid={village}&limit=50&cursor={cursor}")
             n += 1
+            if n % args.page_every == 0:
+                page_paths.append(f"/persons?grid={village}&limit=50&cursor={cursor}")
         base = f"http://127.0.0.1:{port}"
         wrk(base, person_paths, 4, 3, auth)  # warm-up
         wrk(base, page_paths, 4, 3, auth)
