@@ -54,6 +54,9 @@ ORG_COLS = ["name", "credit_code", "category", "key_unit", "address", "legal_rep
             "responsible_person_id", "lon", "lat", "phone_enc", "provenance"]
 HH_COLS = ["household_no", "address", "head_person_id", "active"]
 ROLE_SUFFIXES = ("#责任人", "#employer")
+#: ``session.info`` key of the records ``_expand`` has read in this pass: a day that pulls in a matched
+#: person expands again from every mention in play, and would read those records a second time
+READ = "hub.resolve.expanded_records"
 
 
 def _record_address(plans, addr: tuple[str, str, str]) -> tuple[str, str, str] | None:  # type: ignore[no-untyped-def]
@@ -201,7 +204,12 @@ def _expand(session: Session, plans, seeds: list[Mention], old: dict[str, dict],
             if rec:
                 keys.add(rec)
     have = {m.order for m in seeds}
-    more = [m for m in read_mentions(session, plans, keys=keys, blind_index=blind_index) if m.order not in have]
+    known = session.info.setdefault(READ, {})  # record address -> its mentions, as read before in this pass
+    unread = {k for k in keys if k not in known}
+    known.update((k, []) for k in unread)
+    for m in read_mentions(session, plans, keys=unread, blind_index=blind_index):
+        known[(m.source, m.stream, m.key)].append(m)
+    more = [m for key in keys for m in known[key] if m.order not in have]
     store.load_links_of(session, old, (m.address for m in more))
     more = [m for m in more if (link := old[m.etype].get(m.address)) is None or link[0] in touched.get(m.etype, ())]
     return sorted(seeds + more, key=lambda m: m.order)
@@ -257,6 +265,7 @@ def _resolve(ctx: HubContext, session: Session, plans, mentions: list[Mention], 
         if not plinks.pull:
             break
         mentions = _expand(session, plans, mentions, old, {PERSON: plinks.pull}, _bidx(ctx))
+    session.info.pop(READ, None)  # what _expand remembers holds until resolve writes
     # households
     hhs = [m for m in mentions if m.etype == HOUSEHOLD]
     h_groups = link_households(hhs)
