@@ -1,4 +1,5 @@
-"""Data Docs for stewards, rebuilt after each resolve and every night."""
+"""Data Docs for stewards, rebuilt after each resolve and every night: first the pages of the day's small
+runs, which the sync checked without Great Expectations (hub.quality.deferred)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ RESOLVED = Asset(**RESOLVED_ASSET)
     default_args={"owner": "data-stewards", "retries": 2, "retry_delay": timedelta(seconds=30)},
     tags=["gridhub", "quality"],
     doc_md="Builds the Great Expectations Data Docs from the recent runs' validation results, so data "
-           "stewards can read pass rates and failing rows per source and stream.",
+           "stewards can read pass rates and failing rows per source and stream. Runs the sync checked "
+           "without GX (a day's trickle) are re-checked in GX here and get their page; the task fails if "
+           "GX does not quarantine exactly what the sync quarantined.",
 )
 def gridhub_quality() -> None:
     @task

@@ -75,12 +75,25 @@ def report(ctx: typer.Context, source: Annotated[str | None, typer.Argument(help
             typer.echo("open quarantine: " + ", ".join(f"{k} {v}" for k, v in sorted(r["open_quarantine"].items())))
 
 
-def docs(ctx: typer.Context) -> None:
-    """Where the GX Data Docs of the runs are (built by every validate)."""
+def docs(ctx: typer.Context,
+         build: Annotated[bool, typer.Option("--build", help="build the pages the syncs deferred (as the quality DAG "
+                                                              "does): their rows re-checked in GX")] = False) -> None:
+    """Where the GX Data Docs of the runs are; a day's small runs get their page from `--build`."""
+    from hub.quality.deferred import awaited_runs, build_awaited_docs
     from hub.quality.docs import site_index
 
-    path = site_index(hub_of(ctx))
+    hub = hub_of(ctx)
+    if build:
+        hub.ensure_store()
+        for run in build_awaited_docs(hub):  # a disagreement with the sync raises: one line, exit 1
+            rows = sum(s.rows for s in run.streams)
+            typer.echo(f"{run.source} {run.run_id}: {rows} rows re-checked in GX, quarantine as synced, "
+                       f"page {'built' if run.data_docs else 'not needed (no live rows)'}")
+    path = site_index(hub)
     typer.echo(str(path) if path.exists() else f"no data docs yet (they appear at {path} after a sync)")
+    awaited = sum(1 for _ in awaited_runs(hub))
+    if awaited:
+        typer.echo(f"{awaited} runs await their page (`hub quality docs --build`, or the gridhub_quality DAG)")
 
 
 def list_cmd(ctx: typer.Context, source: Annotated[str | None, typer.Option(help="one source")] = None,

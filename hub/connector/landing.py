@@ -19,11 +19,19 @@ Once a run's load has committed, its Arrow files serve no stage (a retried load 
 no-op that reads only the JSON manifests; a quarantine replay reads the store's encrypted raw rows),
 so ``release`` deletes them at once; the manifests (counts, check statistics, sealed state) stay for
 ``landing_keep_days``, which ``prune_all`` applies to every source's folders.
+
+Except a run checked without Great Expectations (a day's trickle, ``hub.quality.suite_plan``): its
+GX run and Data Docs page are pending, so ``release`` keeps its raw and quarantine parts and writes
+``docs-pending.json``; the quality pass (``hub.quality.deferred``) re-checks them in GX, builds the
+page, writes ``docs-built.json`` and releases them. Retention still wins: ``prune`` deletes a pending
+run older than ``landing_keep_days`` too, and says so.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import os
 import shutil
 import time
@@ -35,6 +43,13 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from hub.privacy.files import open_private, private_dir
+
+log = logging.getLogger(__name__)
+#: markers in a run's folder: its Data Docs are awaited (parts kept), or were built after the sync
+DOCS_PENDING = "docs-pending.json"
+DOCS_BUILT = "docs-built.json"
+#: the parts the quality pass re-checks: what was landed, and what the sync quarantined of it
+KEPT_FOR_DOCS = ("raw-", "quarantine-")
 
 
 class RunFolder:
@@ -101,15 +116,36 @@ def iter_raw_tables(stream_dir: Path) -> Iterator[pa.Table]:
         yield read_table(part)
 
 
+def docs_awaited(folder: RunFolder) -> bool:
+    """Whether validate checked rows of this run without GX (no page) and no page was built since."""
+    if not folder.has("validate.json") or folder.has(DOCS_BUILT):
+        return False
+    info = folder.read_json("validate.json")
+    rows = sum(int(s.get("valid", 0)) + int(s.get("quarantined", 0)) for s in info.get("streams", {}).values())
+    return info.get("data_docs") is None and rows > 0
+
+
 def release(landing: Path, source: str, run_id: str) -> int:
     """Delete a loaded run's Arrow files (clear personal data) and keep its JSON manifests; call only
-    after the load transaction committed. Returns the number of files deleted."""
+    after the load transaction committed. A run whose Data Docs are awaited keeps its raw and
+    quarantine parts until the quality pass has built them. Returns the number of files deleted."""
     removed = 0
-    run = landing / source / run_id
-    if run.is_dir():
-        for part in run.rglob("*.arrow*"):
-            part.unlink(missing_ok=True)
-            removed += 1
+    folder = RunFolder(landing, source, run_id)
+    if not folder.path.is_dir():
+        return 0
+    parts = list(folder.path.rglob("*.arrow*"))
+    # a replay lands no raw parts (it re-reads the store's encrypted rows): nothing to re-check
+    keep = any(p.name.startswith("raw-") for p in parts) and docs_awaited(folder)
+    kept: list[str] = []
+    for part in parts:
+        if keep and part.name.startswith(KEPT_FOR_DOCS) and part.name.endswith(".arrow"):
+            kept.append(str(part.relative_to(folder.path)))
+            continue
+        part.unlink(missing_ok=True)
+        removed += 1
+    if keep:
+        since = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds")  # Beijing time
+        folder.write_json(DOCS_PENDING, {"since": since, "kept": sorted(kept)})
     return removed
 
 
@@ -123,6 +159,10 @@ def prune(landing: Path, source: str, keep_days: float) -> int:
     removed = 0
     for run in root.iterdir():
         if run.is_dir() and run.stat().st_mtime < cutoff:
+            if (run / DOCS_PENDING).is_file() and not (run / DOCS_BUILT).is_file():
+                log.warning("landing: run %s of %s is older than landing_keep_days (%s) and its Data Docs page was "
+                            "never built (no quality pass since); its parts are deleted without it", run.name,
+                            source, keep_days)
             shutil.rmtree(run, ignore_errors=True)
             removed += 1
     return removed

@@ -3,7 +3,8 @@
 The gate validates in an ephemeral context (fast, nothing on disk); at the end of a run each
 stream's batch results are merged into one GX validation result, scrubbed of PII (no clear ID
 or phone may reach an HTML page) and stored in a file-mode GX project whose Data Docs site is
-rebuilt for the new results. Location: ``data_docs`` in hub.yaml if set, else
+rebuilt for the new results. A run the sync checked without GX (``hub.quality.suite_plan``) gets its
+page from the quality pass instead (``hub.quality.deferred``). Location: ``data_docs`` in hub.yaml if set, else
 ``<landing>/../data-docs/``; the site's entry page is ``<folder>/site/index.html``.
 
 GX's pages load their scripts, styles and fonts from public CDNs (and a logo from S3 that carries the

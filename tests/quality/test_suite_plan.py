@@ -69,7 +69,9 @@ def test_a_handful_of_rows_skips_gx_and_its_data_docs_page(
     assert outcome.validate.streams["grids"].checks
 
 
-def test_a_large_runs_short_last_batch_still_goes_through_gx(county: Path, tmp_path: Path) -> None:
+def test_a_large_runs_short_last_batch_still_goes_through_gx(
+        county: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_SUITE_DIRECT_ROWS", "100")  # the county's batch stands for one above the threshold
     ctx = make_context(write_config(tmp_path / "hub", county))
     run_id = new_run_id()
     info = extract(ctx, "population", run_id, full_refresh=True)
@@ -80,3 +82,15 @@ def test_a_large_runs_short_last_batch_still_goes_through_gx(county: Path, tmp_p
     apply_contract(contract, table.slice(3), result, set(), ctx.host.checks(), check_env(ctx))
     apply_contract(contract, table.slice(0, 3), result, set(), ctx.host.checks(), check_env(ctx))
     assert len(result.validations) == 2  # the Data Docs page of the run counts the last three rows too
+
+
+def test_a_days_batch_is_checked_directly_unless_gx_is_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.quality import suite_plan
+
+    monkeypatch.delenv("HUB_SUITE_DIRECT_ROWS", raising=False)
+    assert suite_plan.direct_rows() == suite_plan.DIRECT_ROWS == 5000  # 770 roster rows, 177 cases a day at 200k
+    with suite_plan.gx_forced():  # the quality pass re-checks a deferred run in GX, for its page
+        assert suite_plan.direct_rows() == 0
+    assert suite_plan.direct_rows() == 5000
+    monkeypatch.setenv("HUB_SUITE_DIRECT_ROWS", "7")
+    assert suite_plan.direct_rows() == 7
