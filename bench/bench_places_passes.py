@@ -4,15 +4,19 @@
     .venv/bin/python bench/bench_places_passes.py time --snaps /tmp/h4/snap --pass fresh --repeat 3
     .venv/bin/python bench/bench_places_passes.py time --snaps /tmp/h4/snap --pass day --repeat 3
     .venv/bin/python bench/bench_places_passes.py dump --snaps /tmp/h4/snap --pass day --to /tmp/h4/day.json
+    .venv/bin/python bench/bench_places_passes.py time --step tags --pass fresh --repeat 3 --against OLD --ours NEW
 
 ``prepare`` takes a ``hub synth`` county (``--days 2``), holds day 2 back, syncs days 0-1 (resolve off),
 projects grids and links entities: snapshot ``linked-d1.db`` (what the first places pass meets in a fresh
-``hub sync --all``); then places, events and tags as ``resolve`` runs them, day 2 delivered, synced and
-linked: snapshot ``linked-d2.db`` (what a day's places pass meets). ``time`` copies a snapshot and runs
-``place_entities`` on the copy in a child process, reporting its CPU seconds (user + system, os.wait4) and
-wall seconds. ``dump`` writes every placement the pass leaves (buildings, households, persons,
-organisations, building links, the address book) to compare two trees' outputs, or a day pass with
-``full=True`` on the same snapshot (``--full``).
+``hub sync --all``); then places (``placed-d1.db``: what the first events pass meets), events
+(``evented-d1.db``: what the first tags pass meets) and tags as ``resolve`` runs them; day 2 delivered,
+synced and linked: the same three snapshots ``*-d2.db`` (what a day's passes meet). ``time`` copies the
+snapshot the step meets (``--step places|events|tags``, ``--pass fresh|day``) and runs that step on the
+copy in a child process, reporting its CPU seconds (user + system, os.wait4) and wall seconds; with
+``--against OLD --ours NEW`` (trees holding ``hub/``) it alternates the two, pair by pair. ``dump`` also
+writes every row the step leaves (placements, building links, the address book, events with their parties
+and inspections, tags, flags, the change feed) as digests per table, one file per tree, to compare two
+trees' outputs, or a day pass with ``full=True`` on the same snapshot (``--full``).
 """
 
 from __future__ import annotations
