@@ -76,6 +76,15 @@ def _value(m: Mention, attr: str) -> Any:
     return None
 
 
+def _values_of(m: Mention) -> tuple[Any, ...]:
+    """``_value`` of each of ``ATTRIBUTES``, in that order, in one call: a person with one record (most
+    of a county's first run) takes them all, ten dispatches each otherwise."""
+    a = m.attrs
+    return (m.name, m.birth[:10] if m.birth else None, m.gender if m.gender in ("M", "F") else None,
+            a.get("ethnicity"), (m.cid, m.cid_enc) if m.cid else None, (m.phone, m.phone_enc) if m.phone else None,
+            m.household_no, a.get("relation_to_head"), None if m.deleted else a.get("address"), mention_status(m))
+
+
 def _rank(m: Mention, order: list[str]) -> int:
     for i, name in enumerate(order):
         if name in (m.connector, m.source):
@@ -154,7 +163,10 @@ class _Packed:
         self.attrs: dict[str, list[int]] = {}
 
     def add(self, attr: str, m: Mention, label: str) -> None:
-        src = (m.source, m.link_stream, m.link_key, m.updated)
+        self.add_source(attr, (m.source, m.link_stream, m.link_key, m.updated), label)
+
+    def add_source(self, attr: str, src: tuple[Any, ...], label: str) -> None:
+        """``add`` with the record's (source, stream, source_key, at) made once by the caller."""
         if (i := self.sources.get(src)) is None:
             i = self.sources[src] = len(self.sources)
         if (r := self.rules.get(label)) is None:
@@ -177,33 +189,33 @@ def golden_person(mentions: Sequence[Mention], rule_of: dict[str, str | list[str
 
     ``provenance`` comes packed, as the column stores it (``hub.db.provenance.unpack`` gives the
     ``{attr: {source, stream, source_key, rule, at}}`` form)."""
-    values: dict[str, Any] = {}
     prov = _Packed()
     ordered = by_recency(mentions)
     # most persons have one record (a county's first run: 10 attributes of ~400k persons): its values
     # are the survivors, taken without ranking anything, as survive() would take them
     only = ordered[0] if len(ordered) == 1 else None
-    for attr in ATTRIBUTES:
-        rule = rule_of.get(attr, ORDER)
-        if only is not None:
-            value = _value(only, attr)
+    if only is not None:
+        found = _values_of(only)
+        precedence = f"precedence:{only.connector}"
+        source_of = (only.source, only.link_stream, only.link_key, only.updated)
+        for attr, value in zip(ATTRIBUTES, found, strict=True):
             if value is not None:
-                prov.add(attr, only, _label(only, rule))
-        else:
+                prov.add_source(attr, source_of, "most_recent" if rule_of.get(attr, ORDER) == "most_recent"
+                                else precedence)
+    else:
+        found = []  # type: ignore[assignment]
+        for attr in ATTRIBUTES:
+            rule = rule_of.get(attr, ORDER)
             value, source = _survivor(mentions, attr, rule, ordered)
             if source is not None:
                 prov.add(attr, source, _label(source, rule))
-        if attr == "citizen_id":
-            values["citizen_id_bidx"], values["citizen_id_enc"] = value or (None, None)
-        elif attr == "phone":
-            values["phone_bidx"], values["phone_enc"] = value or (None, None)
-        elif attr == "household":
-            values["household_id"] = household_ids.get(value) if value else None
-        elif attr == "birth_date":
-            values["birth_date"] = stored_date(value)
-        else:
-            values[attr] = value
-    values["status"] = values.get("status") or "active"
+            found.append(value)
+    name, birth, gender, ethnicity, cid, phone, household, relation, address, status = found
+    values = {"name": name, "birth_date": stored_date(birth), "gender": gender, "ethnicity": ethnicity,
+              "citizen_id_bidx": cid[0] if cid else None, "citizen_id_enc": cid[1] if cid else None,
+              "phone_bidx": phone[0] if phone else None, "phone_enc": phone[1] if phone else None,
+              "household_id": household_ids.get(household) if household else None,
+              "relation_to_head": relation, "address": address, "status": status or "active"}
     registered = any(m.connector == "population" and mention_status(m) == "active" for m in mentions)
     floating = [m for m in mentions if "floating" in m.stream and mention_status(m) == "active"]
     values["floating"] = bool(floating) and not registered
