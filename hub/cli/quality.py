@@ -93,7 +93,8 @@ def docs(ctx: typer.Context,
     typer.echo(str(path) if path.exists() else f"no data docs yet (they appear at {path} after a sync)")
     awaited = sum(1 for _ in awaited_runs(hub))
     if awaited:
-        typer.echo(f"{awaited} runs await their page (`hub quality docs --build`, or the gridhub_quality DAG)")
+        typer.echo(f"runs awaiting their Data Docs page: {awaited} (`hub quality docs --build`, or the "
+                   "gridhub_quality DAG)")
 
 
 def list_cmd(ctx: typer.Context, source: Annotated[str | None, typer.Option(help="one source")] = None,

@@ -21,9 +21,10 @@ so ``release`` deletes them at once; the manifests (counts, check statistics, se
 ``landing_keep_days``, which ``prune_all`` applies to every source's folders.
 
 Except a run checked without Great Expectations (a day's trickle, ``hub.quality.suite_plan``): its
-GX run and Data Docs page are pending, so ``release`` keeps its raw and quarantine parts and writes
-``docs-pending.json``; the quality pass (``hub.quality.deferred``) re-checks them in GX, builds the
-page, writes ``docs-built.json`` and releases them. Retention still wins: ``prune`` deletes a pending
+GX run and Data Docs page are pending, so ``release`` keeps its raw and quarantine parts, sealed with
+the install's key (``<part>.sealed``: no clear ID or phone stays on disk after a load), and writes
+``docs-pending.json``; the quality pass (``hub.quality.deferred``) opens them, re-checks them in GX,
+builds the page, writes ``docs-built.json`` and releases them. Retention still wins: ``prune`` deletes a pending
 run older than ``landing_keep_days`` too, and says so.
 """
 
@@ -35,7 +36,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ DOCS_PENDING = "docs-pending.json"
 DOCS_BUILT = "docs-built.json"
 #: the parts the quality pass re-checks: what was landed, and what the sync quarantined of it
 KEPT_FOR_DOCS = ("raw-", "quarantine-")
+SEALED = ".sealed"  # suffix of a kept part encrypted at rest
 
 
 class RunFolder:
@@ -100,6 +102,12 @@ def read_table(path: Path) -> pa.Table:
         return ipc.open_stream(source).read_all()
 
 
+def read_sealed_table(path: Path, open_bytes: Callable[[str], bytes]) -> pa.Table:
+    """A part ``release`` kept for the quality pass: ``path`` names the Arrow part it was."""
+    sealed = path.with_name(path.name + SEALED)
+    return ipc.open_stream(pa.py_buffer(open_bytes(sealed.read_text(encoding="ascii")))).read_all()
+
+
 def part_path(stream_dir: Path, kind: str, index: int) -> Path:
     """``<stream_dir>/<kind>-<index>.arrow``: kind ``raw``, ``valid`` or ``quarantine``."""
     return stream_dir / f"{kind}-{index:05d}.arrow"
@@ -125,22 +133,25 @@ def docs_awaited(folder: RunFolder) -> bool:
     return info.get("data_docs") is None and rows > 0
 
 
-def release(landing: Path, source: str, run_id: str) -> int:
+def release(landing: Path, source: str, run_id: str, seal: Callable[[bytes], str] | None = None) -> int:
     """Delete a loaded run's Arrow files (clear personal data) and keep its JSON manifests; call only
     after the load transaction committed. A run whose Data Docs are awaited keeps its raw and
-    quarantine parts until the quality pass has built them. Returns the number of files deleted."""
+    quarantine parts, sealed by ``seal`` (the vault's), until the quality pass has built them; without
+    ``seal`` nothing is kept. Returns the number of files deleted."""
     removed = 0
     folder = RunFolder(landing, source, run_id)
     if not folder.path.is_dir():
         return 0
     parts = list(folder.path.rglob("*.arrow*"))
     # a replay lands no raw parts (it re-reads the store's encrypted rows): nothing to re-check
-    keep = any(p.name.startswith("raw-") for p in parts) and docs_awaited(folder)
+    keep = seal is not None and any(p.name.startswith("raw-") for p in parts) and docs_awaited(folder)
     kept: list[str] = []
     for part in parts:
-        if keep and part.name.startswith(KEPT_FOR_DOCS) and part.name.endswith(".arrow"):
-            kept.append(str(part.relative_to(folder.path)))
-            continue
+        if keep and seal is not None and part.name.startswith(KEPT_FOR_DOCS) and part.name.endswith(".arrow"):
+            sealed = part.with_name(part.name + SEALED)
+            with open_private(sealed, "w", encoding="ascii") as fh:
+                fh.write(seal(part.read_bytes()))
+            kept.append(str(sealed.relative_to(folder.path)))
         part.unlink(missing_ok=True)
         removed += 1
     if keep:

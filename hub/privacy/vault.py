@@ -164,6 +164,16 @@ class Vault:
             return self._fernet.decrypt(token.encode())
         return reader.open(token)
 
+    def seal_bytes(self, data: bytes) -> str:
+        """Encrypt opaque bytes (a landing part kept at rest until the quality pass reads it)."""
+        return self._seal_bytes(data)
+
+    def open_bytes(self, token: str) -> bytes:
+        try:
+            return self._open_bytes(token)
+        except (InvalidToken, CipherError, ValueError):
+            raise ConfigError("cannot open a sealed landing part: the secret key does not match this store") from None
+
     def seal(self, value: Any) -> str:
         """Encrypt a JSON-able value (compressed): for connector state that must hold source keys."""
         blob = zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), 6)

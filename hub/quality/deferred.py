@@ -20,10 +20,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from hub.connector.landing import DOCS_BUILT, DOCS_PENDING, RunFolder, part_path, read_table, release
+from hub.connector.landing import (
+    DOCS_BUILT,
+    DOCS_PENDING,
+    SEALED,
+    RunFolder,
+    part_path,
+    read_sealed_table,
+    release,
+)
 from hub.context import HubContext
 from hub.errors import HubError
-from hub.events.clock import beijing_now
+from hub.events.clock import BEIJING, beijing_now
 from hub.quality import suite_plan
 from hub.quality.checks import CheckEnv
 from hub.quality.columns import KEY
@@ -89,7 +97,7 @@ def _verdicts(table: pa.Table) -> set[tuple[Any, ...]]:
 def env_as_synced(ctx: HubContext, folder: RunFolder, validated: ValidateInfo) -> CheckEnv:
     """The reference data as the sync saw it: its day, and no grid registry if none was loaded then (a
     registry loaded since would otherwise turn the run's unchecked grid codes into failures)."""
-    synced_on = dt.date.fromtimestamp((folder.path / "validate.json").stat().st_mtime)
+    synced_on = dt.datetime.fromtimestamp((folder.path / "validate.json").stat().st_mtime, BEIJING).date()
     unregistered = any("grid registry not loaded yet" in w for s in validated.streams.values() for w in s.warnings)
     return CheckEnv(grid_codes_loader=None if unregistered else check_env(ctx).grid_codes_loader, today=synced_on)
 
@@ -111,14 +119,14 @@ def recheck_run(ctx: HubContext, folder: RunFolder) -> tuple[DeferredRun, dict[s
             check = StreamRecheck(stream)
             for index in range(ext.files):
                 raw, kept = part_path(stream_dir, "raw", index), part_path(stream_dir, "quarantine", index)
-                if not raw.is_file() or not kept.is_file():
+                if not all(p.with_name(p.name + SEALED).is_file() for p in (raw, kept)):
                     raise HubError(f"run {run_id} of {source}: {stream} part {index} is no longer in the landing zone")
-                table = read_table(raw)
+                table = read_sealed_table(raw, ctx.vault.open_bytes)
                 apply_contract(contract, table, result, seen, checks, env)
                 _valid, quarantined = stream_tables(result)
                 result.valid.clear()
                 result.quarantined.clear()
-                mine, theirs = _verdicts(quarantined), _verdicts(read_table(kept))
+                mine, theirs = _verdicts(quarantined), _verdicts(read_sealed_table(kept, ctx.vault.open_bytes))
                 check.rows += table.num_rows
                 check.gx_quarantined += len(mine)
                 check.sync_quarantined += len(theirs)

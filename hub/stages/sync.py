@@ -48,7 +48,7 @@ def run_stage(ctx: HubContext, source: str, run_id: str, stage: str, fn, *args: 
     try:
         result = fn(ctx, source, run_id, *args)
         if stage in ("load", "validate+load"):  # committed: the run's Arrow files (clear personal data) serve no stage any more
-            release(ctx.landing, source, run_id)
+            release(ctx.landing, source, run_id, seal=ctx.vault.seal_bytes)
         return result
     except HubError as exc:
         fail_run(ctx, run_id, f"{getattr(exc, 'stage', stage)}: {exc}")

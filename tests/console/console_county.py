@@ -13,6 +13,7 @@ from sqlalchemy import select
 from hub.context import HubContext
 from hub.db.models import GridCell, MatchReview, SourceRecord
 from hub.db.session import transaction
+from hub.quality.deferred import build_awaited_docs
 
 TOKEN = "console-test-token"
 PASSWORDS = {"steward": "steward-pass-1", "grid": "grid-pass-1", "viewer": "viewer-pass-1"}
@@ -65,6 +66,7 @@ def build(out: Path, residents: int = 600) -> County:
         for name in sources:
             sync(ctx, name, resolve=False)
         resolve(ctx)
+        build_awaited_docs(ctx)  # the quality pass: Data Docs of the runs checked without GX at sync
         _queue_pair(ctx)
     finally:
         stop()

@@ -25,10 +25,11 @@ from hub.connector.base import OP_COLUMN
 from hub.connector.landing import (
     DOCS_BUILT,
     DOCS_PENDING,
+    SEALED,
     RunFolder,
     part_path,
     prune,
-    read_table,
+    read_sealed_table,
     write_table,
 )
 from hub.quality.deferred import DocsMismatchError, awaited_runs, build_awaited_docs
@@ -55,7 +56,13 @@ print(json.dumps({"gx": sorted(m for m in sys.modules if m.split(".")[0] == "gre
 
 
 def _arrows(folder: RunFolder) -> set[str]:
+    """Clear Arrow parts left in the run's folder."""
     return {str(p.relative_to(folder.path)) for p in folder.path.rglob("*.arrow")}
+
+
+def _sealed(folder: RunFolder) -> set[str]:
+    """Parts kept for the quality pass, encrypted at rest (named after the part they were)."""
+    return {str(p.relative_to(folder.path)).removesuffix(SEALED) for p in folder.path.rglob("*" + SEALED)}
 
 
 def _stored_result(ctx, source: str, stream: str, run_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -78,12 +85,16 @@ def test_a_days_run_syncs_without_gx_and_the_quality_pass_builds_its_page(county
     assert synced["data_docs"] is None
     run_id = synced["run_id"]
     folder = RunFolder(ctx.landing, "population", run_id)
-    raw = read_table(part_path(folder.path / "persons", "raw", 0))
+    raw = read_sealed_table(part_path(folder.path / "persons", "raw", 0), ctx.vault.open_bytes)
     live = int(pc.sum(pc.fill_null(pc.not_equal(raw.column(OP_COLUMN).cast(pa.string()), "delete"), True)).as_py())
     assert live > 100
-    kept = _arrows(folder)  # load committed: valid parts released, raw and quarantine kept for the pass
+    kept = _sealed(folder)  # load committed: valid parts released, raw and quarantine kept (sealed) for the pass
     assert "persons/raw-00000.arrow" in kept and "persons/quarantine-00000.arrow" in kept
     assert not any("valid" in name or "stored" in name for name in kept)
+    assert _arrows(folder) == set(), "no clear part stays on disk after the load"
+    ids = [v for v in raw.column("sfzh").to_pylist() if v and len(v) == 18][:50]
+    on_disk = b"".join(p.read_bytes() for p in folder.path.rglob("*" + SEALED))
+    assert len(ids) == 50 and not any(v.encode() in on_disk for v in ids), "a citizen ID in clear in a kept part"
     # the grid registry synced after it is a small run too: both await the pass
     assert folder.has(DOCS_PENDING) and {f.run_id for f in awaited_runs(ctx)} == {run_id, synced["grids"]}
     assert not site_index(ctx).exists()
@@ -102,7 +113,7 @@ def test_a_days_run_syncs_without_gx_and_the_quality_pass_builds_its_page(county
     pages = list((docs_folder(ctx) / "site" / "validations" / "population" / "persons" / run_id).rglob("*.html"))
     assert len(pages) == 1 and "population.persons" in pages[0].read_text(encoding="utf-8")
     # the page is built: the run's clear personal data goes, and the run is no longer awaited
-    assert folder.has(DOCS_BUILT) and not folder.has(DOCS_PENDING) and _arrows(folder) == set()
+    assert folder.has(DOCS_BUILT) and not folder.has(DOCS_PENDING) and _arrows(folder) == _sealed(folder) == set()
     assert list(awaited_runs(ctx)) == []
     again = subprocess.run(hub, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "await" not in again.stdout and str(site_index(ctx)) in again.stdout
@@ -119,10 +130,12 @@ def test_a_corrupted_quarantine_part_fails_the_pass_loudly(county: Path, tmp_pat
     run = sync(ctx, "population", resolve=False)
     folder = RunFolder(ctx.landing, "population", run.run_id)
     kept = part_path(folder.path / "persons", "quarantine", 0)
-    quarantined = read_table(kept)
+    quarantined = read_sealed_table(kept, ctx.vault.open_bytes)
     assert quarantined.num_rows == run.validate.streams["persons"].quarantined > 1
     dropped = json.loads(quarantined.column("_raw")[0].as_py())
-    write_table(kept, quarantined.slice(1))  # the sync "lost" one quarantined row
+    lost = write_table(tmp_path / "lost.arrow", quarantined.slice(1))  # the sync "lost" one quarantined row
+    sealed = kept.with_name(kept.name + SEALED)
+    sealed.write_text(ctx.vault.seal_bytes(lost.read_bytes()), encoding="ascii")
     monkeypatch.setenv(CONFIG_ENV, str(config))
     with caplog.at_level(logging.ERROR), pytest.raises(DocsMismatchError, match=run.run_id):
         quality_docs_task()  # the gridhub_quality DAG's build_data_docs task
@@ -134,7 +147,7 @@ def test_a_corrupted_quarantine_part_fails_the_pass_loudly(county: Path, tmp_pat
         if isinstance(value, str) and len(value) >= 6:
             assert value not in caplog.text
     # still awaited, parts kept, for a steward to look at
-    assert folder.has(DOCS_PENDING) and not folder.has(DOCS_BUILT) and kept.is_file()
+    assert folder.has(DOCS_PENDING) and not folder.has(DOCS_BUILT) and sealed.is_file()
     assert [f.run_id for f in awaited_runs(ctx)] == [run.run_id]
 
 
@@ -145,13 +158,13 @@ def test_prune_keeps_a_pending_run_until_retention(county: Path, tmp_path: Path,
     pending = sync(ctx, "population", resolve=False)
     folder = RunFolder(ctx.landing, "population", pending.run_id)
     assert prune(ctx.landing, "population", 7) == 0  # the next sync's prune leaves it alone
-    assert folder.has(DOCS_PENDING) and "persons/raw-00000.arrow" in _arrows(folder)
+    assert folder.has(DOCS_PENDING) and "persons/raw-00000.arrow" in _sealed(folder)
     # a run through GX at sync has its page: nothing kept, nothing awaited
     monkeypatch.setenv("HUB_SUITE_DIRECT_ROWS", "0")
     paged = sync(ctx, "population", resolve=False, full_refresh=True)
     assert paged.validate.data_docs is not None
     paged_folder = RunFolder(ctx.landing, "population", paged.run_id)
-    assert _arrows(paged_folder) == set() and not paged_folder.has(DOCS_PENDING)
+    assert _arrows(paged_folder) == _sealed(paged_folder) == set() and not paged_folder.has(DOCS_PENDING)
     # older than landing_keep_days: personal data's retention wins over the page, and the log says so
     old = time.time() - 8 * 86400
     os.utime(folder.path, (old, old))

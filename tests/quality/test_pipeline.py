@@ -126,6 +126,9 @@ def test_steward_commands_replay_after_a_contract_fix_and_data_docs(county: Path
     shown = hub_cli(config, "quarantine", "show", str(first["id"]), "--json")
     raw = json.loads(shown.stdout)["raw"]
     assert raw["ryid"] == first["source_key"] and raw["sfzh"]  # the clear value, for the steward
+    # a run this small is checked at sync without GX; its page comes from the quality pass
+    assert "runs awaiting their Data Docs page: 1 " in hub_cli(config, "quality", "docs").stdout
+    hub_cli(config, "quality", "docs", "--build")
     docs = home / "data-docs" / "site"
     assert (docs / "index.html").is_file()
     pages = "".join(p.read_text(encoding="utf-8") for p in docs.rglob("*.html"))
