@@ -4,6 +4,7 @@
     .venv/bin/python bench/profile_resolve.py run --out /tmp/prof/c100k --state day1 --tag before
     .venv/bin/python bench/profile_resolve.py run --out /tmp/prof/c100k --state day2 --tag before
     .venv/bin/python bench/profile_resolve.py diff --out /tmp/prof/c100k --state day1 before after
+    .venv/bin/python bench/profile_resolve.py run --out /tmp/prof/c100k --state day2 --tag now --phases  # CPU s a phase
 
 ``prepare`` builds a synthetic county, syncs days 0-1 (no resolve) and keeps a copy of the store
 (``day1``: what a fresh ``hub sync --all`` resolves), resolves it in full, syncs day 2 and keeps that
@@ -71,6 +72,25 @@ from hub.resolve.entities import resolve_entities
 from hub.resolve.grids import project_grids
 ctx = HubContext.from_config(sys.argv[1])
 project_grids(ctx)  # as the resolve stage does first
+phases = {}
+if sys.argv[3:] == ["phases"]:  # CPU seconds of each phase, outermost call only (no per-call profiler cost)
+    import importlib
+    def _timed(label, fn, gen=False):
+        depth = [0]
+        def run(*a, **k):
+            depth[0] += 1; t0 = time.process_time()
+            try:
+                return list(fn(*a, **k)) if gen else fn(*a, **k)
+            finally:
+                depth[0] -= 1
+                if not depth[0]: phases[label] = phases.get(label, 0.0) + time.process_time() - t0
+        return run
+    for label, module, name in PHASE_TIMERS:
+        owner = importlib.import_module(module)
+        *path, name = name.split(".")
+        for part in path:  # a method: Class.method
+            owner = getattr(owner, part)
+        setattr(owner, name, _timed(label, getattr(owner, name), gen=name == "read_mentions"))
 prof = cProfile.Profile() if sys.argv[2] != "-" else None
 t, cpu = time.perf_counter(), time.process_time()
 if prof: prof.enable()
@@ -80,8 +100,28 @@ dt, cpu = time.perf_counter() - t, time.process_time() - cpu
 if prof: prof.dump_stats(sys.argv[2])
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(json.dumps({"seconds": dt, "cpu_seconds": cpu, "counts": counts, "peak_mb": peak / 1024, "gc_seconds": gc_time[0],
-                  "gc_full_passes": gc_time[1], "gc_cpu_by_generation": [round(x, 2) for x in gc_cpu]}))
+                  "gc_full_passes": gc_time[1], "gc_cpu_by_generation": [round(x, 2) for x in gc_cpu],
+                  "phases": {k: round(v, 2) for k, v in sorted(phases.items(), key=lambda kv: -kv[1])}}))
 """
+# --phases: (label, module the caller looks the function up in, name); a phase called inside another is
+# timed on its own too, so the figures overlap where the labels say "of which"
+PHASE_TIMERS = [
+    ("changed records", "hub.resolve.entities", "changed_records"),
+    ("read mentions", "hub.resolve.entities", "read_mentions"),
+    ("expand (a day)", "hub.resolve.entities", "_expand"),
+    ("  of which organisation look-alikes", "hub.resolve.organisations.expand", "Lookalikes.__call__"),
+    ("Splink model load/train", "hub.resolve.entities", "load_or_train"),
+    ("link persons", "hub.resolve.entities", "link_persons"),
+    ("  of which Splink scoring (linker set-up included)", "hub.resolve.persons.probabilistic", "score"),
+    ("golden persons", "hub.resolve.entities", "golden_person"),
+    ("assign stable ids", "hub.resolve.entities", "assign_ids"),
+    ("link organisations", "hub.resolve.entities", "link_orgs"),
+    ("golden organisations", "hub.resolve.entities", "golden_org"),
+    ("write golden rows", "hub.resolve.store", "sync_rows"),
+    ("write links", "hub.resolve.store", "write_links"),
+    ("load links of records", "hub.resolve.store", "load_links_of"),
+    ("welfare/special programmes", "hub.resolve.entities", "write_programmes"),
+]
 
 DUMPS = {  # what resolve decides; timestamps and encrypted columns (random nonces) left out
     "crosswalk": "SELECT source, stream, source_key, entity_type, entity_id, method, round(score, 6) FROM entity_link",
@@ -161,11 +201,12 @@ def _checkpoint(db: Path) -> None:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _child(out: Path, prof: str, spy: Path | None = None, code: Path | None = None) -> dict:
+def _child(out: Path, prof: str, spy: Path | None = None, code: Path | None = None, phases: bool = False) -> dict:
     env = {**os.environ, "HUB_SECRET_KEY": os.environ.get("HUB_SECRET_KEY", "bench-resolve-secret")}
     if code is not None:  # another copy of the hub package (the code before a change) ahead of this one
         env["PYTHONPATH"] = str(code)
-    cmd = [sys.executable, "-c", CHILD, str(out / "hub.yaml"), prof]
+    cmd = [sys.executable, "-c", CHILD.replace("PHASE_TIMERS", repr(PHASE_TIMERS)), str(out / "hub.yaml"), prof,
+           *(["phases"] if phases else [])]
     if spy is not None:  # sampling (no per-call overhead): collapsed stacks for spy_table
         spy_bin = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         cmd = [spy_bin or "py-spy", "record", "--nonblocking", "-r", "50", "-f", "raw",
@@ -187,12 +228,17 @@ def run(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     prof = args.out / f"{args.state}-{args.tag}.prof"
     spy = args.out / f"{args.state}-{args.tag}.spy" if args.spy else None
-    result = _child(args.out, "-" if args.no_profile or spy else str(prof), spy, args.code)
+    result = _child(args.out, "-" if args.no_profile or spy or args.phases else str(prof), spy, args.code,
+                    args.phases)
     result["load_before"] = load
     result["load_after"] = os.getloadavg()
     print(json.dumps(result))
     if spy is not None:
         print(spy_table(spy, result["cpu_seconds"]))
+    elif args.phases:
+        print("| phase | CPU s |\n|---|---:|")
+        print("\n".join(f"| {k} | {v:.2f} |" for k, v in result["phases"].items()))
+        print(f"| **resolve_entities** | {result['cpu_seconds']:.2f} |")
     elif not args.no_profile:
         print(phase_table(prof, result["seconds"]))
     dump(args.out, args.out / f"dump-{args.state}-{args.tag}")
@@ -325,6 +371,9 @@ def main() -> None:
     r.add_argument("--tag", default="now")
     r.add_argument("--no-profile", action="store_true")
     r.add_argument("--spy", action="store_true", help="sample with py-spy instead of cProfile")
+    r.add_argument("--phases", action="store_true",
+                   help="CPU seconds per phase (timers around each phase's calls) instead of cProfile: cProfile's "
+                        "wall clock and per-call cost distort the shares on a loaded machine")
     r.add_argument("--code", type=Path, help="a directory holding the hub package to run instead (before/after)")
     d = sub.add_parser("diff")
     d.add_argument("--out", type=Path, required=True)
