@@ -202,12 +202,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--hub", default=str(HERE.parent / ".venv" / "bin" / "hub"), help="the hub command to measure")
     ap.add_argument("--work", default=str(WORK), help="where the synthetic county and the runs' folders go")
+    ap.add_argument("--fresh-only", action="store_true", help="without the nothing-new runs (a fresh sync each)")
     args = ap.parse_args()
     WORK = Path(args.work)
     if args.load:
         from bench_population_load import measure
 
-        measure(county(args.residents), args.residents, args.rounds, args.hub, Path(args.out), WORK)
+        measure(county(args.residents), args.residents, args.rounds, args.hub, Path(args.out), WORK,
+                nothing=not args.fresh_only)
         return
     db = county(args.residents)
     url = f"sqlite:///{db.resolve()}"

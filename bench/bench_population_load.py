@@ -125,7 +125,8 @@ def row(label: str, r: dict) -> str:
             f"{r['cpu'] / r['wall']:.2f} | {r['peak_mb']:,.0f} | {r['load']:.1f} |")
 
 
-def measure(db: Path, residents: int, rounds: int, hub: str, out: Path, base: Path = HERE / "work") -> None:
+def measure(db: Path, residents: int, rounds: int, hub: str, out: Path, base: Path = HERE / "work", *,
+            nothing: bool = True) -> None:
     work = base / "load-beside-dlt"
     work.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(db) as conn:
@@ -140,7 +141,7 @@ def measure(db: Path, residents: int, rounds: int, hub: str, out: Path, base: Pa
             lines.append(row(f"dlt 1.31 `sql_table` pyarrow → SQLite (round {n + 1})", theirs))
             print(lines[-1], flush=True)
             ratios.append((mine["rows"] / mine["wall"]) / (theirs["rows"] / theirs["wall"]))
-    again = nothing_new(db, hub, work)
+    again = nothing_new(db, hub, work) if nothing else []
     for n, r in enumerate(again):
         r["rows"] = r["ledger"]["read"]
         label = "fresh store, 50 persons inside the settle window" if n == 0 else f"nothing new ({n})"
