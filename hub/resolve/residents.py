@@ -133,6 +133,19 @@ class Residents:
                             "residence_basis": basis}
         self.writer.sync(Person, "person", existing, desired, create=False)
 
+    def _roster_person_links(self, sources: list[str]) -> list[tuple[str, str, str, str]]:
+        """(source, stream, source_key, person id) of the rosters' person links, read through the crosswalk's
+        (source, stream, source_key) key: with the entity type in SQL, SQLite (no planner statistics) takes
+        the (entity_type, entity_id) index and reads every person link of the county (200k county: 0.43 ->
+        0.02 CPU s). Given in that index's order (person, then link id), the order the first village a
+        person's rosters name was taken in."""
+        rows = [(eid, link_id, source, stream, key) for link_id, source, stream, key, etype, eid
+                in self.session.connection().execute(select(
+                    EntityLink.id, EntityLink.source, EntityLink.stream, EntityLink.source_key, EntityLink.entity_type,
+                    EntityLink.entity_id).where(EntityLink.source.in_(sources))) if etype == "person"]
+        rows.sort()
+        return [(source, stream, key, eid) for eid, _, source, stream, key in rows]
+
     def _civil_villages(self, only: set[str] | None = None) -> dict[str, str]:
         """person id -> the village a civil-affairs roster names for them (level 2)."""
         sources = sources_of(self.ctx, "civil-affairs")
@@ -155,10 +168,7 @@ class Residents:
             if code:
                 villages[(source, stream, key)] = code
         out: dict[str, str] = {}
-        links = self.session.connection().execute(select(EntityLink.source, EntityLink.stream, EntityLink.source_key,
-                                                         EntityLink.entity_id)
-                                                  .where(EntityLink.entity_type == "person",
-                                                         EntityLink.source.in_(sources))) if only is None else \
+        links = self._roster_person_links(sources) if only is None else \
             links_of(self.session, "person", sources, None, only)
         for link in links:
             if (code := villages.get(tuple(link[:3]))) is not None:
