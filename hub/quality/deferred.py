@@ -115,14 +115,13 @@ def recheck_run(ctx: HubContext, folder: RunFolder) -> tuple[DeferredRun, dict[s
             contract = ctx.contracts.get(extracted.connector, stream)
             stream_dir = folder.path / stream
             result = GateResult()
-            seen: set[str] = set()
             check = StreamRecheck(stream)
             for index in range(ext.files):
                 raw, kept = part_path(stream_dir, "raw", index), part_path(stream_dir, "quarantine", index)
                 if not all(p.with_name(p.name + SEALED).is_file() for p in (raw, kept)):
                     raise HubError(f"run {run_id} of {source}: {stream} part {index} is no longer in the landing zone")
                 table = read_sealed_table(raw, ctx.vault.open_bytes)
-                apply_contract(contract, table, result, seen, checks, env)
+                apply_contract(contract, table, result, checks, env)
                 _valid, quarantined = stream_tables(result)
                 result.valid.clear()
                 result.quarantined.clear()

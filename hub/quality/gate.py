@@ -111,9 +111,10 @@ def _shown(col: Column | None, value: Any) -> Any:
     return control.visible(text[:64])
 
 
-def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult, seen: set[str],
+def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult,
                    checks: dict[str, DomainCheck], env: CheckEnv | None = None) -> None:
-    """One raw batch through the gate; ``seen`` holds the keys of earlier batches of the run."""
+    """One raw batch through the gate. A key repeated in a later batch of the run is not the gate's
+    concern: load keeps the newest row of a key (a re-delivered correction)."""
     env = env or CheckEnv()
     n = table.num_rows
     if n == 0:
@@ -221,7 +222,6 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
             errors[int(r)].append({"check": "required", "column": "source_key", "value": None, "severity": "error",
                                    "detail": "primary key blank"})
     result.suite_rows += len(frame_rows)
-    seen.update(k for k in keys.to_pylist() if k is not None)
     _emit(contract, table, keys, canonical, tomb, errors, warns, result)
 
 

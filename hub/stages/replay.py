@@ -103,7 +103,7 @@ def _stage(ctx: HubContext, source: str, run_id: str, streams: dict[str, list[Qu
         columns = list(dict.fromkeys(k for row in raw for k in row))
         table = pa.Table.from_pylist([{k: row.get(k) for k in columns} for row in raw])
         result = GateResult()
-        apply_contract(contract, table, result, set(), checks, env)
+        apply_contract(contract, table, result, checks, env)
         valid, quarantined = stream_tables(result)
         failed = set(quarantined.column("_row").to_pylist())
         if valid.num_rows:

@@ -49,7 +49,8 @@ HASHED = Style(", ", ": ", _stdlib, sort=True)
 STORED = Style(",", ":", _orjson, sort=False)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A stored row's value as the row path writes it: dates and times as ISO text."""
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -86,7 +87,7 @@ def value_texts(arr: pa.Array, style: Style, *, temporal: bool) -> pa.Array | No
         return _quoted(pc.replace_substring_regex(arr.cast(pa.string()), r"\.000000$", ""), style)
     values = arr.to_pylist()
     try:
-        return pa.array([style.encode(_jsonable(v) if temporal else v) for v in values], pa.string())
+        return pa.array([style.encode(jsonable(v) if temporal else v) for v in values], pa.string())
     except TypeError:  # orjson refuses it: the row path's fallback encodes the whole row differently
         return None
 

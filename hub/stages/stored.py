@@ -8,7 +8,6 @@ does it for a whole landing part, so the validating process can do it beside loa
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections.abc import Iterable
@@ -24,17 +23,9 @@ from hub.contracts import StreamContract
 from hub.db.session import json_text
 from hub.privacy import Vault
 from hub.quality.columns import KEY
-from hub.stages.row_text import HASHED, STORED, quoted_texts, row_texts, value_texts
+from hub.stages.row_text import HASHED, STORED, jsonable, quoted_texts, row_texts, value_texts
 
 DIGEST, DATA = "_digest", "_stored"  # a stored part's columns: the content hash, the stored data as JSON
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 class StoredForm:
@@ -45,12 +36,12 @@ class StoredForm:
         self.vault = vault
         self.columns = [(c.name, str(c.options.get("piiKind", c.normalize or "text")) if c.is_pii else None)
                         for c in contract.columns]
-        self.temporal = set(temporal)  # Arrow date/timestamp columns: the only ones _jsonable changes
+        self.temporal = set(temporal)  # Arrow date/timestamp columns: the only ones jsonable changes
 
     def clear(self, row: dict[str, Any]) -> dict[str, Any]:
         """The row's contract columns as JSON values (dates ISO-formatted), still in clear."""
         temporal = self.temporal
-        return {name: _jsonable(row.get(name)) if name in temporal else row.get(name) for name, _ in self.columns}
+        return {name: jsonable(row.get(name)) if name in temporal else row.get(name) for name, _ in self.columns}
 
     def clears(self, batch: pa.RecordBatch) -> list[dict[str, Any]]:
         """``clear`` of every row of a landing batch, built column by column from Arrow (no dict a
@@ -59,7 +50,7 @@ class StoredForm:
         columns = []
         for name in names:
             values = column_values(batch, name)
-            columns.append([_jsonable(v) for v in values] if name in self.temporal else values)
+            columns.append([jsonable(v) for v in values] if name in self.temporal else values)
         return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
     def digest(self, clear: dict[str, Any], row: dict[str, Any]) -> str:
@@ -223,7 +214,7 @@ def _stored_by_column(contract: StreamContract, vault: Vault, batch: pa.RecordBa
             kept[c.name] = kept_text
             continue
         kind = str(c.options.get("piiKind", c.normalize or "text"))
-        texts = [None if v is None else str(_jsonable(v) if temporal else v) for v in arr.to_pylist()]
+        texts = [None if v is None else str(jsonable(v) if temporal else v) for v in arr.to_pylist()]
         kept[f"{c.name}_bidx"] = quoted_texts(vault.blind_indexes(texts, kind=kind))
         kept[f"{c.name}_enc"] = quoted_texts(vault.encrypt_many(texts))
     if tokenised:

@@ -95,14 +95,13 @@ def validate(ctx: HubContext, source: str, run_id: str, *, docs: bool = True,
     for stream, indexes in raw_parts:
         contract = ctx.contracts.get(connector, stream)
         result = GateResult()
-        seen: set[str] = set()
         stream_dir = folder.stream_dir(stream)
         n_valid = n_quarantined = 0
         for index in indexes:  # one raw batch at a time: memory stays bounded
             table = read_table(part_path(stream_dir, "raw", index))
             for warning in check_drift(contract, table.column_names, table.schema):
                 result.warn(warning)
-            apply_contract(contract, table, result, seen, checks, env)
+            apply_contract(contract, table, result, checks, env)
             valid, quarantined = stream_tables(result)
             result.valid.clear()
             result.quarantined.clear()

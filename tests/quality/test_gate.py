@@ -76,7 +76,7 @@ def run(tmp_path: Path, rows: list[dict[str, object]], grid_codes: set[str] | No
     env = CheckEnv(grid_codes_loader=lambda: grid_codes)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     table = pa.Table.from_pylist([{k: r.get(k) for k in columns} for r in rows])
-    apply_contract(contract(tmp_path), table, result, set(), CHECKS, env)
+    apply_contract(contract(tmp_path), table, result, CHECKS, env)
     valid, quarantined = stream_tables(result)
     reasons = {q[KEY]: json.loads(q["_reasons"]) for q in quarantined.to_pylist()}
     return result, valid, reasons
@@ -143,7 +143,7 @@ def test_unknown_check_is_a_clear_config_error(tmp_path: Path) -> None:
     path = tmp_path / "test.people.odcs.yaml"
     path.write_text(CONTRACT.replace("{policy}", "fail").replace("check: grid_code_known", "check: no_such_check"))
     with pytest.raises(ConfigError, match="unknown check 'no_such_check'"):
-        apply_contract(parse_contract(path)[0], pa.Table.from_pylist([row()]), GateResult(), set(), CHECKS)
+        apply_contract(parse_contract(path)[0], pa.Table.from_pylist([row()]), GateResult(), CHECKS)
 
 
 UNITS = """\
@@ -181,7 +181,7 @@ def test_a_failing_non_identifying_field_is_withheld_not_the_row(tmp_path: Path)
             {"unitno": "3", "name": "王记\x00超市", "addr": "东村14号", "rid": GOOD, "history": "[]"},
             {"unitno": "4", "name": "佳美理发店", "addr": "东村\x1f15号", "rid": GOOD, "history": '[{"note":"a\\u0000b"}]'}]
     result = GateResult()
-    apply_contract(units, pa.Table.from_pylist(rows), result, set(), CHECKS, CheckEnv())
+    apply_contract(units, pa.Table.from_pylist(rows), result, CHECKS, CheckEnv())
     valid, quarantined = stream_tables(result)
     by_key = {r[KEY]: r for r in valid.to_pylist()}
     assert set(by_key) == {"1", "2", "4"} and quarantined.column(KEY).to_pylist() == ["3"]
@@ -203,7 +203,7 @@ def test_a_failing_non_identifying_field_is_withheld_not_the_row(tmp_path: Path)
     # a tombstone keeps the values it carries, but never a control character
     result = GateResult()
     apply_contract(units, pa.Table.from_pylist([{"unitno": "9", "name": "注销\x00商店", "addr": "东村", "rid": None,
-                                                  "history": None, "_op": "delete"}]), result, set(), CHECKS, CheckEnv())
+                                                  "history": None, "_op": "delete"}]), result, CHECKS, CheckEnv())
     valid, quarantined = stream_tables(result)
     assert quarantined.num_rows == 0
     assert [(r["_op"], r["org_name"], r["address"]) for r in valid.to_pylist()] == [("delete", None, "东村")]

@@ -28,7 +28,7 @@ SOURCES = ("grid-registry", "population", "civil-affairs", "fire-safety", "publi
 def _gate(monkeypatch: pytest.MonkeyPatch, direct_rows: int, contract, table: pa.Table, ctx):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HUB_SUITE_DIRECT_ROWS", str(direct_rows))
     result = GateResult()
-    apply_contract(contract, table, result, set(), ctx.host.checks(), check_env(ctx))
+    apply_contract(contract, table, result, ctx.host.checks(), check_env(ctx))
     valid, quarantined = stream_tables(result)
     return {"valid": valid.to_pylist(), "quarantined": quarantined.to_pylist(), "checks": result.checks,
             "warnings": result.warnings, "suite_counted": result.suite_counted, "gx": len(result.validations)}
@@ -79,8 +79,8 @@ def test_a_large_runs_short_last_batch_still_goes_through_gx(
     table = read_table(part_path(RunFolder(ctx.landing, "population", run_id).stream_dir("persons"), "raw", 0))
     assert table.num_rows > 100
     result = GateResult()
-    apply_contract(contract, table.slice(3), result, set(), ctx.host.checks(), check_env(ctx))
-    apply_contract(contract, table.slice(0, 3), result, set(), ctx.host.checks(), check_env(ctx))
+    apply_contract(contract, table.slice(3), result, ctx.host.checks(), check_env(ctx))
+    apply_contract(contract, table.slice(0, 3), result, ctx.host.checks(), check_env(ctx))
     assert len(result.validations) == 2  # the Data Docs page of the run counts the last three rows too
 
 
