@@ -216,13 +216,15 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     gen_s = generate(folder, args.residents, args.townships)
 
-    from bench_resolve import hide_last_day
+    from bench_resolve import hide_last_day, hold_population_day
 
     from hub.synth.server import start_in_thread
 
     shutil.rmtree(folder / "var", ignore_errors=True)  # a fresh store every run
     stash = folder.parent / (folder.name + "-day2")
     moved = hide_last_day(folder, stash)
+    restore_population = hold_population_day(folder)
+    held_back = None
     url, handle = start_in_thread(folder, TOKEN, rate_limit_per_s=1e6, fail_rate=0.0, day=1)
     cfg = folder / "hub.yaml"
     cfg.write_text(re.sub(r'base_url: "[^"]+"', f'base_url: "{url}"', cfg.read_text(encoding="utf-8")),
@@ -233,13 +235,17 @@ def main() -> None:
         rows["nothing-first"] = sync_all(folder)
         for dst, src in moved:
             shutil.move(str(dst), str(src))
+        held_back = restore_population()
         handle.set_day(2)
         rows["day"] = sync_all(folder)
+        rows["day"]["population_rows"] = held_back
         rows["row-key"] = change_one_row(folder)
         rows["row"] = sync_all(folder)
         rows["nothing"] = sync_all(folder)
     finally:
         handle()
+        if held_back is None:
+            restore_population()
         for dst, src in moved:  # leave the county whole for the next run
             if dst.exists():
                 shutil.move(str(dst), str(src))
@@ -272,7 +278,8 @@ def write(args, folder: Path, started: str, gen_s: float, load_before: str, load
     p, d, g = api["api person c32"], api["datasette person c32"], api["api page c4"]
     table = [
         ("fresh store → all six sources synced and resolved (`hub sync --all`)", "fresh", _sync_cell(rows["fresh"])),
-        ("one more day of changes synced and resolved (`hub sync --all`)", "day", _sync_cell(rows["day"])),
+        (f"one more day of changes synced and resolved (`hub sync --all`; {rows['day']['population_rows']:,} "
+         "population rows among them)", "day", _sync_cell(rows["day"])),
         (f"a single changed row (population resident {rows['row-key']}'s phone; `hub sync --all`)", "row",
          _sync_cell(rows["row"])),
         ("`hub sync --all` with nothing new", "nothing",

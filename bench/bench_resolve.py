@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +114,37 @@ def hide_last_day(out: Path, stash: Path) -> list[tuple[Path, Path]]:
                 shutil.move(str(src), str(dst))
                 moved.append((dst, src))
     return moved
+
+
+def hold_population_day(out: Path) -> Callable[[], int]:
+    """Take the last day's population rows out of population.db (into ``_held_*`` tables of the same file)
+    and return the function that puts them back. The registry is a database read by update time, so
+    ``hide_last_day`` (files only) leaves them in: the fresh sync would read the day's ~1,900 person and
+    household rows at 500k and the day would have no population change. A row the day changed has no
+    earlier version in the file: held back, it arrives on the day as a new row, not as an update."""
+    import json
+    import sqlite3
+
+    plan = json.loads((out / "truth" / "days.json").read_text(encoding="utf-8"))
+    since = plan["days"][-1]["date"]
+    tables = ("t_rk_ry", "t_rk_hu")
+    with sqlite3.connect(out / "population.db") as conn:
+        for t in tables:  # rows a crashed run held back go home first
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (f"_held_{t}",)).fetchone():
+                conn.execute(f"INSERT OR REPLACE INTO {t} SELECT * FROM _held_{t}")
+                conn.execute(f"DROP TABLE _held_{t}")
+            conn.execute(f"CREATE TABLE _held_{t} AS SELECT * FROM {t} WHERE gxsj >= ?", (since,))
+            conn.execute(f"DELETE FROM {t} WHERE gxsj >= ?", (since,))
+
+    def restore() -> int:
+        back = 0
+        with sqlite3.connect(out / "population.db") as conn:
+            for t in tables:
+                back += conn.execute(f"INSERT OR REPLACE INTO {t} SELECT * FROM _held_{t}").rowcount
+                conn.execute(f"DROP TABLE _held_{t}")
+        return back
+
+    return restore
 
 
 def main() -> None:
