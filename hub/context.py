@@ -90,10 +90,31 @@ class HubContext:
         if self._store_revisions is None or not self._store_still_current(current_revisions):
             ensure_current(self.db_url)
             self._store_revisions = current_revisions(self.db_url)
+        self._restore_indexes()
         if self.config.counties:  # a province store: each county its partition (PostgreSQL)
             from hub.province.partitions import ensure_county_partitions
 
             ensure_county_partitions(self.db_url, self.config.counties)
+
+    def _restore_indexes(self) -> None:
+        """Create the model's indexes a SQLite store lacks: a resolve killed between its entity and places
+        steps leaves some unbuilt (hub.db.bulk.indexes_deferred). One query of sqlite_master when none is."""
+        if not self.db_url.startswith("sqlite"):
+            return
+        from hub.db import models  # noqa: F401  (every table on the metadata)
+        from hub.db.base import Base
+        from hub.db.bulk import missing_indexes
+        from hub.db.session import get_engine
+
+        engine = get_engine(self.db_url)
+        with engine.connect() as connection:
+            missing = missing_indexes(connection, Base.metadata.tables.values())
+        if missing:
+            log.warning("the store lacked %d indexes (an interrupted resolve): creating %s", len(missing),
+                        ", ".join(ix.name or "" for ix in missing))
+            with engine.begin() as connection:
+                for ix in missing:
+                    ix.create(connection, checkfirst=True)
 
     def _store_still_current(self, current_revisions: Callable[[str], set[str]]) -> bool:
         try:

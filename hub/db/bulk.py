@@ -7,32 +7,81 @@ and re-creating them after (bench/results/resolve.md). The drop and the re-creat
 caller's transaction (SQLite DDL is transactional), so a failure rolls both back, and WAL readers
 keep seeing the previous snapshot with its indexes. PostgreSQL is left alone: there ``DROP INDEX``
 would lock the table against the API's readers for the whole run.
+
+A fresh resolve inserts the persons (indexes rebuilt) and then places them (the grid and building indexes
+rebuilt again): inside :func:`indexes_deferred` an insert leaves the indexes a later step will rebuild
+anyway to that step, and whatever is still missing when the scope ends is created then, even on failure.
+A store left without some of them by a killed process gets them back at open (:func:`missing_indexes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Index, Table, func, select, text
 from sqlalchemy.sql.dml import UpdateBase
 
-from hub.db.session import json_value
+from hub.db.session import get_engine, json_value
 
 #: share of a table's rows an update must touch before rebuilding beats maintaining
 REBUILD_SHARE = 0.25
 REBUILD_MIN_ROWS = 20_000
+
+#: inside ``indexes_deferred``: the columns later steps set, per table name, and the indexes left unbuilt
+_deferred: ContextVar[tuple[Mapping[str, Collection[str]], dict[str, Index]] | None] = ContextVar(
+    "indexes_deferred", default=None)
+
+
+def _touched_indexes(table: Table, columns: Iterable[str] | None) -> list[Index]:
+    """The secondary indexes an update setting ``columns`` (None: an insert) maintains row by row."""
+    names = {c.name for c in table.columns}
+    touched = names if columns is None else set(columns) | {c.name for c in table.columns if c.onupdate is not None}
+    return [ix for ix in table.indexes if touched & {c.name for c in ix.columns} and not ix.unique]
+
+
+@contextmanager
+def indexes_deferred(url: str, later: Mapping[str, Collection[str]]) -> Iterator[None]:
+    """Steps run inside share their index rebuilds: an insert's rebuild leaves out the indexes on the
+    columns ``later`` names (table name -> the columns a later step sets on most rows), which that step's
+    own rebuild then creates; whatever is still missing at the end is created here, success or failure."""
+    pending: dict[str, Index] = {}
+    token = _deferred.set((later, pending))
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+        if pending:
+            with get_engine(url).begin() as connection:
+                for name in sorted(pending):
+                    pending[name].create(connection, checkfirst=True)
+
+
+def missing_indexes(connection: Connection, tables: Iterable[Table]) -> list[Index]:
+    """The declared indexes a SQLite store lacks (a process killed inside :func:`indexes_deferred`),
+    except those a running deferral will create."""
+    if connection.dialect.name != "sqlite":
+        return []
+    have: dict[str, set[str]] = {"table": set(), "index": set()}
+    for kind, name in connection.execute(text("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index')")):
+        have[kind].add(name)
+    scope = _deferred.get()
+    waiting = set(scope[1]) if scope else set()
+    return [ix for table in tables if table.name in have["table"]
+            for ix in sorted(table.indexes, key=lambda ix: ix.name or "")
+            if ix.name not in have["index"] and ix.name not in waiting]
 
 
 @contextmanager
 def indexes_rebuilt(connection: Connection, table: Table, columns: Iterable[str] | None, rows: int) -> Iterator[None]:
     """Around an update of ``rows`` rows setting ``columns`` (None: an insert, every column): on SQLite,
     when that is a large share of the table, the secondary indexes on those columns (and on
-    ``updated_at``, which every update sets) are dropped before and re-created after."""
-    names = {c.name for c in table.columns}
-    touched = names if columns is None else set(columns) | {c.name for c in table.columns if c.onupdate is not None}
-    indexes = [ix for ix in table.indexes if touched & {c.name for c in ix.columns} and not ix.unique]
+    ``updated_at``, which every update sets) are dropped before and re-created after. Inside
+    :func:`indexes_deferred`, an insert leaves those a later step rebuilds for it, and a rebuild creates
+    the ones left for it."""
+    indexes = _touched_indexes(table, columns)
     if connection.dialect.name != "sqlite" or not indexes or rows < REBUILD_MIN_ROWS:
         yield
         return
@@ -44,11 +93,19 @@ def indexes_rebuilt(connection: Connection, table: Table, columns: Iterable[str]
         # pysqlite opens its transaction at the first INSERT/UPDATE, so a DDL statement before any
         # would commit on its own: open it here, and the drop is undone with the rest on failure
         connection.exec_driver_sql("BEGIN")
-    for ix in indexes:
-        ix.drop(connection)
+    scope = _deferred.get()
+    waiting = scope[1] if scope else {}
+    for ix in indexes:  # one left unbuilt by an earlier step may not be there to drop
+        ix.drop(connection, checkfirst=ix.name in waiting)
     yield
+    later: set[str | None] = set()
+    if scope and columns is None and table.name in scope[0]:
+        later = {ix.name for ix in _touched_indexes(table, scope[0][table.name])}
     for ix in sorted(indexes, key=lambda ix: ix.name or ""):
-        ix.create(connection)
+        if ix.name in later:
+            waiting[ix.name or ""] = ix
+        else:  # a waiting one stays listed: this transaction may yet roll back, and the scope's end checks
+            ix.create(connection, checkfirst=ix.name in waiting)
 
 
 def executemany(connection: Connection, stmt: UpdateBase, rows: Sequence[dict[str, Any]], *,

@@ -247,6 +247,11 @@ class Placer(Collector, Residents, Sites, Follower):
         return dict(sorted((self.writer.counts + self.methods).items()))
 
 
+#: the columns a full pass sets on most rows of the tables the entity step fills (``resolve`` defers
+#: their indexes from the entity step's insert to this step's update: hub.db.bulk.indexes_deferred)
+PLACED_COLUMNS = {"person": ("grid_code", "building_id", "registered_grid_code"),
+                  "household": ("grid_code", "building_id"), "organization": ("grid_code", "building_id")}
+
 INPUTS = [SourceRecord, (EntityLink, EntityLink.entity_type != "event"), GridCell, Building, Household, Person,
           Organization]
 
