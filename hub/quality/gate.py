@@ -19,7 +19,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,9 +32,14 @@ from hub.quality import control, suite_plan
 from hub.quality.checks import CheckEnv, DomainCheck
 from hub.quality.columns import FIELDS, KEY, RAW
 from hub.quality.drift import check_drift, check_values
+from hub.quality.suite_plan import Failure
 from hub.quality.vector import normalize_array
 
-__all__ = ["FIELDS", "KEY", "RAW", "GateResult", "apply_contract", "check_drift", "source_keys"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FIELDS", "KEY", "RAW", "GateResult", "Prepared", "apply_contract", "check_drift", "finish", "prepare",
+           "source_keys", "suite_failures"]
 
 
 @dataclass
@@ -111,14 +116,43 @@ def _shown(col: Column | None, value: Any) -> Any:
     return control.visible(text[:64])
 
 
+@dataclass
+class Prepared:
+    """A raw batch normalised, its canonical frame waiting for the suite's verdicts."""
+
+    table: pa.Table
+    keys: pa.Array
+    tomb: pa.Array
+    canonical: dict[str, pa.Array]
+    errors: dict[int, list[dict[str, Any]]]
+    warns: dict[int, list[dict[str, Any]]]
+    failed_cols: set[tuple[int, str]]
+    frame_rows: np.ndarray
+    frame: pd.DataFrame
+    planned: tuple[suite_plan.PlannedCheck, ...]
+    warnings: list[str]  # the batch's own, told once its verdicts are in (the order a batch at a time gives)
+
+
 def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult,
                    checks: dict[str, DomainCheck], env: CheckEnv | None = None) -> None:
     """One raw batch through the gate. A key repeated in a later batch of the run is not the gate's
     concern: load keeps the newest row of a key (a re-delivered correction)."""
     env = env or CheckEnv()
+    prepared = prepare(contract, table, result, checks)
+    if prepared is not None:
+        finish(contract, prepared, suite_failures(contract, prepared, result, checks, env), result, checks, env)
+
+
+def prepare(contract: StreamContract, table: pa.Table, result: GateResult, checks: dict[str, DomainCheck],
+            warnings: list[str] | None = None) -> Prepared | None:
+    """Normalise a raw batch (the gate's first half); None for an empty batch. ``warnings``: the
+    batch's drift warnings, told with its own."""
     n = table.num_rows
     if n == 0:
-        return
+        for w in warnings or []:
+            result.warn(w)
+        return None
+    batch_warnings = list(warnings or [])
     keys = source_keys(contract, table)
     ops = _column(table, OP_COLUMN)
     tomb = pc.fill_null(pc.and_(pc.equal(ops.cast(pa.string()), "delete"), pc.is_valid(keys)), False)
@@ -164,8 +198,7 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
         parsed = int(pc.sum(pc.is_valid(out.values).filter(live_mask)).as_py() or 0)
         drift_warnings: list[str] = []
         check_values(contract, col, parsed + len(bad_live), len(bad_live), drift_warnings, empty_rows=n_live)
-        for w in drift_warnings:
-            result.warn(w)
+        batch_warnings.extend(drift_warnings)
         if col.normalize not in (None, "keep", "text"):
             result.add(f"normalize.{col.normalize}:{col.name}", parsed, len(bad_live))
 
@@ -174,15 +207,36 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
     cols = suite_plan.columns(planned) & (set(canonical) | {KEY})
     frame = pa.table({c: (keys if c == KEY else canonical[c]).take(pa.array(frame_rows)) for c in sorted(cols)}
                      ).to_pandas(date_as_object=False)
-    if len(frame_rows) <= suite_plan.direct_rows() and suite_plan.direct_possible(planned) and not result.validations:
+    return Prepared(table=table, keys=keys, tomb=tomb, canonical=canonical, errors=errors, warns=warns,
+                    failed_cols=failed_cols, frame_rows=frame_rows, frame=frame, planned=planned,
+                    warnings=batch_warnings)
+
+
+def suite_failures(contract: StreamContract, prepared: Prepared, result: GateResult,
+                   checks: dict[str, DomainCheck], env: CheckEnv) -> list[Failure]:
+    """The suite's failing rows of one batch, by GX or (a run's first handful of rows) directly."""
+    planned, frame = prepared.planned, prepared.frame
+    if (len(prepared.frame_rows) <= suite_plan.direct_rows() and suite_plan.direct_possible(planned)
+            and not result.validations):
         # a handful of rows: GX's import would cost more than the rest of the run (no Data Docs page);
         # a large run's short last batch still goes through GX, so its page counts every row
-        failures = suite_plan.run_direct(f"{contract.source}.{contract.stream}", planned, frame, env, checks)
-    else:
-        from hub.quality.expectations import compile_suite, run_suite
+        return suite_plan.run_direct(f"{contract.source}.{contract.stream}", planned, frame, env, checks)
+    from hub.quality.expectations import compile_suite, run_suite
 
-        validation, failures = run_suite(compile_suite(contract, checks), frame, env, checks)
-        result.validations.append(validation)
+    validation, failures = run_suite(compile_suite(contract, checks), frame, env, checks)
+    result.validations.append(validation)
+    return failures
+
+
+def finish(contract: StreamContract, prepared: Prepared, failures: list[Failure], result: GateResult,
+           checks: dict[str, DomainCheck], env: CheckEnv) -> None:
+    """The gate's second half: the suite's verdicts as reasons, then valid and quarantined rows."""
+    table, keys, canonical, frame, frame_rows = (prepared.table, prepared.keys, prepared.canonical,
+                                                 prepared.frame, prepared.frame_rows)
+    errors, warns, failed_cols = prepared.errors, prepared.warns, prepared.failed_cols
+    live = ~prepared.tomb.to_numpy(zero_copy_only=False)
+    for w in prepared.warnings:
+        result.warn(w)
     for note in env.notes:
         result.warn(f"{contract.source}.{contract.stream}: {note}")
     by_name = {c.name: c for c in contract.columns}
@@ -222,7 +276,7 @@ def apply_contract(contract: StreamContract, table: pa.Table, result: GateResult
             errors[int(r)].append({"check": "required", "column": "source_key", "value": None, "severity": "error",
                                    "detail": "primary key blank"})
     result.suite_rows += len(frame_rows)
-    _emit(contract, table, keys, canonical, tomb, errors, warns, result)
+    _emit(contract, table, keys, canonical, prepared.tomb, errors, warns, result)
 
 
 def _detail(check: DomainCheck | None, frame: Any, p: int, column: str) -> Any:
