@@ -1,7 +1,8 @@
 """Validate: apply each stream's contract; valid rows and quarantined rows land as separate files.
 
 Each raw batch ``raw-N`` becomes ``valid-N`` and then ``quarantine-N`` (written whole, renamed into
-place), so memory holds one batch and load may take part N while part N+1 is validated (``sync``
+place), so memory holds a few batches (a group of at most ``GROUP_ROWS`` raw rows, checked in one GX
+validation: ``group_failures``) and load may take part N while later parts are validated (``sync``
 runs the two side by side on a large run). Schema drift in any stream stops the whole run here,
 before load commits, so the store is untouched. GX Data Docs for the run are built at the end
 (``hub.quality.docs``).
