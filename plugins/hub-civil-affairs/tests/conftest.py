@@ -13,9 +13,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hub_civil_affairs.connector import CivilAffairsConnector
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from hub.connector import SourceSpec
+from hub.privacy import Vault
 from hub.synth.identity import ric_check
 
 HEADERS = {
@@ -149,9 +152,24 @@ def rosters(tmp_path: Path) -> Path:
     return tmp_path / "rosters"
 
 
+VAULT = Vault("test-secret-key")
+
+
+def read_stream(folder: Path, sheet: str, state: dict[str, Any] | None = None) -> tuple[list[dict], dict]:
+    """Every row one read of a sheet's stream emits, and the state it ends on."""
+    spec = SourceSpec("civil-affairs", {"path": str(folder)}, vault=VAULT)
+    rows: list[dict] = []
+    after = dict(state or {})
+    for batch in CivilAffairsConnector().stream(spec, sheet).read(dict(state or {})):
+        rows.extend(batch.records.to_pylist())
+        after = batch.state
+    return rows, after
+
+
 @pytest.fixture
 def kit() -> SimpleNamespace:
     """The builders above, for test modules (``--import-mode=importlib`` cannot import conftest)."""
     return SimpleNamespace(Sheet=Sheet, BLANK=BLANK, HEADERS=HEADERS, cid=cid, write_roster=write_roster,
                            write_config=write_config, dibao=dibao, tekun=tekun, canjiren=canjiren,
-                           gaoling=gaoling, month_a=month_a, month_b=month_b)
+                           gaoling=gaoling, month_a=month_a, month_b=month_b, read_stream=read_stream,
+                           vault=VAULT)

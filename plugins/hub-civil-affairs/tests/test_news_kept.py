@@ -10,23 +10,7 @@ from typing import Any
 
 import pytest
 from hub_civil_affairs import snapshot
-from hub_civil_affairs.connector import CivilAffairsConnector
 from hub_civil_affairs.roster import RosterSheet
-
-from hub.connector import SourceSpec
-from hub.privacy import Vault
-
-VAULT = Vault("test-secret-key")
-
-
-def read(folder: Path, sheet: str, state: dict[str, Any] | None = None) -> tuple[list[dict], dict]:
-    spec = SourceSpec("civil-affairs", {"path": str(folder)}, vault=VAULT)
-    rows: list[dict] = []
-    after = dict(state or {})
-    for batch in CivilAffairsConnector().stream(spec, sheet).read(dict(state or {})):
-        rows.extend(batch.records.to_pylist())
-        after = batch.state
-    return rows, after
 
 
 @pytest.fixture
@@ -57,16 +41,16 @@ def october(kit: SimpleNamespace, *, repeat_unchanged: bool) -> list[Any]:
 @pytest.mark.parametrize("repeat_unchanged", [False, True])
 def test_kept_rows_emit_what_a_second_scan_emits(rosters: Path, kit: SimpleNamespace, scans: list[str],
                                                  monkeypatch: pytest.MonkeyPatch, repeat_unchanged: bool) -> None:
-    _, state = read(rosters, "低保对象")
+    _, state = kit.read_stream(rosters, "低保对象")
     kit.write_roster(rosters, "202610", october(kit, repeat_unchanged=repeat_unchanged))
     scans.clear()
-    kept, kept_state = read(rosters, "低保对象", state)
+    kept, kept_state = kit.read_stream(rosters, "低保对象", state)
     kept_scans = list(scans)
     monkeypatch.setattr(snapshot, "NEWS_MAX", 0)  # nothing may be kept: the emit scans the sheet again
     scans.clear()
-    rescanned, rescanned_state = read(rosters, "低保对象", state)
+    rescanned, rescanned_state = kit.read_stream(rosters, "低保对象", state)
     assert scans == ["民政对象_202610.xlsx"] * 2
-    assert kept == rescanned and kept_state["keys"] and VAULT.unseal(kept_state["keys"]) == VAULT.unseal(rescanned_state["keys"])
+    assert kept == rescanned and kept_state["keys"] and kit.vault.unseal(kept_state["keys"]) == kit.vault.unseal(rescanned_state["keys"])
     ids = [r["身份证号码"] for r in kept]
     assert ids.count(kit.cid(6)) == 2 and None in ids and (ids.count(kit.cid(2)) == 2) == repeat_unchanged
     assert (kit.cid(5), "delete") in {(r["身份证号码"], r["_op"]) for r in kept}
@@ -78,6 +62,6 @@ def test_kept_rows_emit_what_a_second_scan_emits(rosters: Path, kit: SimpleNames
 def test_several_months_keep_the_newest_only(rosters: Path, kit: SimpleNamespace, scans: list[str]) -> None:
     """Older pending months are scanned twice as before (their sheet is not kept open either)."""
     kit.write_roster(rosters, "202610", kit.month_b())
-    rows, _ = read(rosters, "低保对象")
+    rows, _ = kit.read_stream(rosters, "低保对象")
     assert scans == ["民政对象_202609.xlsx", "民政对象_202610.xlsx", "民政对象_202609.xlsx"]
     assert {r["_month"] for r in rows} == {"202609", "202610"}
