@@ -122,19 +122,21 @@ def hold_population_day(out: Path) -> Callable[[], int]:
     ``hide_last_day`` (files only) leaves them in: the fresh sync would read the day's ~1,900 person and
     household rows at 500k and the day would have no population change. A row the day changed has no
     earlier version in the file: held back, it arrives on the day as a new row, not as an update."""
+    import datetime as dt
     import json
     import sqlite3
 
     plan = json.loads((out / "truth" / "days.json").read_text(encoding="utf-8"))
     since = plan["days"][-1]["date"]
+    until = (dt.date.fromisoformat(since) + dt.timedelta(days=1)).isoformat()  # not rows a bench changed since
     tables = ("t_rk_ry", "t_rk_hu")
     with sqlite3.connect(out / "population.db") as conn:
         for t in tables:  # rows a crashed run held back go home first
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (f"_held_{t}",)).fetchone():
                 conn.execute(f"INSERT OR REPLACE INTO {t} SELECT * FROM _held_{t}")
                 conn.execute(f"DROP TABLE _held_{t}")
-            conn.execute(f"CREATE TABLE _held_{t} AS SELECT * FROM {t} WHERE gxsj >= ?", (since,))
-            conn.execute(f"DELETE FROM {t} WHERE gxsj >= ?", (since,))
+            conn.execute(f"CREATE TABLE _held_{t} AS SELECT * FROM {t} WHERE gxsj >= ? AND gxsj < ?", (since, until))
+            conn.execute(f"DELETE FROM {t} WHERE gxsj >= ? AND gxsj < ?", (since, until))
 
     def restore() -> int:
         back = 0
