@@ -34,7 +34,7 @@ from hub.db.session import get_engine, transaction  # noqa: E402
 from hub.resolve import resolve  # noqa: E402
 
 SECRET = "deferred-indexes-secret"
-PLACES_INDEXES = {"ix_person_grid_code", "ix_person_building_id", "ix_person_grid_birth", "ix_person_grid_id",
+PLACES_INDEXES = {"ix_person_building_id", "ix_person_grid_birth", "ix_person_grid_id",
                   "ix_household_grid_code", "ix_household_building_id"}
 
 
@@ -73,7 +73,7 @@ def _missing(url: str) -> set[str]:
     tables = {name for kind, name in rows if kind == "table"}
     indexes = {name for kind, name in rows if kind == "index"}
     declared = {ix.name for table in Base.metadata.tables.values() if table.name in tables for ix in table.indexes}
-    assert {"ix_person_grid_code", "ix_entity_link_entity"} <= declared
+    assert {"ix_person_grid_id", "ix_entity_link_entity"} <= declared
     return declared - indexes
 
 
