@@ -63,13 +63,13 @@ from hub.api.routers.person_presence import (
 )
 from hub.api.routers.person_record import (
     HOUSEHOLD_BY_ID,
-    LINKS_OF,
     PERSON_BY_ID,
     SPECIAL_OF,
     TAGS_OF,
     WELFARE_OF,
     DetailReader,
 )
+from hub.api.routers.person_sources import links_out, provenance_out, residence_out
 from hub.api.schemas.persons import (
     PersonDetail,
     PersonOut,
@@ -77,7 +77,7 @@ from hub.api.schemas.persons import (
 )
 from hub.api.subtree import CodeRange
 from hub.db.models import Person, PersonTag
-from hub.events.clock import beijing_text, beijing_today
+from hub.events.clock import beijing_today
 from hub.privacy.sensitive import category_of
 from hub.resolve.tags import PERSON_TAGS
 
@@ -262,19 +262,6 @@ def _plain_grid_page(request: Request, key: Principal, rng: CodeRange, after: li
                      "next_cursor": encode_cursor(filters, [page[-1][6], page[-1][0]]) if more else None})
 
 
-def _provenance(prov: dict[str, Any], key: Principal, masker: Masker) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for attr, entry in (prov or {}).items():
-        if not isinstance(entry, dict):
-            continue
-        if (entry.get("source"), entry.get("stream")) in SENSITIVE_STREAMS and not key.has("read:sensitive"):
-            continue
-        out[str(attr)] = {k: masker.text(str(v)) if k == "source_key" and v is not None else
-                          beijing_text(v) if k == "at" else v
-                          for k, v in entry.items() if k in ("source", "stream", "source_key", "rule", "at")}
-    return out
-
-
 #: the one-statement detail on SQLite (a switch so a test can compare it with the six statements)
 ONE_STATEMENT = True
 
@@ -296,26 +283,19 @@ def _detail_sqlite(session: Session, request: Request, key: Principal, person: A
                     for p, st, since, until, _id in sorted(orjson.loads(person.j_welfare),
                                                            key=lambda w: (w[0] or "", w[4]))],
         "special_status": None, "provenance": None, "sources": None,
-        "residence": _residence(person, key, masker),
+        "residence": residence_out(person, key, masker),
     }
     if sensitive:
         detail["special_status"] = [
             {"category": category_of(masker.vault, enc), "status": st, "since": since, "supervisor": sup}
             for enc, st, since, sup, _id in sorted(orjson.loads(person.j_special), key=lambda r: r[4])]
     if quality:
-        detail["provenance"] = _provenance(person.provenance, key, masker)
+        detail["provenance"] = provenance_out(person.provenance, key, masker)
         detail["sources"] = [
             {"source": src, "stream": stream, "source_key": masker.text(skey) or "", "method": method, "score": score}
             for src, stream, skey, method, score in sorted(orjson.loads(person.j_links), key=lambda r: r[:3])
             if (src, stream) not in SENSITIVE_STREAMS or sensitive]
     return detail
-
-
-def _links(session: Session, person_id: str, key: Principal, masker: Masker) -> list[dict[str, Any]]:
-    return [{"source": r.source, "stream": r.stream, "source_key": masker.text(r.source_key) or "",
-             "method": r.method, "score": r.score}
-            for r in session.execute(LINKS_OF, {"pid": person_id})
-            if (r.source, r.stream) not in SENSITIVE_STREAMS or key.has("read:sensitive")]
 
 
 def _seen_in(request: Request, session: Session, key: Principal, row: Any) -> str | None:
@@ -324,20 +304,6 @@ def _seen_in(request: Request, session: Session, key: Principal, row: Any) -> st
     if bound is not None and bound.contains(row.registered_grid_code):
         return row.registered_grid_code
     return row.grid_code
-
-
-def _residence(row: Any, key: Principal, masker: Masker) -> dict[str, Any] | None:
-    """Where the person lives and the rule that says so; the record it rests on with read:quality."""
-    basis = row.residence_basis if isinstance(row.residence_basis, dict) else None
-    if basis is None:
-        return None
-    out: dict[str, Any] = {"grid_code": row.grid_code, "registered_grid_code": row.registered_grid_code,
-                           "rule": basis.get("rule"), "at": beijing_text(basis.get("at")),
-                           "source": None, "stream": None, "source_key": None}
-    if key.has("read:quality") and basis.get("source"):
-        out.update(source=basis.get("source"), stream=basis.get("stream"),
-                   source_key=masker.text(str(basis.get("source_key") or "")) or None)
-    return out
 
 
 @router.get("/{person_id}", response_model=PersonDetail, responses=MOVED, summary="One person's golden record")
@@ -389,14 +355,14 @@ def _get_person(person_id: str, request: Request, session: Any, key: Principal, 
         "household": None if household is None else {**household._mapping, "relation_to_head": person.relation_to_head},
         "welfare": [dict(w._mapping) for w in session.execute(WELFARE_OF, {"pid": person.id})],
         "special_status": None, "provenance": None, "sources": None,
-        "residence": _residence(person, key, masker),
+        "residence": residence_out(person, key, masker),
     }
     if sensitive:
         detail["special_status"] = [
             {"category": category_of(masker.vault, s.category_enc), "status": s.status, "since": s.since,
              "supervisor": s.supervisor} for s in session.execute(SPECIAL_OF, {"pid": person.id})]
     if key.has("read:quality"):
-        detail["provenance"] = _provenance(person.provenance, key, masker)
-        detail["sources"] = _links(session, person.id, key, masker)
+        detail["provenance"] = provenance_out(person.provenance, key, masker)
+        detail["sources"] = links_out(session, person.id, key, masker)
     audit_persons(request, [person.id])
     return JsonBody(detail)
